@@ -1,0 +1,148 @@
+"""The ``valmius`` command: a thin skin over the library.
+
+Each subcommand parses options, calls one library function and prints its result. Errors that
+valmius raises on purpose become one ``Error: ...`` line and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from valmius.errors import ValmiusError
+from valmius.settings import Settings, load_settings
+
+EXIT_OK, EXIT_ERROR, EXIT_WARNINGS = 0, 1, 3
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ValmiusError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", type=click.Path(path_type=Path), default=None,
+              help="Settings file (default: ./valmius.toml if present, else built-in defaults).")
+@click.version_option(package_name="valmius")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """valmius: response-time analytics for rescue services.
+
+    \b
+    Example:
+      valmius ingest exports/*.csv --format fi-erc
+      valmius schema
+    """
+    ctx.obj = config
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return load_settings(ctx.obj)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "format_name", default=None, help="Built-in format: valmius, fi-erc or sf-fire.")
+@click.option("--mapping", "mapping_path", type=click.Path(path_type=Path), default=None,
+              help="Mapping file (TOML) for another export format.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def ingest(ctx: click.Context, files: tuple[Path, ...], format_name: str | None, mapping_path: Path | None,
+           as_json: bool, quiet: bool) -> None:
+    """Ingest dispatch export FILES into the lake (oldest export first).
+
+    Bad rows are kept in the quarantine table with file, line, column and reason. Files already
+    ingested (same content) are skipped. Exit code 0: all rows stored; 3: stored with some rows
+    quarantined; 1: a file could not be read at all.
+
+    \b
+    Example:
+      valmius ingest data/demo/exports/*.csv --format fi-erc
+      valmius ingest calls.csv --mapping my-export.toml
+    """
+    from valmius.ingest import ingest as run_ingest
+    from valmius.mapping import load_mapping
+
+    settings = _settings(ctx)
+    mapping = load_mapping(format_name, mapping_path) if (format_name or mapping_path) else load_mapping("valmius")
+    if quiet or as_json:
+        summary = run_ingest(files, mapping, settings)
+    else:
+        summary = _with_progress(lambda progress: run_ingest(files, mapping, settings, progress=progress))
+    click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) if as_json else summary.to_text())
+    for report in summary.failed:
+        click.echo(f"Error: {report.message}", err=True)
+    if summary.failed:
+        sys.exit(EXIT_ERROR)
+    if summary.rows_quarantined:
+        sys.exit(EXIT_WARNINGS)
+
+
+def _with_progress(work):
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done)
+
+        return work(progress)
+
+
+@main.command()
+@click.option("--table", default=None, help="Only this table.")
+def schema(table: str | None) -> None:
+    """Print the column dictionary: every stored column with its type and meaning.
+
+    \b
+    Example:
+      valmius schema --table units
+    """
+    from valmius.columns import TABLES, describe_markdown
+
+    if table is not None and table not in TABLES:
+        raise ValmiusError(f"unknown table {table!r}; tables are {', '.join(TABLES)}")
+    click.echo(describe_markdown(table))
+
+
+@main.command()
+def formats() -> None:
+    """List the built-in source formats (mappings).
+
+    \b
+    Example:
+      valmius formats
+    """
+    from valmius.mapping import builtin_formats, load_mapping
+
+    for name in builtin_formats():
+        click.echo(f"{name:<10} {load_mapping(name).description}")
+
+
+@main.command(name="settings")
+@click.pass_context
+def show_settings(ctx: click.Context) -> None:
+    """Print every setting with its value in force and its meaning.
+
+    \b
+    Example:
+      valmius --config valmius.toml settings
+    """
+    from valmius.settings import settings_table
+
+    settings = _settings(ctx)
+    click.echo(f"# settings from {settings.source or 'built-in defaults'}")
+    for key, default, meaning in settings_table(settings):
+        click.echo(f"{key} = {default}    # {meaning}")

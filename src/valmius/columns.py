@@ -1,0 +1,193 @@
+"""The column dictionary: every stored column with its type, unit and meaning.
+
+One place feeds the Parquet schemas, ``valmius schema``, the README's table and (later) the comments
+of the DuckDB views. A test checks that every column written to the lake is documented here.
+
+Conventions: times are UTC timestamps named ``*_at``; durations are whole seconds named ``*_s``;
+coordinates are metres of the grid's coordinate system named ``*_m``; flags are ``is_*``/``has_*``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+UTC_TIME = pl.Datetime("us", "UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType
+    meaning: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    meaning: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    """Hive partition columns: folder names, not stored inside the Parquet files."""
+
+    @property
+    def schema(self) -> pl.Schema:
+        """Schema of the Parquet files (partition columns excluded)."""
+        return pl.Schema({c.name: c.dtype for c in self.columns if c.name not in self.partition_by})
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _partition_columns(what: str) -> tuple[Column, ...]:
+    return (
+        Column("year", pl.Int32, f"Partition: calendar year of {what} (UTC).", nullable=False),
+        Column("month", pl.Int32, f"Partition: calendar month 1-12 of {what} (UTC).", nullable=False),
+    )
+
+
+_SOURCE = (
+    Column("source_file", pl.String, "Name of the export file the row came from.", nullable=False),
+    Column("source_row", pl.Int64, "Line number of the row in its file (the header is line 1).", nullable=False),
+    Column("file_seq", pl.Int64, "Order in which the file was ingested; a higher number is a newer export and wins.", nullable=False),
+)
+
+UNITS = Table(
+    "units",
+    "One row per unit per incident: the unit's status times.",
+    (
+        Column("incident_id", pl.String, "Incident (task) id of the source system.", nullable=False),
+        Column("unit_id", pl.String, "Unit id, e.g. KU101 or E39.", nullable=False),
+        Column("unit_type", pl.String, "Unit type as the source names it (e.g. pelastusyksikkö, ENGINE)."),
+        Column("station_id", pl.String, "Station the unit belongs to."),
+        Column("call_at", UTC_TIME, "Emergency call received by the ERC (UTC).", nullable=False),
+        Column("alarm_at", UTC_TIME, "Unit alarmed by the ERC (UTC): the response clock starts here."),
+        Column("en_route_at", UTC_TIME, "Unit en route (UTC)."),
+        Column("on_scene_at", UTC_TIME, "Unit on scene (UTC); null if the unit never arrived."),
+        Column("free_at", UTC_TIME, "Unit free again (UTC)."),
+        Column("never_arrived", pl.Boolean, "Alarmed but no on-scene time (cancelled or not recorded).", nullable=False),
+        Column("has_zero_interval", pl.Boolean, "Two consecutive status times are equal (kept; often a button pressed twice).", nullable=False),
+        *_SOURCE,
+        *_partition_columns("the incident's call"),
+    ),
+    key=("incident_id", "unit_id"),
+    partition_by=("year", "month"),
+)
+
+INCIDENTS = Table(
+    "incidents",
+    "One row per incident (task): when, what, how urgent and where.",
+    (
+        Column("incident_id", pl.String, "Incident (task) id of the source system.", nullable=False),
+        Column("call_at", UTC_TIME, "Emergency call received by the ERC (UTC).", nullable=False),
+        Column("urgency", pl.String, "Urgency class as the source gives it (ERC classes A-D in Finland)."),
+        Column("is_urgent", pl.Boolean, "Urgent task (lights and siren) by the source mapping or the counting.urgent_classes setting.", nullable=False),
+        Column("task_type", pl.String, "Task type as the source gives it (e.g. '402 rakennuspalo: keskisuuri')."),
+        Column("municipality_code", pl.String, "Three-digit Finnish municipality code (e.g. 186), or the source's area code."),
+        Column("x_m", pl.Float64, "Easting of the incident in metres of the grid's coordinate system."),
+        Column("y_m", pl.Float64, "Northing of the incident in metres of the grid's coordinate system."),
+        Column("is_outside_extent", pl.Boolean, "Location outside the grid's plausible extent (kept, marked).", nullable=False),
+        *_SOURCE,
+        *_partition_columns("the call"),
+    ),
+    key=("incident_id",),
+    partition_by=("year", "month"),
+)
+
+QUARANTINE = Table(
+    "quarantine",
+    "Rows not stored in units, each with why: rejected input rows and rows replaced by a newer export.",
+    (
+        Column("source_file", pl.String, "Name of the export file the row came from.", nullable=False),
+        Column("source_row", pl.Int64, "Line number of the row in its file (the header is line 1).", nullable=False),
+        Column("column", pl.String, "Source column at fault, when one is."),
+        Column("reason_code", pl.String, "Short reason, e.g. bad_timestamp, negative_interval, superseded.", nullable=False),
+        Column("reason", pl.String, "What is wrong, in words, with the offending value.", nullable=False),
+        Column("incident_id", pl.String, "Incident id as read, when readable."),
+        Column("unit_id", pl.String, "Unit id as read, when readable."),
+        Column("raw_row", pl.String, "The row's values as JSON (source column -> text), or the raw line."),
+        Column("quarantined_at", UTC_TIME, "When the row was quarantined (UTC).", nullable=False),
+        Column("run_id", pl.Int64, "Partition: the ingest run that quarantined the row.", nullable=False),
+    ),
+    partition_by=("run_id",),
+)
+
+FILES = Table(
+    "files",
+    "The manifest: every export file ingested, with its content hash.",
+    (
+        Column("file_seq", pl.Int64, "Order in which the file was ingested; higher is newer.", nullable=False),
+        Column("source_file", pl.String, "File name.", nullable=False),
+        Column("source_path", pl.String, "Absolute path at ingest time.", nullable=False),
+        Column("sha256", pl.String, "SHA-256 of the file's bytes: the same content is never ingested twice.", nullable=False),
+        Column("size_bytes", pl.Int64, "File size in bytes.", nullable=False),
+        Column("format", pl.String, "Source format (mapping) name.", nullable=False),
+        Column("encoding", pl.String, "Text encoding the file was read with.", nullable=False),
+        Column("rows_read", pl.Int64, "Data rows in the file.", nullable=False),
+        Column("rows_stored", pl.Int64, "Rows stored in units.", nullable=False),
+        Column("rows_quarantined", pl.Int64, "Rows rejected into quarantine.", nullable=False),
+        Column("run_id", pl.Int64, "Run that ingested the file.", nullable=False),
+        Column("ingested_at", UTC_TIME, "When the file was ingested (UTC).", nullable=False),
+    ),
+    key=("file_seq",),
+)
+
+RUNS = Table(
+    "runs",
+    "One row per run that changed the lake.",
+    (
+        Column("run_id", pl.Int64, "Run number, increasing.", nullable=False),
+        Column("command", pl.String, "What ran (e.g. ingest).", nullable=False),
+        Column("started_at", UTC_TIME, "Start of the run (UTC).", nullable=False),
+        Column("finished_at", UTC_TIME, "End of the run (UTC).", nullable=False),
+        Column("files_read", pl.Int64, "Files ingested in the run.", nullable=False),
+        Column("files_skipped", pl.Int64, "Files skipped because their content was already ingested.", nullable=False),
+        Column("rows_read", pl.Int64, "Data rows read.", nullable=False),
+        Column("rows_stored", pl.Int64, "Rows stored into units.", nullable=False),
+        Column("rows_quarantined", pl.Int64, "Rows rejected into quarantine.", nullable=False),
+        Column("rows_replaced", pl.Int64, "Stored rows replaced by a newer export of the same incident and unit.", nullable=False),
+        Column("duration_s", pl.Float64, "Wall-clock duration of the run in seconds.", nullable=False),
+        Column("summary_json", pl.String, "The full run summary as JSON (counts by reason, per file).", nullable=False),
+    ),
+    key=("run_id",),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (UNITS, INCIDENTS, QUARANTINE, FILES, RUNS)}
+
+
+def empty_frame(table: Table) -> pl.DataFrame:
+    """An empty frame with the stored schema of ``table``."""
+    return pl.DataFrame(schema=table.schema)
+
+
+def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Select and cast ``frame`` to the stored schema of ``table`` (order and types exact)."""
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in table.schema.items()])
+
+
+def describe_markdown(only: str | None = None) -> str:
+    """The column dictionary as Markdown tables, for ``valmius schema`` and the docs."""
+    lines: list[str] = []
+    for table in TABLES.values():
+        if only is not None and table.name != only:
+            continue
+        lines.append(f"### `{table.name}`\n\n{table.meaning}")
+        if table.key:
+            lines.append(f"Key: `{', '.join(table.key)}`.")
+        lines.append("\n| column | type | meaning |\n|---|---|---|")
+        for col in table.columns:
+            null = "" if col.nullable else " (never null)"
+            lines.append(f"| `{col.name}` | {_type_name(col.dtype)} | {col.meaning}{null} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _type_name(dtype: pl.DataType) -> str:
+    if dtype == UTC_TIME:
+        return "timestamp (UTC)"
+    return {pl.String: "text", pl.Int64: "integer", pl.Int32: "integer", pl.Float64: "float",
+            pl.Boolean: "boolean"}.get(dtype, str(dtype))  # type: ignore[call-overload]

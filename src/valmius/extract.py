@@ -1,0 +1,198 @@
+"""Read an export file as text, in batches, with the line number of every row.
+
+Every column is read as text (parsing is the next stage's job, where a bad value can be
+quarantined with its reason). Rows with the wrong number of fields are not stored but reported with
+their line and raw text. Memory stays bounded: the file is streamed in blocks.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from valmius.errors import InputError
+from valmius.mapping import REQUIRED_COLUMNS, CoordinateSource, Mapping
+
+BLOCK_BYTES = 16 << 20
+
+
+@dataclass
+class MalformedRow:
+    line: int
+    text: str
+    fields: int
+    expected: int
+
+
+@dataclass
+class SourceFile:
+    """An export file opened for reading: its header, encoding and the mapping's coordinate choice."""
+
+    path: Path
+    mapping: Mapping
+    encoding: str
+    header: list[str]
+    coordinates: CoordinateSource | None
+    absent_columns: list[str] = field(default_factory=list)
+    """Optional columns of the mapping that this file lacks: stored empty, reported."""
+    malformed: list[MalformedRow] = field(default_factory=list)
+    rows_read: int = 0
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_source(path: Path, mapping: Mapping) -> SourceFile:
+    """Check that ``path`` can be read with ``mapping``: encoding, header and required columns."""
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (no header row)")
+    encoding = _detect_encoding(path, mapping.encoding)
+    header = _read_header(path, encoding, mapping.delimiter)
+    present = set(header)
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise InputError(f"{path}: line 1: column {duplicates[0]!r} appears twice in the header")
+    absent = {stored: src.column for stored, src in mapping.columns.items() if src.column and src.column not in present}
+    missing = [f"{stored} (source column {column!r})" for stored, column in absent.items() if stored in REQUIRED_COLUMNS]
+    if missing:
+        raise InputError(
+            f"{path}: line 1: the header lacks {', '.join(missing)} required by format {mapping.name!r}; "
+            f"the header has: {', '.join(header[:40])}. Check --format or write a mapping file."
+        )
+    coordinates = next((c for c in mapping.coordinates if all(col in present for col in c.source_columns)), None)
+    return SourceFile(path, mapping, encoding, header, coordinates, absent_columns=sorted(absent.values()))
+
+
+def read_batches(source: SourceFile) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """Yield (batch of text columns, line number per row); malformed rows land in ``source.malformed``."""
+    expected = len(source.header)
+    malformed_lines: list[int] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        line = int(row.number) if row.number is not None else -1
+        malformed_lines.append(line)
+        if row.text.strip():
+            source.malformed.append(MalformedRow(line, row.text, row.actual_columns, expected))
+        return "skip"
+
+    reader = _open_reader(source, on_invalid)
+    next_line = 2  # line 1 is the header
+    skipped = 0  # malformed lines before next_line (they arrive in increasing order)
+    try:
+        for batch in reader:
+            n = batch.num_rows
+            if n == 0:
+                continue
+            # This batch's rows are the next n lines that were not skipped as malformed.
+            stop = next_line + n
+            while skipped < len(malformed_lines) and malformed_lines[skipped] < stop:
+                skipped += 1
+                stop += 1
+            lines = np.setdiff1d(np.arange(next_line, stop, dtype=np.int64), malformed_lines[:skipped])
+            next_line = stop
+            source.rows_read += n
+            yield batch, lines
+    except pa.ArrowInvalid as exc:
+        raise _decode_error(source, exc) from exc
+    source.rows_read += len(source.malformed)
+
+
+def _open_reader(source: SourceFile, on_invalid) -> pacsv.CSVStreamingReader:
+    arrow_encoding = {"utf-8-sig": "utf8", "utf-8": "utf8", "cp1252": "cp1252", "latin-1": "latin1"}[source.encoding]
+    return pacsv.open_csv(
+        source.path,
+        read_options=pacsv.ReadOptions(
+            use_threads=False,  # exact line numbers for malformed rows need one thread
+            block_size=BLOCK_BYTES,
+            encoding=arrow_encoding,
+            column_names=source.header,
+            skip_rows=1,
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=source.mapping.delimiter,
+            invalid_row_handler=on_invalid,
+            ignore_empty_lines=False,
+            newlines_in_values=False,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in source.header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _detect_encoding(path: Path, wanted: str) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if wanted != "auto":
+        return "utf-8-sig" if wanted == "utf-8" and head.startswith(codecs.BOM_UTF8) else wanted
+    # No byte-order mark: UTF-8 if every byte sequence is valid UTF-8, else Windows-1252.
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as handle:
+        try:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def _read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
+    with open(path, "r", encoding=encoding, newline="") as handle:
+        try:
+            first = handle.readline()
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}: line 1 is not valid {encoding} (byte 0x{exc.object[exc.start]:02X}); "
+                "set encoding = \"auto\" or \"cp1252\" in the mapping"
+            ) from exc
+    row = next(csv.reader([first], delimiter=delimiter), [])
+    header = [h.strip() for h in row]
+    if not any(header):
+        raise InputError(f"{path}: line 1: no header row found")
+    return header
+
+
+def _decode_error(source: SourceFile, exc: pa.ArrowInvalid) -> InputError:
+    """Turn Arrow's 'invalid UTF8' into an error naming the line and column."""
+    text = str(exc)
+    if "UTF8" not in text:
+        return InputError(f"{source.path}: cannot be read as CSV: {text}")
+    line, column = _first_invalid_utf8(source.path, source.mapping.delimiter, source.header)
+    return InputError(
+        f"{source.path}: line {line}, column {column!r}: not valid UTF-8 text; "
+        f"the file is read as {source.encoding}. Set encoding = \"auto\" or \"cp1252\" in the mapping."
+    )
+
+
+def _first_invalid_utf8(path: Path, delimiter: str, header: list[str]) -> tuple[int, str]:
+    with open(path, "rb") as handle:
+        line_no = 0
+        for raw in handle:
+            line_no += 1
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                field_index = raw[: err.start].count(delimiter.encode())
+                name = header[field_index] if field_index < len(header) else f"field {field_index + 1}"
+                return line_no, name
+    return -1, "?"

@@ -1,0 +1,338 @@
+"""Ingest export files into the lake: read -> validate -> normalise -> store, in one atomic run.
+
+Each file is read in batches; valid rows are staged as Parquet inside the run's new snapshot and
+rejected rows kept for quarantine. The merge then rewrites only the partitions the run touches:
+for each (incident, unit) the row of the newest export wins (a later line wins within one file);
+replaced rows go to quarantine as ``superseded`` (values changed) or ``duplicate`` (same values).
+The incident row comes from the newest export of that incident. Files whose content was ingested
+before (same SHA-256) are skipped, so re-running a night changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from valmius.columns import FILES, INCIDENTS, RUNS, UNITS, UTC_TIME
+from valmius.errors import InputError, ValmiusError
+from valmius.extract import BLOCK_BYTES, file_sha256, open_source, read_batches
+from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
+from valmius.mapping import Mapping
+from valmius.settings import Settings
+from valmius.transform import empty_rejected, malformed_rows, transform_batch
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as (file name, bytes done, bytes total) while a file is read."""
+
+
+@dataclass
+class FileReport:
+    name: str
+    status: str  # ingested, skipped or failed
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did; ``to_text()`` is the run summary an analyst reads."""
+
+    lake: Path
+    run_id: int | None
+    files: list[FileReport]
+    rows_replaced: int = 0
+    rows_duplicate: int = 0
+    incidents_touched: int = 0
+    partitions_written: int = 0
+    duration_s: float = 0.0
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_stored(self) -> int:
+        return sum(f.rows_stored for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for report in self.files:
+            for code, count in report.reasons.items():
+                total[code] = total.get(code, 0) + count
+        return dict(sorted(total.items(), key=lambda kv: -kv[1]))
+
+    @property
+    def failed(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "failed"]
+
+    def to_dict(self) -> dict:
+        return {
+            "lake": str(self.lake), "run_id": self.run_id, "rows_read": self.rows_read,
+            "rows_stored": self.rows_stored, "rows_quarantined": self.rows_quarantined,
+            "quarantined_by_reason": self.reasons, "rows_replaced": self.rows_replaced,
+            "rows_duplicate": self.rows_duplicate, "incidents_touched": self.incidents_touched,
+            "partitions_written": self.partitions_written, "duration_s": round(self.duration_s, 3),
+            "files": [vars(f) for f in self.files],
+        }
+
+    def to_text(self) -> str:
+        lines = [f"Run {self.run_id if self.run_id is not None else '-'} into {self.lake}"]
+        for f in self.files:
+            if f.status == "ingested":
+                lines.append(f"  {f.name}: {f.rows_read:,} rows read, {f.rows_stored:,} stored, {f.rows_quarantined:,} quarantined ({f.message})")
+            else:
+                lines.append(f"  {f.name}: {f.status}: {f.message}")
+        lines.append(f"Rows read:        {self.rows_read:>12,}")
+        lines.append(f"Rows stored:      {self.rows_stored:>12,}")
+        lines.append(f"Rows quarantined: {self.rows_quarantined:>12,}")
+        for code, count in self.reasons.items():
+            lines.append(f"  {code:<28}{count:>10,}")
+        lines.append(f"Older rows replaced by newer exports: {self.rows_replaced:,} changed, {self.rows_duplicate:,} identical (kept in quarantine)")
+        lines.append(f"Incidents touched: {self.incidents_touched:,} in {self.partitions_written} partitions; {self.duration_s:.1f} s")
+        return "\n".join(lines)
+
+
+def ingest(
+    paths: Sequence[Path | str],
+    mapping: Mapping,
+    settings: Settings,
+    *,
+    progress: ProgressCallback | None = None,
+) -> IngestSummary:
+    """Ingest export files, oldest first (a later file is a newer export), into the lake.
+
+    Returns the run summary. A file that cannot be read at all is reported as failed and leaves no
+    trace; the other files are still ingested. The lake changes in one atomic commit.
+    """
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
+    root = settings.lake_path
+    with lake_lock(root):
+        base = open_lake(root)
+        writer = SnapshotWriter(base)
+        try:
+            summary = _run(base, writer, [Path(p) for p in paths], mapping, settings, progress, started_at)
+            summary.duration_s = time.perf_counter() - started
+            if summary.run_id is None:
+                writer.abandon()
+                return summary
+            _write_bookkeeping(base, writer, summary, started_at)
+            writer.commit()
+        except BaseException:
+            writer.abandon()
+            raise
+    return summary
+
+
+def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Mapping, settings: Settings,
+         progress: ProgressCallback | None, started_at: datetime) -> IngestSummary:
+    files = base.scan("files").collect()
+    known_hashes = dict(zip(files["sha256"].to_list(), files["source_file"].to_list()))
+    next_seq = (files["file_seq"].max() or 0) + 1  # type: ignore[operator]
+    staging = writer.folder / "_staging"
+    reports: list[FileReport] = []
+    rejected: list[pl.DataFrame] = []
+    self_files: list[dict] = []
+    for path in paths:
+        digest = file_sha256(path) if path.exists() else ""
+        if digest and digest in known_hashes:
+            reports.append(FileReport(path.name, "skipped", message=f"same content as {known_hashes[digest]}, already ingested"))
+            continue
+        try:
+            report, file_rejected, encoding = _stage_file(path, mapping, settings, next_seq, staging, progress)
+        except ValmiusError as exc:
+            shutil.rmtree(staging / f"file-{next_seq}", ignore_errors=True)
+            reports.append(FileReport(path.name, "failed", message=str(exc)))
+            continue
+        reports.append(report)
+        rejected.append(file_rejected)
+        known_hashes[digest] = path.name
+        self_files.append({
+            "file_seq": next_seq, "source_file": path.name, "source_path": str(path.resolve()), "sha256": digest,
+            "size_bytes": path.stat().st_size, "format": mapping.name, "encoding": encoding,
+            "rows_read": report.rows_read, "rows_stored": report.rows_stored,
+            "rows_quarantined": report.rows_quarantined, "run_id": writer.snapshot_id, "ingested_at": started_at,
+        })
+        next_seq += 1
+    summary = IngestSummary(base.root, None, reports)
+    if not self_files:
+        return summary
+    summary.run_id = writer.snapshot_id
+    replaced = _merge(base, writer, staging, summary)
+    shutil.rmtree(staging, ignore_errors=True)
+    quarantine = pl.concat([*rejected, replaced], how="vertical_relaxed").with_columns(
+        quarantined_at=pl.lit(started_at, dtype=UTC_TIME), run_id=pl.lit(writer.snapshot_id, dtype=pl.Int64)
+    )
+    writer.write_partition("quarantine", (writer.snapshot_id,), quarantine)
+    new_files = pl.DataFrame(self_files, schema=FILES.schema)
+    writer.write_table("files", pl.concat([files.select(FILES.names), new_files]))
+    return summary
+
+
+def _stage_file(path: Path, mapping: Mapping, settings: Settings, file_seq: int, staging: Path,
+                progress: ProgressCallback | None) -> tuple[FileReport, pl.DataFrame, str]:
+    source = open_source(path, mapping)
+    total = path.stat().st_size
+    folder = staging / f"file-{file_seq}"
+    stored = 0
+    rejected_parts = []
+    for index, (batch, lines) in enumerate(read_batches(source)):
+        valid, rejected = transform_batch(batch, lines, source, settings, file_seq)
+        rejected_parts.append(rejected)
+        stored += valid.height
+        valid = valid.with_columns(year=pl.col("call_at").dt.year(), month=pl.col("call_at").dt.month().cast(pl.Int32))
+        for (year, month), part in valid.partition_by("year", "month", as_dict=True).items():
+            target = folder / f"year={year}" / f"month={month}" / f"b{index:05d}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            part.drop("year", "month").write_parquet(target, compression="lz4", statistics=True)
+        if progress:
+            progress(path.name, min(total, (index + 1) * BLOCK_BYTES), total)
+    if progress:
+        progress(path.name, total, total)
+    rejected_parts.append(malformed_rows(source))
+    rejected = pl.concat(rejected_parts) if rejected_parts else empty_rejected()
+    if source.rows_read + len(source.malformed) == 0:
+        raise InputError(f"{path}: the file has a header but no data rows")
+    reasons = rejected.group_by("reason_code").len().sort("len", descending=True)
+    report = FileReport(
+        path.name, "ingested", rows_read=source.rows_read + len(source.malformed), rows_stored=stored,
+        rows_quarantined=rejected.height, reasons=dict(zip(reasons["reason_code"].to_list(), reasons["len"].to_list())),
+        message=f"read as {source.encoding}"
+        + (f"; columns missing from the file, stored empty: {', '.join(source.absent_columns)}" if source.absent_columns else ""),
+    )
+    return report, rejected, source.encoding
+
+
+_PARTITION = ["year", "month"]
+_WIDE = list(dict.fromkeys([*UNITS.schema.names(), *INCIDENTS.schema.names()]))
+
+
+def _merge(base: Snapshot, writer: SnapshotWriter, staging: Path, summary: IngestSummary) -> pl.DataFrame:
+    """Rewrite every partition the staged rows touch; return the replaced rows for quarantine."""
+    staged = pl.scan_parquet(staging / "**" / "*.parquet", hive_partitioning=True,
+                             hive_schema={"year": pl.Int32, "month": pl.Int32})
+    # The newest version of each incident decides its partition.
+    versions = staged.select("incident_id", "file_seq", "source_row", *_PARTITION).collect()
+    targets = (
+        versions.sort(["file_seq", "source_row"], descending=[True, False])
+        .group_by("incident_id", maintain_order=True)
+        .agg(pl.col("year").first().alias("t_year"), pl.col("month").first().alias("t_month"),
+             pl.struct(_PARTITION).n_unique().alias("n_parts"))
+    )
+    summary.incidents_touched = targets.height
+    in_lake = (
+        base.scan("incidents").select("incident_id", *_PARTITION)
+        .join(targets.lazy().select("incident_id", "t_year", "t_month"), on="incident_id", how="inner")
+        .collect()
+    )
+    moved_in_lake = in_lake.filter((pl.col("year") != pl.col("t_year")) | (pl.col("month") != pl.col("t_month")))
+    split_staged = targets.filter(pl.col("n_parts") > 1)["incident_id"]
+    moving_ids = pl.concat([moved_in_lake["incident_id"], split_staged]).unique()
+    target_of = targets.select("incident_id", "t_year", "t_month")
+
+    staged_moving = staged.filter(pl.col("incident_id").is_in(moving_ids.implode())).collect().join(target_of, on="incident_id")
+    lake_units_moving = base.scan("units").filter(pl.col("incident_id").is_in(moved_in_lake["incident_id"].implode())).collect()
+    lake_incidents_moving = base.scan("incidents").filter(pl.col("incident_id").is_in(moved_in_lake["incident_id"].implode())).collect()
+    moving_lake_target = moved_in_lake.select("incident_id", "t_year", "t_month")
+
+    partitions = sorted(
+        set(versions.select(_PARTITION).unique().iter_rows()) | set(in_lake.select(_PARTITION).unique().iter_rows())
+    )
+    replaced_parts = []
+    for year, month in partitions:
+        here = (pl.col("t_year") == year) & (pl.col("t_month") == month)
+        folder_rows = _read_staged_partition(staging, year, month)
+        if folder_rows.height:
+            folder_rows = folder_rows.filter(~pl.col("incident_id").is_in(moving_ids.implode()))
+        new_rows = pl.concat([folder_rows, staged_moving.filter(here).select(folder_rows.columns or _WIDE)], how="vertical_relaxed")
+        leaving = moving_lake_target.filter(~here)["incident_id"].implode()
+        arriving = moving_lake_target.filter(here)["incident_id"].implode()
+        old_units = pl.concat([
+            base.read_partition("units", (year, month)).filter(~pl.col("incident_id").is_in(leaving)),
+            lake_units_moving.filter(pl.col("incident_id").is_in(arriving)).select(UNITS.schema.names()),
+        ])
+        old_incidents = pl.concat([
+            base.read_partition("incidents", (year, month)).filter(~pl.col("incident_id").is_in(leaving)),
+            lake_incidents_moving.filter(pl.col("incident_id").is_in(arriving)).select(INCIDENTS.schema.names()),
+        ])
+        units, replaced = _newest_units(pl.concat([old_units, new_rows.select(UNITS.schema.names())], how="vertical_relaxed"))
+        incidents = _newest_incidents(pl.concat([old_incidents, new_rows.select(INCIDENTS.schema.names())], how="vertical_relaxed"))
+        writer.write_partition("units", (year, month), units)
+        writer.write_partition("incidents", (year, month), incidents)
+        replaced_parts.append(replaced)
+    summary.partitions_written = len(partitions)
+    replaced = pl.concat(replaced_parts) if replaced_parts else empty_rejected()
+    summary.rows_replaced = replaced.filter(pl.col("reason_code") == "superseded").height
+    summary.rows_duplicate = replaced.filter(pl.col("reason_code") == "duplicate").height
+    return replaced
+
+
+def _read_staged_partition(staging: Path, year: int, month: int) -> pl.DataFrame:
+    files = sorted(staging.glob(f"file-*/year={year}/month={month}/*.parquet"))
+    if not files:
+        return pl.DataFrame()
+    return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed").select(_WIDE)
+
+
+_UNIT_VALUES = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
+
+
+def _newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(one row per incident and unit: the newest; the replaced rows as quarantine rows)."""
+    key = list(UNITS.key)
+    ranked = rows.sort([*key, "file_seq", "source_row"], descending=[False, False, True, True]).with_columns(
+        _first=pl.struct(key).is_first_distinct(),
+        _hash=pl.struct(_UNIT_VALUES).hash(),
+    )
+    ranked = ranked.with_columns(
+        _win_hash=pl.col("_hash").first().over(key),
+        _win_file=pl.col("source_file").first().over(key),
+        _win_row=pl.col("source_row").first().over(key),
+    )
+    winners = ranked.filter(pl.col("_first")).select(UNITS.schema.names())
+    losers = ranked.filter(~pl.col("_first"))
+    replaced = losers.select(
+        "source_file", "source_row",
+        pl.lit(None, dtype=pl.String).alias("column"),
+        pl.when(pl.col("_hash") == pl.col("_win_hash")).then(pl.lit("duplicate")).otherwise(pl.lit("superseded")).alias("reason_code"),
+        pl.format("replaced by {} line {} (newer export of the same incident and unit)", "_win_file", "_win_row").alias("reason"),
+        "incident_id", "unit_id",
+        pl.struct(UNITS.schema.names()).struct.json_encode().alias("raw_row"),
+    )
+    return winners, replaced
+
+
+def _newest_incidents(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per incident: the first row of its newest export."""
+    return rows.sort(["incident_id", "file_seq", "source_row"], descending=[False, True, False]).unique(
+        "incident_id", keep="first", maintain_order=True
+    ).select(INCIDENTS.schema.names())
+
+
+def _write_bookkeeping(base: Snapshot, writer: SnapshotWriter, summary: IngestSummary, started_at: datetime) -> None:
+    runs = base.scan("runs").collect()
+    record = pl.DataFrame([{
+        "run_id": summary.run_id, "command": "ingest", "started_at": started_at,
+        "finished_at": datetime.now(timezone.utc), "files_read": sum(f.status == "ingested" for f in summary.files),
+        "files_skipped": sum(f.status == "skipped" for f in summary.files), "rows_read": summary.rows_read,
+        "rows_stored": summary.rows_stored, "rows_quarantined": summary.rows_quarantined,
+        "rows_replaced": summary.rows_replaced + summary.rows_duplicate, "duration_s": summary.duration_s,
+        "summary_json": json.dumps(summary.to_dict(), ensure_ascii=False),
+    }], schema=RUNS.schema)
+    writer.write_table("runs", pl.concat([runs.select(RUNS.names), record]))
+

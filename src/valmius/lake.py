@@ -1,0 +1,271 @@
+"""The Parquet lake: hive-partitioned tables, written atomically as whole snapshots.
+
+Layout (``lake`` is the ``paths.lake`` setting)::
+
+    lake/
+      units -> .snapshots/000007/units          one relative link per table
+      units/year=2025/month=1/part.parquet     (as readers see it)
+      incidents/ quarantine/ files/ runs/
+      CURRENT                                   id of the committed snapshot
+      .snapshots/000007/                        the committed snapshot (and the one before it)
+      .lock                                     held while a run writes
+
+A run builds a complete new snapshot beside the current one: unchanged partition files are hard
+links (no copy), changed partitions are new files. It then commits by replacing ``CURRENT`` (an
+atomic rename) and swaps each table's link (also atomic). A crash before the commit leaves an
+unfinished snapshot that the next run deletes; a crash after it is finished by the next run. Any
+reader, valmius or not, sees each table either as it was before a run or as it is after it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from valmius.columns import TABLES, Table, conform, empty_frame
+from valmius.errors import LakeError
+
+SNAPSHOTS = ".snapshots"
+CURRENT = "CURRENT"
+PART_FILE = "part.parquet"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A readable, committed state of the lake."""
+
+    root: Path
+    """The lake folder."""
+    folder: Path | None
+    """The committed snapshot's folder (None: the lake is still empty)."""
+    snapshot_id: int
+
+    def table_folder(self, table: str) -> Path | None:
+        if self.folder is None:
+            return None
+        path = self.folder / table
+        return path if path.exists() else None
+
+    def partitions(self, table: str) -> list[tuple[int, ...]]:
+        """Partition values present in ``table``, e.g. [(2025, 1), (2025, 2)]."""
+        folder = self.table_folder(table)
+        if folder is None:
+            return []
+        spec = TABLES[table].partition_by
+        found = []
+        for file in folder.rglob(PART_FILE):
+            parts = file.relative_to(folder).parts[:-1]
+            found.append(tuple(int(p.split("=", 1)[1]) for p in parts))
+        assert all(len(p) == len(spec) for p in found)
+        return sorted(found)
+
+    def partition_file(self, table: str, values: tuple[int, ...]) -> Path | None:
+        folder = self.table_folder(table)
+        if folder is None:
+            return None
+        path = folder / partition_path(TABLES[table], values) / PART_FILE
+        return path if path.exists() else None
+
+    def read_partition(self, table: str, values: tuple[int, ...]) -> pl.DataFrame:
+        path = self.partition_file(table, values)
+        if path is None:
+            return empty_frame(TABLES[table])
+        return pl.read_parquet(path)
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        """The whole table, partition columns included."""
+        spec = TABLES[table]
+        folder = self.table_folder(table)
+        if folder is None or not any(folder.rglob("*.parquet")):
+            schema = {c.name: c.dtype for c in spec.columns}
+            return pl.LazyFrame(schema=schema)
+        if spec.partition_by:
+            schema = {c.name: c.dtype for c in spec.columns}
+            return pl.scan_parquet(
+                folder / "**" / "*.parquet", hive_partitioning=True, hive_schema={k: schema[k] for k in spec.partition_by}
+            ).select(spec.names)
+        return pl.scan_parquet(folder / PART_FILE)
+
+
+def partition_path(table: Table, values: tuple[int, ...]) -> Path:
+    # Unpadded numbers, so that every reader (DuckDB too) infers integer partition columns.
+    return Path(*(f"{k}={v}" for k, v in zip(table.partition_by, values)))
+
+
+def open_lake(root: Path) -> Snapshot:
+    """The committed state of the lake at ``root`` (an empty lake if there is none yet)."""
+    current = root / CURRENT
+    if not current.exists():
+        return Snapshot(root, None, 0)
+    text = current.read_text().strip()
+    try:
+        snapshot_id = int(text)
+    except ValueError as exc:
+        raise LakeError(f"{current}: expected a snapshot number, found {text!r}; the lake is damaged") from exc
+    folder = root / SNAPSHOTS / f"{snapshot_id:06d}"
+    if not folder.is_dir():
+        raise LakeError(f"{current} names snapshot {snapshot_id}, but {folder} is missing; the lake is damaged")
+    return Snapshot(root, folder, snapshot_id)
+
+
+@contextmanager
+def lake_lock(root: Path) -> Iterator[None]:
+    """Hold the lake's write lock; a second writer gets a clear error instead of waiting.
+
+    The lock is an OS file lock, so a crashed run releases it automatically.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    lock_path = root / ".lock"
+    handle = open(lock_path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise LakeError(f"{root}: the lake is busy: {holder} is writing to it; wait for it to finish") from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"valmius process {os.getpid()}")
+        handle.flush()
+        recover(root)
+        yield
+    finally:
+        handle.close()
+
+
+def recover(root: Path) -> None:
+    """Finish a committed run or discard an unfinished one (call with the lock held)."""
+    snapshot = open_lake(root)
+    snapshots = root / SNAPSHOTS
+    if snapshot.folder is not None:
+        _point_links(root, snapshot.folder)
+    keep = {snapshot.snapshot_id, snapshot.snapshot_id - 1} if snapshot.folder else set()
+    if snapshots.exists():
+        for entry in snapshots.iterdir():
+            if not (entry.name.isdigit() and int(entry.name) in keep):
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+class SnapshotWriter:
+    """Builds the next snapshot beside the current one; :meth:`commit` makes it the lake."""
+
+    def __init__(self, base: Snapshot) -> None:
+        self.base = base
+        self.snapshot_id = base.snapshot_id + 1
+        self.folder = base.root / SNAPSHOTS / f"{self.snapshot_id:06d}.tmp"
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True)
+        self._written: set[tuple[str, tuple[int, ...]]] = set()
+
+    def write_partition(self, table: str, values: tuple[int, ...], frame: pl.DataFrame) -> None:
+        """Write one partition of ``table`` (an empty frame removes the partition)."""
+        self._written.add((table, values))
+        if frame.height == 0:
+            return
+        spec = TABLES[table]
+        target = self.folder / table / partition_path(spec, values) / PART_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        conform(frame, spec).write_parquet(target, compression="zstd", statistics=True)
+
+    def write_table(self, table: str, frame: pl.DataFrame) -> None:
+        """Write an unpartitioned table whole."""
+        spec = TABLES[table]
+        target = self.folder / table / PART_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        conform(frame, spec).write_parquet(target, compression="zstd", statistics=True)
+        self._written.add((table, ()))
+
+    def keep_unchanged(self) -> None:
+        """Hard-link every partition of the base snapshot that this run did not write."""
+        for table, spec in TABLES.items():
+            folder = self.base.table_folder(table)
+            if folder is None:
+                continue
+            if not spec.partition_by:
+                if (table, ()) not in self._written:
+                    _link_or_copy(folder / PART_FILE, self.folder / table / PART_FILE)
+                continue
+            for values in self.base.partitions(table):
+                if (table, values) in self._written:
+                    continue
+                rel = partition_path(spec, values) / PART_FILE
+                _link_or_copy(folder / rel, self.folder / table / rel)
+
+    def commit(self) -> Snapshot:
+        """Make the new snapshot the lake: the one atomic step is replacing CURRENT."""
+        self.keep_unchanged()
+        for table in TABLES:
+            (self.folder / table).mkdir(exist_ok=True)
+        _fsync_tree(self.folder)
+        final = self.folder.with_name(f"{self.snapshot_id:06d}")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(self.folder, final)
+        root = self.base.root
+        _atomic_write_text(root / CURRENT, f"{self.snapshot_id}\n")
+        recover(root)
+        return open_lake(root)
+
+    def abandon(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _point_links(root: Path, snapshot_folder: Path) -> None:
+    for table in TABLES:
+        link = root / table
+        target = Path(SNAPSHOTS) / snapshot_folder.name / table
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        if link.exists() and not link.is_symlink():
+            raise LakeError(f"{link} is a real folder, not a link valmius made; move it out of the lake folder")
+        tmp = root / f".{table}.link"
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(target, tmp)
+        os.replace(tmp, link)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,309 @@
+"""Validate and normalise one batch of text rows into stored rows and quarantined rows.
+
+Rejected (quarantined, with file, line, column and reason):
+missing ids, call time or urgency; timestamps that do not parse, name no real time, fall in the
+skipped spring hour or in the repeated autumn hour when the row's order cannot tell which; unknown
+urgency; coordinates that are not numbers; a status time earlier than the one before it; a gap
+longer than the validation limits.
+
+Kept and marked: a unit that never arrived, a zero-second interval, a missing location, a location
+outside the grid's extent.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+from pyproj import Transformer
+
+from valmius.columns import UTC_TIME
+from valmius.extract import SourceFile
+from valmius.kernels import timestamps as ts
+from valmius.mapping import TEXT_COLUMNS, TIME_COLUMNS, ColumnSource
+from valmius.settings import Settings
+
+# Reasons in the order they are checked; a row gets the first that applies.
+REASONS = {
+    "missing_value": "a required value is missing",
+    "bad_timestamp": "a timestamp does not match the format",
+    "impossible_timestamp": "a timestamp names no real date or time",
+    "nonexistent_local_time": "a local time in the hour skipped when clocks go forward",
+    "ambiguous_local_time": "a local time in the repeated autumn hour that the row's order cannot resolve",
+    "unknown_urgency": "an urgency value the mapping does not know",
+    "bad_coordinate": "a coordinate that is not a number",
+    "negative_interval": "a status time earlier than the one before it",
+    "implausible_interval": "a gap between status times longer than the validation limit",
+    "malformed_row": "a row with the wrong number of fields",
+    "superseded": "replaced by a newer export of the same incident and unit (different values)",
+    "duplicate": "the same incident and unit again in a newer or the same export (same values)",
+}
+_CODES = list(REASONS)
+_STATUS_REASON = {ts.UNPARSEABLE: "bad_timestamp", ts.IMPOSSIBLE: "impossible_timestamp",
+                  ts.NONEXISTENT: "nonexistent_local_time", ts.AMBIGUOUS: "ambiguous_local_time"}
+
+
+def transform_batch(
+    batch: pa.RecordBatch, lines: np.ndarray, source: SourceFile, settings: Settings, file_seq: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(stored rows, rejected rows) of one batch. Stored rows are wide: unit and incident columns."""
+    mapping = source.mapping
+    raw = pl.from_arrow(batch)
+    assert isinstance(raw, pl.DataFrame)
+    n = raw.height
+    text = raw.select([_text_expr(key, mapping.columns.get(key), mapping.null_values, source.absent_columns) for key in TEXT_COLUMNS])
+
+    seconds, status = _parse_times(batch, raw, source)
+    x_m, y_m, coord_bad = _coordinates(raw, source, settings)
+
+    reason = np.full(n, -1, dtype=np.int16)
+    column = np.full(n, -1, dtype=np.int16)  # index into FAULT_COLUMNS
+    detail = np.zeros(n, dtype=np.int64)
+
+    def flag(mask: np.ndarray, code: str, col: int) -> None:
+        hit = mask & (reason < 0)
+        reason[hit] = _CODES.index(code)
+        column[hit] = col
+
+    for key in ("incident_id", "unit_id"):
+        flag(text[key].is_null().to_numpy(), "missing_value", FAULT_COLUMNS.index(key))
+    for j, key in enumerate(TIME_COLUMNS):
+        for st, code in _STATUS_REASON.items():
+            flag(status[:, j] == st, code, FAULT_COLUMNS.index(key))
+    flag(status[:, 0] == ts.MISSING, "missing_value", FAULT_COLUMNS.index("call_at"))
+    urgency = text["urgency"]
+    flag(urgency.is_null().to_numpy(), "missing_value", FAULT_COLUMNS.index("urgency"))
+    known = set(mapping.urgent) | set(mapping.non_urgent) | set(settings.counting.urgent_classes)
+    flag(~urgency.is_in(list(known)).fill_null(True).to_numpy(), "unknown_urgency", FAULT_COLUMNS.index("urgency"))
+    flag(coord_bad, "bad_coordinate", FAULT_COLUMNS.index("coordinates"))
+    zero = _check_intervals(seconds, status, settings, flag, detail, reason)
+
+    good = reason < 0
+    urgent_classes = settings.counting.urgent_classes or list(mapping.urgent)
+    extent = settings.grid.extent_m
+    times = {key: _utc(seconds[:, j], status[:, j]) for j, key in enumerate(TIME_COLUMNS)}
+    stored = text.with_columns(
+        **times,
+        x_m=pl.Series(x_m),
+        y_m=pl.Series(y_m),
+        source_row=pl.Series(lines, dtype=pl.Int64),
+    ).with_columns(
+        is_urgent=pl.col("urgency").is_in(urgent_classes).fill_null(False),
+        is_outside_extent=(
+            (pl.col("x_m") < extent[0]) | (pl.col("y_m") < extent[1]) | (pl.col("x_m") > extent[2]) | (pl.col("y_m") > extent[3])
+        ).fill_null(False),
+        never_arrived=pl.col("alarm_at").is_not_null() & pl.col("on_scene_at").is_null(),
+        has_zero_interval=pl.Series(zero),
+        source_file=pl.lit(source.path.name),
+        file_seq=pl.lit(file_seq, dtype=pl.Int64),
+    )
+    valid = stored.filter(pl.Series(good))
+    rejected = _rejected_rows(raw, text, lines, reason, column, detail, seconds, source, settings)
+    return valid, rejected
+
+
+FAULT_COLUMNS = (*TEXT_COLUMNS, *TIME_COLUMNS, "coordinates")
+
+
+def _text_expr(key: str, src: ColumnSource | None, null_values: tuple[str, ...], absent: list[str]) -> pl.Expr:
+    if src is None:
+        return pl.lit(None, dtype=pl.String).alias(key)
+    if src.value is not None:
+        return pl.lit(src.value, dtype=pl.String).alias(key)
+    if src.column in absent:
+        return pl.lit(None, dtype=pl.String).alias(key)
+    expr = pl.col(src.column).str.strip_chars()  # type: ignore[arg-type]
+    if src.pattern:
+        expr = expr.str.extract(src.pattern, 1)
+    expr = pl.when(expr.is_in(list(null_values))).then(None).otherwise(expr)
+    if key == "municipality_code":
+        # Finnish codes are three digits: 92 and 092 are both Vantaa.
+        expr = pl.when(expr.str.contains(r"^\d{1,3}$")).then(expr.str.zfill(3)).otherwise(expr)
+    return expr.alias(key)
+
+
+def _parse_times(batch: pa.RecordBatch, raw: pl.DataFrame, source: SourceFile) -> tuple[np.ndarray, np.ndarray]:
+    """UTC seconds and status, shape (rows, 5), in TIME_COLUMNS order, repeated-hour values resolved."""
+    mapping = source.mapping
+    pattern = ts.compile_format(mapping.timestamp_format)
+    n = batch.num_rows
+    early = np.zeros((n, len(TIME_COLUMNS)), dtype=np.int64)
+    late = np.zeros_like(early)
+    status = np.full(early.shape, ts.MISSING, dtype=np.int8)
+    for j, key in enumerate(TIME_COLUMNS):
+        src = mapping.columns.get(key)
+        if src is None or src.column is None or src.column in source.absent_columns:
+            continue
+        column = raw.get_column(src.column)
+        if src.pattern:
+            column = column.str.extract(src.pattern, 1)
+        array = column.to_arrow() if src.pattern else batch.column(src.column)
+        e, l, st = ts.parse_to_utc(array, pattern, mapping.time_zone)
+        unparsed = np.flatnonzero(st == ts.UNPARSEABLE)
+        if len(unparsed) and len(mapping.null_values) > 1:
+            values = column.gather(unparsed).str.strip_chars()
+            st[unparsed[values.is_in(list(mapping.null_values)).to_numpy()]] = ts.MISSING
+        early[:, j], late[:, j], status[:, j] = e, l, st
+    if (status == ts.AMBIGUOUS).any():
+        ts.resolve_repeated_hour(early, late, status)
+    return early, status
+
+
+def _check_intervals(seconds: np.ndarray, status: np.ndarray, settings: Settings, flag, detail, reason) -> np.ndarray:
+    """Flag negative and implausible gaps between consecutive present times; return zero-gap marks."""
+    present = status == ts.OK
+    limits = [settings.validation.max_interval_s] * 3 + [settings.validation.max_task_duration_s]
+    prev = seconds[:, 0].copy()
+    prev_ok = present[:, 0].copy()
+    zero = np.zeros(len(seconds), dtype=bool)
+    for j in range(1, len(TIME_COLUMNS)):
+        both = prev_ok & present[:, j]
+        gap = seconds[:, j] - prev
+        col = FAULT_COLUMNS.index(TIME_COLUMNS[j])
+        for mask, code in ((both & (gap < 0), "negative_interval"), (both & (gap > limits[j - 1]), "implausible_interval")):
+            fresh = mask & (reason < 0)
+            detail[fresh] = gap[fresh]
+            flag(mask, code, col)
+        zero |= both & (gap == 0)
+        prev = np.where(present[:, j], seconds[:, j], prev)
+        prev_ok |= present[:, j]
+    return zero
+
+
+def _utc(seconds: np.ndarray, status: np.ndarray) -> pl.Series:
+    values = pl.Series(seconds * 1_000_000, dtype=pl.Int64)
+    return values.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").set(pl.Series(status != ts.OK), None).cast(UTC_TIME)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(source_crs: str, grid_crs: str) -> Transformer:
+    return Transformer.from_crs(source_crs, grid_crs, always_xy=True)
+
+
+def _coordinates(raw: pl.DataFrame, source: SourceFile, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x_m, y_m, is_bad) in the grid's coordinate system; missing values are NaN and not bad."""
+    n = raw.height
+    option = source.coordinates
+    if option is None:
+        nan = np.full(n, np.nan)
+        return nan, nan.copy(), np.zeros(n, dtype=bool)
+    nulls = list(source.mapping.null_values)
+    if option.point:
+        text = raw.get_column(option.point).str.strip_chars()
+        parts = text.str.extract_groups(r"^\(?\s*([-+0-9.eE]+)\s*[,; ]\s*([-+0-9.eE]+)\s*\)?$")
+        first, second = parts.struct.field("1"), parts.struct.field("2")
+        a, b = (first, second) if option.point_order == "xy" else (second, first)
+        missing = text.is_in(nulls).fill_null(True)
+        bad = (first.is_null() & ~missing).to_numpy()
+        x = a.cast(pl.Float64, strict=False).to_numpy()
+        y = b.cast(pl.Float64, strict=False).to_numpy()
+    else:
+        cols = []
+        bad = np.zeros(n, dtype=bool)
+        for name in (option.x, option.y):
+            text = raw.get_column(name).str.strip_chars()  # type: ignore[arg-type]
+            if source.mapping.decimal == ",":
+                text = text.str.replace(",", ".", literal=True)
+            number = text.cast(pl.Float64, strict=False)
+            missing = text.is_in(nulls).fill_null(True)
+            bad |= (number.is_null() & ~missing).to_numpy()
+            cols.append(number.to_numpy())
+        x, y = cols
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    bad |= ~np.isfinite(x) & ~np.isnan(x) | ~np.isfinite(y) & ~np.isnan(y)
+    if option.crs != "grid" and option.crs != settings.grid.crs:
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.any():
+            tx, ty = _transformer(option.crs, settings.grid.crs).transform(x[ok], y[ok])
+            x, y = x.copy(), y.copy()
+            x[ok], y[ok] = tx, ty
+    # Points the projection cannot place (inf) are kept without a location.
+    x = np.where(np.isfinite(x), x, np.nan)
+    y = np.where(np.isfinite(y), y, np.nan)
+    return x, y, bad
+
+
+def _rejected_rows(raw, text, lines, reason, column, detail, seconds, source: SourceFile, settings: Settings) -> pl.DataFrame:
+    bad = np.flatnonzero(reason >= 0)
+    if len(bad) == 0:
+        return empty_rejected()
+    mapping = source.mapping
+    raw_bad = raw[bad]
+    raw_json = raw_bad.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
+    ids = text[bad]
+    rows = []
+    for k, i in enumerate(bad):
+        code = _CODES[reason[i]]
+        key = FAULT_COLUMNS[column[i]]
+        src_col = _source_column(source, key)
+        value = raw_bad[k, src_col] if src_col in raw_bad.columns else None
+        rows.append({
+            "source_file": source.path.name,
+            "source_row": int(lines[i]),
+            "column": src_col,
+            "reason_code": code,
+            "reason": _message(code, key, src_col, value, int(detail[i]), seconds[i], source, settings),
+            "incident_id": ids[k, "incident_id"],
+            "unit_id": ids[k, "unit_id"],
+            "raw_row": raw_json[k],
+        })
+    return pl.DataFrame(rows, schema=REJECTED_SCHEMA)
+
+
+REJECTED_SCHEMA = {"source_file": pl.String, "source_row": pl.Int64, "column": pl.String, "reason_code": pl.String,
+                   "reason": pl.String, "incident_id": pl.String, "unit_id": pl.String, "raw_row": pl.String}
+
+
+def empty_rejected() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECTED_SCHEMA)
+
+
+def malformed_rows(source: SourceFile) -> pl.DataFrame:
+    """Rows the CSV reader could not split into the header's number of fields."""
+    rows = [{
+        "source_file": source.path.name, "source_row": m.line, "column": None, "reason_code": "malformed_row",
+        "reason": f"line has {m.fields} fields, the header has {m.expected} (a truncated or broken row)",
+        "incident_id": None, "unit_id": None, "raw_row": json.dumps(m.text, ensure_ascii=False),
+    } for m in source.malformed]
+    return pl.DataFrame(rows, schema=REJECTED_SCHEMA) if rows else empty_rejected()
+
+
+def _source_column(source: SourceFile, key: str) -> str:
+    if key == "coordinates":
+        option = source.coordinates
+        return ", ".join(c for c in option.source_columns if c) if option else "coordinates"
+    src = source.mapping.columns.get(key)
+    return src.column if src is not None and src.column else key
+
+
+def _message(code, key, src_col, value, gap_s, row_seconds, source: SourceFile, settings: Settings) -> str:
+    mapping = source.mapping
+    shown = repr(value) if value is not None else "empty"
+    if code == "missing_value":
+        return f"{src_col} is empty; {key} is required"
+    if code == "bad_timestamp":
+        return f"{src_col} {shown} does not match the timestamp format {mapping.timestamp_format!r}"
+    if code == "impossible_timestamp":
+        return f"{src_col} {shown} is not a real date and time"
+    if code == "nonexistent_local_time":
+        return f"{src_col} {shown} does not exist in {mapping.time_zone}: clocks skip that hour in spring"
+    if code == "ambiguous_local_time":
+        return (f"{src_col} {shown} occurs twice in {mapping.time_zone} (clocks go back in autumn) "
+                "and the row's other times do not tell which")
+    if code == "unknown_urgency":
+        known = ", ".join([*mapping.urgent, *mapping.non_urgent])
+        return f"{src_col} {shown} is not a known urgency; the mapping knows {known}"
+    if code == "bad_coordinate":
+        return f"{src_col}: {shown} is not a coordinate pair of numbers"
+    j = TIME_COLUMNS.index(key)
+    before = [TIME_COLUMNS[i] for i in range(j - 1, -1, -1) if row_seconds[i] == row_seconds[j] - gap_s]
+    prev_col = _source_column(source, before[0]) if before else "the previous status time"
+    if code == "negative_interval":
+        return f"{src_col} {shown} is {-gap_s} s before {prev_col}"
+    limit = "validation.max_task_duration_s" if key == "free_at" else "validation.max_interval_s"
+    limit_s = getattr(settings.validation, limit.split(".")[1])
+    return f"{src_col} {shown} is {gap_s} s after {prev_col}; the limit {limit} is {limit_s} s"
