@@ -45,6 +45,7 @@ class SourceFile:
     """Optional columns of the mapping that this file lacks: stored empty, reported."""
     malformed: list[MalformedRow] = field(default_factory=list)
     rows_read: int = 0
+    """Data rows read, malformed ones included."""
 
 
 def file_sha256(path: Path) -> str:
@@ -90,11 +91,10 @@ def read_batches(source: SourceFile) -> Iterator[tuple[pa.RecordBatch, np.ndarra
             source.malformed.append(MalformedRow(line, row.text, row.actual_columns, expected))
         return "skip"
 
-    reader = _open_reader(source, on_invalid)
     next_line = 2  # line 1 is the header
     skipped = 0  # malformed lines before next_line (they arrive in increasing order)
     try:
-        for batch in reader:
+        for batch in _open_reader(source, on_invalid):
             n = batch.num_rows
             if n == 0:
                 continue
@@ -157,9 +157,10 @@ def _detect_encoding(path: Path, wanted: str) -> str:
 
 
 def _read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
-    with open(path, "r", encoding=encoding, newline="") as handle:
+    with open(path, "rb") as handle:
+        first_bytes = handle.readline()
         try:
-            first = handle.readline()
+            first = first_bytes.decode(encoding)
         except UnicodeDecodeError as exc:
             raise InputError(
                 f"{path}: line 1 is not valid {encoding} (byte 0x{exc.object[exc.start]:02X}); "

@@ -206,11 +206,11 @@ def _stage_file(path: Path, mapping: Mapping, settings: Settings, file_seq: int,
         progress(path.name, total, total)
     rejected_parts.append(malformed_rows(source))
     rejected = pl.concat(rejected_parts) if rejected_parts else empty_rejected()
-    if source.rows_read + len(source.malformed) == 0:
+    if source.rows_read == 0:
         raise InputError(f"{path}: the file has a header but no data rows")
     reasons = rejected.group_by("reason_code").len().sort("len", descending=True)
     report = FileReport(
-        path.name, "ingested", rows_read=source.rows_read + len(source.malformed), rows_stored=stored,
+        path.name, "ingested", rows_read=source.rows_read, rows_stored=stored,
         rows_quarantined=rejected.height, reasons=dict(zip(reasons["reason_code"].to_list(), reasons["len"].to_list())),
         message=f"read as {source.encoding}"
         + (f"; columns missing from the file, stored empty: {', '.join(source.absent_columns)}" if source.absent_columns else ""),
@@ -253,13 +253,14 @@ def _merge(base: Snapshot, writer: SnapshotWriter, staging: Path, summary: Inges
     partitions = sorted(
         set(versions.select(_PARTITION).unique().iter_rows()) | set(in_lake.select(_PARTITION).unique().iter_rows())
     )
+    staged_schema = staged.collect_schema()
+    wide_schema = pl.Schema({name: staged_schema[name] for name in _WIDE})
     replaced_parts = []
     for year, month in partitions:
         here = (pl.col("t_year") == year) & (pl.col("t_month") == month)
-        folder_rows = _read_staged_partition(staging, year, month)
-        if folder_rows.height:
-            folder_rows = folder_rows.filter(~pl.col("incident_id").is_in(moving_ids.implode()))
-        new_rows = pl.concat([folder_rows, staged_moving.filter(here).select(folder_rows.columns or _WIDE)], how="vertical_relaxed")
+        folder_rows = _read_staged_partition(staging, year, month, wide_schema)
+        folder_rows = folder_rows.filter(~pl.col("incident_id").is_in(moving_ids.implode()))
+        new_rows = pl.concat([folder_rows, staged_moving.filter(here).select(_WIDE)], how="vertical_relaxed")
         leaving = moving_lake_target.filter(~here)["incident_id"].implode()
         arriving = moving_lake_target.filter(here)["incident_id"].implode()
         old_units = pl.concat([
@@ -282,10 +283,10 @@ def _merge(base: Snapshot, writer: SnapshotWriter, staging: Path, summary: Inges
     return replaced
 
 
-def _read_staged_partition(staging: Path, year: int, month: int) -> pl.DataFrame:
+def _read_staged_partition(staging: Path, year: int, month: int, schema: pl.Schema) -> pl.DataFrame:
     files = sorted(staging.glob(f"file-*/year={year}/month={month}/*.parquet"))
     if not files:
-        return pl.DataFrame()
+        return pl.DataFrame(schema=schema)
     return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed").select(_WIDE)
 
 

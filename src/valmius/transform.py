@@ -87,8 +87,8 @@ def transform_batch(
     times = {key: _utc(seconds[:, j], status[:, j]) for j, key in enumerate(TIME_COLUMNS)}
     stored = text.with_columns(
         **times,
-        x_m=pl.Series(x_m),
-        y_m=pl.Series(y_m),
+        x_m=pl.Series(x_m, nan_to_null=True),
+        y_m=pl.Series(y_m, nan_to_null=True),
         source_row=pl.Series(lines, dtype=pl.Int64),
     ).with_columns(
         is_urgent=pl.col("urgency").is_in(urgent_classes).fill_null(False),

@@ -1,0 +1,46 @@
+"""Shared fixtures: settings with a lake in a temporary folder, and Finnish export writers."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from valmius.lake import open_lake
+from valmius.settings import PathSettings, Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SF_CALLS = SHARED_DATA / "real" / "sf_fire_calls_2016-12-31_2017-01-07.csv"
+needs_shared_data = pytest.mark.skipif(
+    not SF_CALLS.exists(), reason=f"real data folder {SHARED_DATA} is absent (it sits beside the checkout in CI)"
+)
+
+FI_HEADER = ("Tehtävänumero;Vastaanotettu;Kuntanumero;Tehtävälaji;Kiireellisyys;Riskiruutu;Riskiluokka;"
+             "Koordinaatti_N;Koordinaatti_E;Yksikkö;Yksikkötyyppi;Asema;Hälytetty;Matkalla;Kohteessa;Vapaa")
+
+
+def fi_row(incident="2025-000001", call="3.1.2025 07:05:09", muni="186", task="402 rakennuspalo: keskisuuri",
+           urgency="B", n="6711234,5", e="393123,2", unit="KU101", unit_type="pelastusyksikkö", station="KU10",
+           alarm="3.1.2025 07:06:30", en_route="3.1.2025 07:07:25", on_scene="3.1.2025 07:12:40",
+           free="3.1.2025 08:01:00") -> str:
+    """One line of a Finnish ERC export; every field can be overridden."""
+    return ";".join([incident, call, muni, task, urgency, "1kmN6711E393", "I", n, e, unit, unit_type, station,
+                     alarm, en_route, on_scene, free])
+
+
+def write_fi(path: Path, rows: list[str], encoding: str = "utf-8-sig", newline: str = "\n") -> Path:
+    path.write_bytes((newline.join([FI_HEADER, *rows]) + newline).encode(encoding))
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return dataclasses.replace(Settings(), paths=PathSettings(lake=tmp_path / "lake", inbox=tmp_path / "inbox",
+                                                              catalog=tmp_path / "valmius.duckdb"))
+
+
+def table(settings: Settings, name: str) -> pl.DataFrame:
+    """A whole lake table as valmius reads it."""
+    return open_lake(settings.lake_path).scan(name).collect()
