@@ -146,3 +146,7 @@ def show_settings(ctx: click.Context) -> None:
     click.echo(f"# settings from {settings.source or 'built-in defaults'}")
     for key, default, meaning in settings_table(settings):
         click.echo(f"{key} = {default}    # {meaning}")
+
+
+if __name__ == "__main__":
+    main()

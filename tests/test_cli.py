@@ -1,0 +1,67 @@
+"""The command line: help with examples, one-line errors, exit codes a scheduler can act on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import fi_row, write_fi
+from valmius.cli import EXIT_ERROR, EXIT_OK, EXIT_WARNINGS, main
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["schema"], ["formats"], ["settings"]])
+def test_every_command_has_help_with_an_example(run, command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_ingest_exit_codes_and_summary(run, tmp_path):
+    clean = write_fi(tmp_path / "clean.csv", [fi_row()])
+    dirty = write_fi(tmp_path / "dirty.csv", [fi_row(incident="2"), fi_row(incident="3", urgency="Q")])
+    result = run("ingest", str(clean), "--format", "fi-erc", "--quiet")
+    assert result.exit_code == EXIT_OK and "Rows stored:" in result.output
+    result = run("ingest", str(dirty), "--format", "fi-erc", "--json")
+    assert result.exit_code == EXIT_WARNINGS
+    summary = json.loads(result.output)
+    assert summary["rows_quarantined"] == 1 and summary["quarantined_by_reason"] == {"unknown_urgency": 1}
+    assert (tmp_path / "lake" / "units").is_dir()
+
+
+def test_errors_are_one_line_without_traceback(run, tmp_path):
+    result = run("ingest", str(tmp_path / "missing.csv"), "--format", "fi-erc", "--quiet")
+    assert result.exit_code == EXIT_ERROR
+    assert "Error: " in result.output and "missing.csv: file not found" in result.output
+    assert "Traceback" not in result.output
+    result = run("ingest", "x.csv", "--format", "nope")
+    assert result.exit_code == EXIT_ERROR and result.output.startswith("Error: unknown format 'nope'")
+    (tmp_path / "valmius.toml").write_text("[paths]\nlakes = 'x'\n")
+    result = run("formats")
+    assert result.exit_code == EXIT_OK  # formats needs no settings
+    result = run("settings")
+    assert result.exit_code == EXIT_ERROR and "unknown key 'paths.lakes'" in result.output
+
+
+def test_config_option_and_settings_listing(run, tmp_path):
+    (tmp_path / "conf.toml").write_text("[targets_s]\nI = 300\n")
+    result = run("--config", str(tmp_path / "conf.toml"), "settings")
+    assert result.exit_code == EXIT_OK
+    assert "targets_s = { I = 300, II = 600, III = 1200, IV = 2400 }" in result.output
+
+
+def test_schema_lists_tables(run):
+    result = run("schema", "--table", "units")
+    assert "`on_scene_at`" in result.output and "`reason_code`" not in result.output
+    assert run("schema", "--table", "nope").exit_code == EXIT_ERROR
