@@ -10,7 +10,10 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import queue
+import threading
 from collections.abc import Iterator
+from typing import TypeVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from valmius.errors import InputError
 from valmius.mapping import REQUIRED_COLUMNS, CoordinateSource, Mapping
 
 BLOCK_BYTES = 16 << 20
+T = TypeVar("T")
 
 
 @dataclass
@@ -79,12 +83,28 @@ def open_source(path: Path, mapping: Mapping) -> SourceFile:
     return SourceFile(path, mapping, encoding, header, coordinates, absent_columns=sorted(absent.values()))
 
 
-def read_batches(source: SourceFile) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
-    """Yield (batch of text columns, line number per row); malformed rows land in ``source.malformed``."""
+class NeedsExactLines(Exception):
+    """A malformed row turned up while reading with threads: read again on one thread."""
+
+
+def read_batches(source: SourceFile, exact_lines: bool = False) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """Yield (batch of text columns, line number per row); malformed rows land in ``source.malformed``.
+
+    The fast path reads with several threads, which keeps rows in order but cannot tell the line
+    of a malformed row; the first malformed row raises :class:`NeedsExactLines`, and the caller
+    reads the file again with ``exact_lines=True`` (one thread, exact line numbers).
+    """
     expected = len(source.header)
     malformed_lines: list[int] = []
+    source.malformed.clear()
+    source.rows_read = 0
+
+    threaded_saw_malformed = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
+        if not exact_lines:
+            threaded_saw_malformed.append(True)
+            return "error"
         line = int(row.number) if row.number is not None else -1
         malformed_lines.append(line)
         if row.text.strip():
@@ -94,7 +114,7 @@ def read_batches(source: SourceFile) -> Iterator[tuple[pa.RecordBatch, np.ndarra
     next_line = 2  # line 1 is the header
     skipped = 0  # malformed lines before next_line (they arrive in increasing order)
     try:
-        for batch in _open_reader(source, on_invalid):
+        for batch in _open_reader(source, on_invalid, exact_lines):
             n = batch.num_rows
             if n == 0:
                 continue
@@ -108,16 +128,54 @@ def read_batches(source: SourceFile) -> Iterator[tuple[pa.RecordBatch, np.ndarra
             source.rows_read += n
             yield batch, lines
     except pa.ArrowInvalid as exc:
+        if threaded_saw_malformed:
+            raise NeedsExactLines() from exc
         raise _decode_error(source, exc) from exc
     source.rows_read += len(source.malformed)
 
 
-def _open_reader(source: SourceFile, on_invalid) -> pacsv.CSVStreamingReader:
+def prefetch(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run an iterator on a background thread, ``depth`` items ahead (Arrow reads without the GIL)."""
+    done = object()
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put(exc)
+
+    thread = threading.Thread(target=work, name="valmius-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _open_reader(source: SourceFile, on_invalid, exact_lines: bool) -> pacsv.CSVStreamingReader:
     arrow_encoding = {"utf-8-sig": "utf8", "utf-8": "utf8", "cp1252": "cp1252", "latin-1": "latin1"}[source.encoding]
     return pacsv.open_csv(
         source.path,
         read_options=pacsv.ReadOptions(
-            use_threads=False,  # exact line numbers for malformed rows need one thread
+            use_threads=not exact_lines,  # exact line numbers of malformed rows need one thread
             block_size=BLOCK_BYTES,
             encoding=arrow_encoding,
             column_names=source.header,

@@ -11,7 +11,6 @@ before (same SHA-256) are skipped, so re-running a night changes nothing.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +19,13 @@ from pathlib import Path
 
 import polars as pl
 
-from valmius.columns import FILES, INCIDENTS, RUNS, UNITS, UTC_TIME
+from valmius.columns import FILES, RUNS, UTC_TIME
 from valmius.errors import InputError, ValmiusError
-from valmius.extract import BLOCK_BYTES, file_sha256, open_source, read_batches
+from valmius.extract import BLOCK_BYTES, NeedsExactLines, SourceFile, file_sha256, open_source, prefetch, read_batches
 from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
 from valmius.mapping import Mapping
 from valmius.settings import Settings
+from valmius.store import Staging, merge
 from valmius.transform import empty_rejected, malformed_rows, transform_batch
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -144,7 +144,7 @@ def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Map
     files = base.scan("files").collect()
     known_hashes = dict(zip(files["sha256"].to_list(), files["source_file"].to_list()))
     next_seq = (files["file_seq"].max() or 0) + 1  # type: ignore[operator]
-    staging = writer.folder / "_staging"
+    staging = Staging(writer.folder / "_staging")
     reports: list[FileReport] = []
     rejected: list[pl.DataFrame] = []
     self_files: list[dict] = []
@@ -156,7 +156,7 @@ def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Map
         try:
             report, file_rejected, encoding = _stage_file(path, mapping, settings, next_seq, staging, progress)
         except ValmiusError as exc:
-            shutil.rmtree(staging / f"file-{next_seq}", ignore_errors=True)
+            staging.discard_file(next_seq)
             reports.append(FileReport(path.name, "failed", message=str(exc)))
             continue
         reports.append(report)
@@ -173,8 +173,13 @@ def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Map
     if not self_files:
         return summary
     summary.run_id = writer.snapshot_id
-    replaced = _merge(base, writer, staging, summary)
-    shutil.rmtree(staging, ignore_errors=True)
+    result = merge(base, writer, staging)
+    staging.remove()
+    replaced = result.replaced
+    summary.incidents_touched = result.incidents_touched
+    summary.partitions_written = result.partitions_written
+    summary.rows_replaced = replaced.filter(pl.col("reason_code") == "superseded").height
+    summary.rows_duplicate = replaced.filter(pl.col("reason_code") == "duplicate").height
     quarantine = pl.concat([*rejected, replaced], how="vertical_relaxed").with_columns(
         quarantined_at=pl.lit(started_at, dtype=UTC_TIME), run_id=pl.lit(writer.snapshot_id, dtype=pl.Int64)
     )
@@ -184,145 +189,45 @@ def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Map
     return summary
 
 
-def _stage_file(path: Path, mapping: Mapping, settings: Settings, file_seq: int, staging: Path,
+def _stage_file(path: Path, mapping: Mapping, settings: Settings, file_seq: int, staging: Staging,
                 progress: ProgressCallback | None) -> tuple[FileReport, pl.DataFrame, str]:
     source = open_source(path, mapping)
+    try:
+        stored, rejected_parts = _stage_batches(source, settings, file_seq, staging, progress, exact_lines=False)
+    except NeedsExactLines:
+        staging.discard_file(file_seq)
+        stored, rejected_parts = _stage_batches(source, settings, file_seq, staging, progress, exact_lines=True)
     total = path.stat().st_size
-    folder = staging / f"file-{file_seq}"
-    stored = 0
-    rejected_parts = []
-    for index, (batch, lines) in enumerate(read_batches(source)):
-        valid, rejected = transform_batch(batch, lines, source, settings, file_seq)
-        rejected_parts.append(rejected)
-        stored += valid.height
-        valid = valid.with_columns(year=pl.col("call_at").dt.year(), month=pl.col("call_at").dt.month().cast(pl.Int32))
-        for (year, month), part in valid.partition_by("year", "month", as_dict=True).items():
-            target = folder / f"year={year}" / f"month={month}" / f"b{index:05d}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            part.drop("year", "month").write_parquet(target, compression="lz4", statistics=True)
-        if progress:
-            progress(path.name, min(total, (index + 1) * BLOCK_BYTES), total)
     if progress:
         progress(path.name, total, total)
-    rejected_parts.append(malformed_rows(source))
-    rejected = pl.concat(rejected_parts) if rejected_parts else empty_rejected()
     if source.rows_read == 0:
         raise InputError(f"{path}: the file has a header but no data rows")
+    rejected_parts.append(malformed_rows(source))
+    rejected = pl.concat(rejected_parts)
     reasons = rejected.group_by("reason_code").len().sort("len", descending=True)
+    absent = f"; columns missing from the file, stored empty: {', '.join(source.absent_columns)}" if source.absent_columns else ""
     report = FileReport(
-        path.name, "ingested", rows_read=source.rows_read, rows_stored=stored,
-        rows_quarantined=rejected.height, reasons=dict(zip(reasons["reason_code"].to_list(), reasons["len"].to_list())),
-        message=f"read as {source.encoding}"
-        + (f"; columns missing from the file, stored empty: {', '.join(source.absent_columns)}" if source.absent_columns else ""),
+        path.name, "ingested", rows_read=source.rows_read, rows_stored=stored, rows_quarantined=rejected.height,
+        reasons=dict(zip(reasons["reason_code"].to_list(), reasons["len"].to_list())),
+        message=f"read as {source.encoding}{absent}",
     )
     return report, rejected, source.encoding
 
 
-_PARTITION = ["year", "month"]
-_WIDE = list(dict.fromkeys([*UNITS.schema.names(), *INCIDENTS.schema.names()]))
-
-
-def _merge(base: Snapshot, writer: SnapshotWriter, staging: Path, summary: IngestSummary) -> pl.DataFrame:
-    """Rewrite every partition the staged rows touch; return the replaced rows for quarantine."""
-    staged = pl.scan_parquet(staging / "**" / "*.parquet", hive_partitioning=True,
-                             hive_schema={"year": pl.Int32, "month": pl.Int32})
-    # The newest version of each incident decides its partition.
-    versions = staged.select("incident_id", "file_seq", "source_row", *_PARTITION).collect()
-    targets = (
-        versions.sort(["file_seq", "source_row"], descending=[True, False])
-        .group_by("incident_id", maintain_order=True)
-        .agg(pl.col("year").first().alias("t_year"), pl.col("month").first().alias("t_month"),
-             pl.struct(_PARTITION).n_unique().alias("n_parts"))
-    )
-    summary.incidents_touched = targets.height
-    in_lake = (
-        base.scan("incidents").select("incident_id", *_PARTITION)
-        .join(targets.lazy().select("incident_id", "t_year", "t_month"), on="incident_id", how="inner")
-        .collect()
-    )
-    moved_in_lake = in_lake.filter((pl.col("year") != pl.col("t_year")) | (pl.col("month") != pl.col("t_month")))
-    split_staged = targets.filter(pl.col("n_parts") > 1)["incident_id"]
-    moving_ids = pl.concat([moved_in_lake["incident_id"], split_staged]).unique()
-    target_of = targets.select("incident_id", "t_year", "t_month")
-
-    staged_moving = staged.filter(pl.col("incident_id").is_in(moving_ids.implode())).collect().join(target_of, on="incident_id")
-    lake_units_moving = base.scan("units").filter(pl.col("incident_id").is_in(moved_in_lake["incident_id"].implode())).collect()
-    lake_incidents_moving = base.scan("incidents").filter(pl.col("incident_id").is_in(moved_in_lake["incident_id"].implode())).collect()
-    moving_lake_target = moved_in_lake.select("incident_id", "t_year", "t_month")
-
-    partitions = sorted(
-        set(versions.select(_PARTITION).unique().iter_rows()) | set(in_lake.select(_PARTITION).unique().iter_rows())
-    )
-    staged_schema = staged.collect_schema()
-    wide_schema = pl.Schema({name: staged_schema[name] for name in _WIDE})
-    replaced_parts = []
-    for year, month in partitions:
-        here = (pl.col("t_year") == year) & (pl.col("t_month") == month)
-        folder_rows = _read_staged_partition(staging, year, month, wide_schema)
-        folder_rows = folder_rows.filter(~pl.col("incident_id").is_in(moving_ids.implode()))
-        new_rows = pl.concat([folder_rows, staged_moving.filter(here).select(_WIDE)], how="vertical_relaxed")
-        leaving = moving_lake_target.filter(~here)["incident_id"].implode()
-        arriving = moving_lake_target.filter(here)["incident_id"].implode()
-        old_units = pl.concat([
-            base.read_partition("units", (year, month)).filter(~pl.col("incident_id").is_in(leaving)),
-            lake_units_moving.filter(pl.col("incident_id").is_in(arriving)).select(UNITS.schema.names()),
-        ])
-        old_incidents = pl.concat([
-            base.read_partition("incidents", (year, month)).filter(~pl.col("incident_id").is_in(leaving)),
-            lake_incidents_moving.filter(pl.col("incident_id").is_in(arriving)).select(INCIDENTS.schema.names()),
-        ])
-        units, replaced = _newest_units(pl.concat([old_units, new_rows.select(UNITS.schema.names())], how="vertical_relaxed"))
-        incidents = _newest_incidents(pl.concat([old_incidents, new_rows.select(INCIDENTS.schema.names())], how="vertical_relaxed"))
-        writer.write_partition("units", (year, month), units)
-        writer.write_partition("incidents", (year, month), incidents)
-        replaced_parts.append(replaced)
-    summary.partitions_written = len(partitions)
-    replaced = pl.concat(replaced_parts) if replaced_parts else empty_rejected()
-    summary.rows_replaced = replaced.filter(pl.col("reason_code") == "superseded").height
-    summary.rows_duplicate = replaced.filter(pl.col("reason_code") == "duplicate").height
-    return replaced
-
-
-def _read_staged_partition(staging: Path, year: int, month: int, schema: pl.Schema) -> pl.DataFrame:
-    files = sorted(staging.glob(f"file-*/year={year}/month={month}/*.parquet"))
-    if not files:
-        return pl.DataFrame(schema=schema)
-    return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed").select(_WIDE)
-
-
-_UNIT_VALUES = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
-
-
-def _newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(one row per incident and unit: the newest; the replaced rows as quarantine rows)."""
-    key = list(UNITS.key)
-    ranked = rows.sort([*key, "file_seq", "source_row"], descending=[False, False, True, True]).with_columns(
-        _first=pl.struct(key).is_first_distinct(),
-        _hash=pl.struct(_UNIT_VALUES).hash(),
-    )
-    ranked = ranked.with_columns(
-        _win_hash=pl.col("_hash").first().over(key),
-        _win_file=pl.col("source_file").first().over(key),
-        _win_row=pl.col("source_row").first().over(key),
-    )
-    winners = ranked.filter(pl.col("_first")).select(UNITS.schema.names())
-    losers = ranked.filter(~pl.col("_first"))
-    replaced = losers.select(
-        "source_file", "source_row",
-        pl.lit(None, dtype=pl.String).alias("column"),
-        pl.when(pl.col("_hash") == pl.col("_win_hash")).then(pl.lit("duplicate")).otherwise(pl.lit("superseded")).alias("reason_code"),
-        pl.format("replaced by {} line {} (newer export of the same incident and unit)", "_win_file", "_win_row").alias("reason"),
-        "incident_id", "unit_id",
-        pl.struct(UNITS.schema.names()).struct.json_encode().alias("raw_row"),
-    )
-    return winners, replaced
-
-
-def _newest_incidents(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per incident: the first row of its newest export."""
-    return rows.sort(["incident_id", "file_seq", "source_row"], descending=[False, True, False]).unique(
-        "incident_id", keep="first", maintain_order=True
-    ).select(INCIDENTS.schema.names())
+def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, staging: Staging,
+                   progress: ProgressCallback | None, exact_lines: bool) -> tuple[int, list[pl.DataFrame]]:
+    """Validate and stage every batch of a file; reading runs ahead on a second thread."""
+    total = source.path.stat().st_size
+    stored = 0
+    rejected_parts = [empty_rejected()]
+    for index, (batch, lines) in enumerate(prefetch(read_batches(source, exact_lines))):
+        valid, rejected = transform_batch(batch, lines, source, settings, file_seq)
+        rejected_parts.append(rejected)
+        stored += valid.height
+        staging.add(file_seq, index, valid)
+        if progress:
+            progress(source.path.name, min(total, (index + 1) * BLOCK_BYTES), total)
+    return stored, rejected_parts
 
 
 def _write_bookkeeping(base: Snapshot, writer: SnapshotWriter, summary: IngestSummary, started_at: datetime) -> None:

@@ -100,7 +100,7 @@ def transform_batch(
         source_file=pl.lit(source.path.name),
         file_seq=pl.lit(file_seq, dtype=pl.Int64),
     )
-    valid = stored.filter(pl.Series(good))
+    valid = stored if good.all() else stored.filter(pl.Series(good))
     rejected = _rejected_rows(raw, text, lines, reason, column, detail, seconds, source, settings)
     return valid, rejected
 
@@ -174,8 +174,8 @@ def _check_intervals(seconds: np.ndarray, status: np.ndarray, settings: Settings
 
 
 def _utc(seconds: np.ndarray, status: np.ndarray) -> pl.Series:
-    values = pl.Series(seconds * 1_000_000, dtype=pl.Int64)
-    return values.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").set(pl.Series(status != ts.OK), None).cast(UTC_TIME)
+    array = pa.array(seconds * 1_000_000, type=pa.timestamp("us", tz="UTC"), mask=status != ts.OK)
+    return pl.Series(array).cast(UTC_TIME)
 
 
 @functools.lru_cache(maxsize=16)

@@ -296,8 +296,8 @@ def resolve_repeated_hour(early, late, status):
 def zone_transitions(zone: str, first_year: int = 1950, last_year: int = 2100) -> tuple[np.ndarray, np.ndarray]:
     """(starts_utc, offsets_s) of a time zone between two years, found by probing ``zoneinfo``.
 
-    Offsets are sampled every 6 hours and every change is narrowed to the exact second by
-    bisection; no zone changes its offset twice within 6 hours.
+    Offsets are sampled daily and every change is narrowed to the exact second by bisection; no
+    zone changes its offset twice within a day.
     """
     tz = ZoneInfo(zone)
 
@@ -306,7 +306,7 @@ def zone_transitions(zone: str, first_year: int = 1950, last_year: int = 2100) -
 
     start = int(datetime(first_year, 1, 1, tzinfo=timezone.utc).timestamp())
     stop = int(datetime(last_year + 1, 1, 1, tzinfo=timezone.utc).timestamp())
-    step = 6 * 3600
+    step = 86400
     starts = [np.iinfo(np.int64).min // 2]
     offsets = [offset(start)]
     t = start

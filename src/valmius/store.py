@@ -1,0 +1,192 @@
+"""Store stage: stage a run's valid rows, then merge them into the partitions they touch.
+
+Rules of the merge:
+- an incident lives in the partition (year, month, UTC) of its call time in its newest export,
+  and all its unit rows live with it, so a correction that moves the call to another month moves
+  the incident and its units;
+- for each (incident, unit) the row from the newest export wins (a later line wins within one
+  file); the rows it replaces are returned for quarantine as ``superseded`` (values changed) or
+  ``duplicate`` (same values);
+- the incident row is the first row of the incident's newest export.
+
+Staged rows are Arrow IPC files (fast to write and map back) inside the run's new snapshot, so an
+interrupted run leaves nothing behind in the lake.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from valmius.columns import INCIDENTS, UNITS
+from valmius.lake import Snapshot, SnapshotWriter
+from valmius.transform import empty_rejected
+
+WIDE = list(dict.fromkeys([*UNITS.schema.names(), *INCIDENTS.schema.names()]))
+"""Columns of a staged row: the unit's and its incident's."""
+_UNIT_VALUES = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
+
+
+def _part_key() -> pl.Expr:
+    """Partition of a row's own call time as one integer, year * 100 + month."""
+    return (pl.col("call_at").dt.year() * 100 + pl.col("call_at").dt.month()).cast(pl.Int32)
+
+
+class Staging:
+    """Valid rows of a run, on disk by the partition of their own call time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._spread: dict[int, list[pl.DataFrame]] = {}
+        self.schema: pl.Schema | None = None
+
+    def add(self, file_seq: int, batch_index: int, rows: pl.DataFrame) -> None:
+        if rows.height == 0:
+            return
+        rows = rows.select(WIDE).with_columns(_part=_part_key())
+        self.schema = pl.Schema({k: v for k, v in rows.schema.items() if k != "_part"})
+        self._spread.setdefault(file_seq, []).append(
+            rows.group_by("incident_id").agg(pl.col("_part").min().alias("p_min"), pl.col("_part").max().alias("p_max"))
+        )
+        for (part,), chunk in rows.partition_by("_part", as_dict=True).items():
+            target = self.folder / f"p{part}" / f"f{file_seq:06d}-b{batch_index:05d}.arrow"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            chunk.drop("_part").write_ipc(target, compression="uncompressed")
+
+    def discard_file(self, file_seq: int) -> None:
+        """Forget a file that failed part-way."""
+        self._spread.pop(file_seq, None)
+        for path in self.folder.glob(f"p*/f{file_seq:06d}-*.arrow"):
+            path.unlink()
+
+    def spread(self) -> pl.DataFrame:
+        """Per staged incident: the lowest and highest partition its rows fall in."""
+        parts = [frame for frames in self._spread.values() for frame in frames]
+        if not parts:
+            return pl.DataFrame(schema={"incident_id": pl.String, "p_min": pl.Int32, "p_max": pl.Int32})
+        return pl.concat(parts).group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
+
+    def partition(self, part: int) -> pl.DataFrame:
+        files = sorted((self.folder / f"p{part}").glob("*.arrow"))
+        if not files:
+            return pl.DataFrame(schema=self.schema)
+        return pl.concat([pl.read_ipc(f) for f in files])
+
+    def scan_incidents(self, incident_ids: pl.Series) -> pl.DataFrame:
+        """Every staged row of the given incidents (a small set: those that move)."""
+        files = sorted(self.folder.glob("p*/*.arrow"))
+        if not files or incident_ids.len() == 0:
+            return pl.DataFrame(schema=self.schema).with_columns(_part=pl.lit(0, dtype=pl.Int32))
+        wanted = incident_ids.unique().to_frame("incident_id")
+        frames = []
+        for file in files:
+            part = int(file.parent.name[1:])
+            frame = pl.read_ipc(file).join(wanted, on="incident_id", how="semi")
+            if frame.height:
+                frames.append(frame.with_columns(_part=pl.lit(part, dtype=pl.Int32)))
+        if not frames:
+            return pl.DataFrame(schema=self.schema).with_columns(_part=pl.lit(0, dtype=pl.Int32))
+        return pl.concat(frames)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class MergeResult:
+    replaced: pl.DataFrame
+    """Replaced unit rows, as quarantine rows."""
+    incidents_touched: int
+    partitions_written: int
+
+
+def merge(base: Snapshot, writer: SnapshotWriter, staging: Staging) -> MergeResult:
+    """Rewrite every partition the staged rows touch; return the rows they replace."""
+    spread = staging.spread()
+    # Incidents whose rows in this run fall in several partitions: the newest row decides.
+    split = spread.filter(pl.col("p_min") != pl.col("p_max"))["incident_id"]
+    split_rows = staging.scan_incidents(split)
+    split_target = (
+        split_rows.sort(["file_seq", "source_row"], descending=[True, False])
+        .group_by("incident_id", maintain_order=True)
+        .agg(pl.col("_part").first().alias("target"))
+    )
+    target = spread.select("incident_id", pl.col("p_min").alias("target")).update(split_target, on="incident_id")
+    # Incidents already in the lake, possibly in another partition than their new one.
+    in_lake = (
+        base.scan("incidents")
+        .select("incident_id", (pl.col("year") * 100 + pl.col("month")).cast(pl.Int32).alias("lake_part"))
+        .join(target.lazy(), on="incident_id", how="inner")
+        .collect()
+    ) if base.folder is not None else pl.DataFrame(schema={"incident_id": pl.String, "lake_part": pl.Int32, "target": pl.Int32})
+    moved = in_lake.filter(pl.col("lake_part") != pl.col("target"))
+    moved_ids = moved.select("incident_id").lazy()
+    moved_units = base.scan("units").join(moved_ids, on="incident_id", how="semi").collect() if moved.height else None
+    moved_incidents = base.scan("incidents").join(moved_ids, on="incident_id", how="semi").collect() if moved.height else None
+    split_rows = split_rows.join(split_target, on="incident_id")
+    split_ids = split.to_frame("incident_id")
+
+    parts = sorted(set(spread["p_min"].to_list()) | set(spread["p_max"].to_list()) | set(in_lake["lake_part"].to_list()))
+    replaced_parts = []
+    for part in parts:
+        year, month = divmod(part, 100)
+        new_rows = staging.partition(part)
+        if split.len():
+            arriving_split = split_rows.filter(pl.col("target") == part).select(WIDE)
+            new_rows = pl.concat([new_rows.join(split_ids, on="incident_id", how="anti"), arriving_split])
+        old_units = base.read_partition("units", (year, month))
+        old_incidents = base.read_partition("incidents", (year, month))
+        if moved.height:
+            leaving = moved.filter(pl.col("lake_part") == part).select("incident_id")
+            arriving = moved.filter(pl.col("target") == part).select("incident_id")
+            old_units = pl.concat([old_units.join(leaving, on="incident_id", how="anti"),
+                                   moved_units.join(arriving, on="incident_id", how="semi").select(old_units.columns)])
+            old_incidents = pl.concat([old_incidents.join(leaving, on="incident_id", how="anti"),
+                                       moved_incidents.join(arriving, on="incident_id", how="semi").select(old_incidents.columns)])
+        units, replaced = newest_units(pl.concat([old_units, new_rows.select(old_units.columns)]))
+        incidents = newest_incidents(pl.concat([old_incidents, new_rows.select(old_incidents.columns)]))
+        writer.write_partition("units", (year, month), units)
+        writer.write_partition("incidents", (year, month), incidents)
+        replaced_parts.append(replaced)
+    replaced = pl.concat(replaced_parts) if replaced_parts else empty_rejected()
+    return MergeResult(replaced, spread.height, len(parts))
+
+
+def _starts_new_key(key: list[str]) -> pl.Expr:
+    """On rows sorted by ``key``: true where a row's key differs from the row before."""
+    changed = pl.lit(False)
+    for column in key:
+        changed = changed | (pl.col(column) != pl.col(column).shift(1)).fill_null(True)
+    return changed
+
+
+def newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(one row per incident and unit, the newest; the replaced rows as quarantine rows)."""
+    key = list(UNITS.key)
+    ranked = rows.sort([*key, "file_seq", "source_row"], descending=[False, False, True, True])
+    first = ranked.select(_starts_new_key(key)).to_series()
+    if first.all():
+        return ranked, empty_rejected()
+    winners = ranked.filter(first)
+    losers = ranked.filter(~first)
+    compare = winners.select(*key, pl.struct(_UNIT_VALUES).hash().alias("_win_hash"),
+                             pl.col("source_file").alias("_win_file"), pl.col("source_row").alias("_win_row"))
+    losers = losers.with_columns(_hash=pl.struct(_UNIT_VALUES).hash()).join(compare, on=key, how="left")
+    replaced = losers.select(
+        "source_file", "source_row",
+        pl.lit(None, dtype=pl.String).alias("column"),
+        pl.when(pl.col("_hash") == pl.col("_win_hash")).then(pl.lit("duplicate")).otherwise(pl.lit("superseded")).alias("reason_code"),
+        pl.format("replaced by {} line {} (newer export of the same incident and unit)", "_win_file", "_win_row").alias("reason"),
+        "incident_id", "unit_id",
+        pl.struct(UNITS.schema.names()).struct.json_encode().alias("raw_row"),
+    )
+    return winners, replaced
+
+
+def newest_incidents(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per incident: the first row of its newest export."""
+    ranked = rows.sort(["incident_id", "file_seq", "source_row"], descending=[False, True, False])
+    return ranked.filter(_starts_new_key(["incident_id"]))
