@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 ## Ingest the bundled synthetic demo exports night by night and print the run summaries.
 demo: $(STAMP)
-	$(BIN)/python -m valmius.demo.run
+	$(BIN)/valmius demo --folder demo-run
 
 ## Run the test suite.
 test: $(STAMP)

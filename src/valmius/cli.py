@@ -102,6 +102,36 @@ def _with_progress(work):
 
 
 @main.command()
+@click.option("--folder", type=click.Path(path_type=Path), default=Path("demo-run"), show_default=True,
+              help="Where the demo world, its exports and its lake go.")
+@click.option("--year", type=int, default=2025, show_default=True, help="Year of synthetic exports.")
+@click.option("--nights", type=int, default=None, help="Ingest only the first N nights.")
+def demo(folder: Path, year: int, nights: int | None) -> None:
+    """Ingest a SYNTHETIC year of Central Uusimaa dispatch exports night by night.
+
+    Writes the demo world and its nightly exports into FOLDER (reused if present), ingests each
+    night as the nightly job would, and prints the year's run summary.
+
+    \b
+    Example:
+      valmius demo --folder demo-run
+      valmius demo --nights 7
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from valmius.demo.run import run_demo
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        task = bar.add_task("nights ingested", total=None)
+
+        def on_night(done: int, total: int, _summary) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = run_demo(folder, year=year, nights=nights, on_night=on_night)
+    click.echo(summary.to_text())
+
+
+@main.command()
 @click.option("--table", default=None, help="Only this table.")
 def schema(table: str | None) -> None:
     """Print the column dictionary: every stored column with its type and meaning.

@@ -111,9 +111,10 @@ QUARANTINE = Table(
         Column("unit_id", pl.String, "Unit id as read, when readable."),
         Column("raw_row", pl.String, "The row's values as JSON (source column -> text), or the raw line."),
         Column("quarantined_at", UTC_TIME, "When the row was quarantined (UTC).", nullable=False),
-        Column("run_id", pl.Int64, "Partition: the ingest run that quarantined the row.", nullable=False),
+        Column("run_id", pl.Int64, "The ingest run that quarantined the row.", nullable=False),
+        *_partition_columns("quarantined_at"),
     ),
-    partition_by=("run_id",),
+    partition_by=("year", "month"),
 )
 
 FILES = Table(

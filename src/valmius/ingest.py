@@ -183,7 +183,9 @@ def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Map
     quarantine = pl.concat([*rejected, replaced], how="vertical_relaxed").with_columns(
         quarantined_at=pl.lit(started_at, dtype=UTC_TIME), run_id=pl.lit(writer.snapshot_id, dtype=pl.Int64)
     )
-    writer.write_partition("quarantine", (writer.snapshot_id,), quarantine)
+    month = (started_at.year, started_at.month)
+    earlier = base.read_partition("quarantine", month)
+    writer.write_partition("quarantine", month, pl.concat([earlier, quarantine.select(earlier.columns)]))
     new_files = pl.DataFrame(self_files, schema=FILES.schema)
     writer.write_table("files", pl.concat([files.select(FILES.names), new_files]))
     return summary

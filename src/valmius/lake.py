@@ -165,6 +165,7 @@ class SnapshotWriter:
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True)
         self._written: set[tuple[str, tuple[int, ...]]] = set()
+        self._new_files: list[Path] = []
 
     def write_partition(self, table: str, values: tuple[int, ...], frame: pl.DataFrame) -> None:
         """Write one partition of ``table`` (an empty frame removes the partition)."""
@@ -175,6 +176,7 @@ class SnapshotWriter:
         target = self.folder / table / partition_path(spec, values) / PART_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
         conform(frame, spec).write_parquet(target, compression="zstd", statistics=True)
+        self._new_files.append(target)
 
     def write_table(self, table: str, frame: pl.DataFrame) -> None:
         """Write an unpartitioned table whole."""
@@ -183,6 +185,7 @@ class SnapshotWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         conform(frame, spec).write_parquet(target, compression="zstd", statistics=True)
         self._written.add((table, ()))
+        self._new_files.append(target)
 
     def keep_unchanged(self) -> None:
         """Hard-link every partition of the base snapshot that this run did not write."""
@@ -205,7 +208,7 @@ class SnapshotWriter:
         self.keep_unchanged()
         for table in TABLES:
             (self.folder / table).mkdir(exist_ok=True)
-        _fsync_tree(self.folder)
+        _fsync_files(self._new_files)  # hard-linked files were synced when first written
         final = self.folder.with_name(f"{self.snapshot_id:06d}")
         if final.exists():
             shutil.rmtree(final)
@@ -252,15 +255,15 @@ def _atomic_write_text(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
-def _fsync_tree(folder: Path) -> None:
-    for dirpath, _, filenames in os.walk(folder):
-        for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(dirpath))
+def _fsync_files(files: list[Path]) -> None:
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for folder in {path.parent for path in files}:
+        _fsync_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:
