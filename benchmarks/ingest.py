@@ -1,0 +1,76 @@
+"""Ingest throughput and memory: valmius against Polars, DuckDB and pandas on one Finnish export.
+
+Generates (once, cached in benchmarks/work/) a SYNTHETIC fi-erc export of N unit rows over ten
+years with the demo world's generator, then times, each in a fresh process on the same file:
+- Polars ``scan_csv -> sink_parquet`` (no validation: the bare cost of CSV to Parquet),
+- DuckDB ``COPY (FROM read_csv(...)) TO parquet``,
+- pandas ``read_csv -> to_parquet``,
+- ``valmius ingest`` into an empty lake (parse, validate, quarantine, local time to UTC, dedup,
+  partitioned atomic write).
+Goal (issue 2): valmius throughput at least half of bare Polars, peak memory under 4 GB.
+
+    python benchmarks/ingest.py [--rows 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import WORK, measure, save  # noqa: E402
+
+
+def export_file(rows: int) -> Path:
+    path = WORK / f"fi-erc-{rows}.csv"
+    if not path.exists():
+        from valmius.demo import build_world, write_bulk_export
+
+        WORK.mkdir(parents=True, exist_ok=True)
+        print(f"generating {rows:,} rows -> {path}", flush=True)
+        write_bulk_export(build_world(0), path, rows, seed=7, start=date(2016, 1, 1))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    args = parser.parse_args()
+    csv = export_file(args.rows)
+    out = WORK / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    peers = {
+        "Polars scan_csv -> sink_parquet": f"import polars as pl; pl.scan_csv(r'{csv}', separator=';').sink_parquet(r'{out}/polars.parquet')",
+        "DuckDB read_csv -> COPY parquet": f"import duckdb; duckdb.sql('SET enable_progress_bar = false'); duckdb.sql(\"COPY (FROM read_csv('{csv}', delim=';')) TO '{out}/duckdb.parquet'\")",
+        "pandas read_csv -> to_parquet": f"import pandas as pd; pd.read_csv(r'{csv}', sep=';', dtype=str).to_parquet(r'{out}/pandas.parquet')",
+        "valmius ingest (validated, partitioned lake)": f"from valmius.cli import main; main(['ingest', r'{csv}', '--format', 'fi-erc', '--quiet'])",
+    }
+    # Warm the Numba cache so that compilation is not timed (a nightly run never compiles).
+    measure("from valmius.kernels import timestamps", out)
+    timings = {}
+    for name, code in peers.items():
+        seconds, peak_gb = measure(code, out)
+        timings[name] = (seconds, peak_gb)
+        print(f"{name:<46} {seconds:8.1f} s  {args.rows / seconds / 1e6:6.2f} M rows/s  peak {peak_gb:5.2f} GB", flush=True)
+    polars_s = timings["Polars scan_csv -> sink_parquet"][0]
+    valmius_s, valmius_gb = timings["valmius ingest (validated, partitioned lake)"]
+    ratio = polars_s / valmius_s
+    print(f"valmius throughput / bare Polars = {ratio:.2f} (goal >= 0.5); peak memory {valmius_gb:.2f} GB (goal < 4)")
+    rows = [[name, f"{s:.1f}", f"{args.rows / s / 1e6:.2f}", f"{polars_s / s:.2f}", f"{gb:.2f}"] for name, (s, gb) in timings.items()]
+    save("ingest", {
+        "title": "Ingest: Finnish export to the lake",
+        "description": f"One SYNTHETIC fi-erc export of {args.rows:,} unit rows ({csv.stat().st_size / 1e9:.2f} GB), ten years; each tool in a fresh process.",
+        "columns": ["tool", "seconds", "M rows/s", "throughput / bare Polars", "peak memory GB"],
+        "rows": rows,
+        "goals": [f"valmius throughput / bare Polars: {ratio:.2f} (goal at least 0.5): {'met' if ratio >= 0.5 else 'NOT met'}",
+                  f"valmius peak memory: {valmius_gb:.2f} GB (goal under 4 GB): {'met' if valmius_gb < 4 else 'NOT met'}"],
+    })
+    shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
