@@ -201,7 +201,7 @@ def _detect_encoding(path: Path, wanted: str) -> str:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if wanted != "auto":
-        return "utf-8-sig" if wanted == "utf-8" and head.startswith(codecs.BOM_UTF8) else wanted
+        return wanted
     # No byte-order mark: UTF-8 if every byte sequence is valid UTF-8, else Windows-1252.
     decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as handle:

@@ -1,11 +1,10 @@
 """Ingest export files into the lake: read -> validate -> normalise -> store, in one atomic run.
 
-Each file is read in batches; valid rows are staged as Parquet inside the run's new snapshot and
-rejected rows kept for quarantine. The merge then rewrites only the partitions the run touches:
-for each (incident, unit) the row of the newest export wins (a later line wins within one file);
-replaced rows go to quarantine as ``superseded`` (values changed) or ``duplicate`` (same values).
-The incident row comes from the newest export of that incident. Files whose content was ingested
-before (same SHA-256) are skipped, so re-running a night changes nothing.
+Each file is read in batches (extract), validated and normalised (transform); valid rows are
+staged and rejected rows kept for quarantine. The store stage then rewrites only the partitions
+the run touches, newest export winning (see ``valmius.store``), and the lake commits the run in one
+atomic step. Files whose content was ingested before (same SHA-256) are skipped, so re-running a
+night changes nothing.
 """
 
 from __future__ import annotations

@@ -231,7 +231,6 @@ def _rejected_rows(raw, text, lines, reason, column, detail, seconds, source: So
     bad = np.flatnonzero(reason >= 0)
     if len(bad) == 0:
         return empty_rejected()
-    mapping = source.mapping
     raw_bad = raw[bad]
     raw_json = raw_bad.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
     ids = text[bad]
@@ -240,7 +239,10 @@ def _rejected_rows(raw, text, lines, reason, column, detail, seconds, source: So
         code = _CODES[reason[i]]
         key = FAULT_COLUMNS[column[i]]
         src_col = _source_column(source, key)
-        value = raw_bad[k, src_col] if src_col in raw_bad.columns else None
+        if key == "coordinates" and source.coordinates is not None:
+            value = ", ".join(str(raw_bad[k, c]) for c in source.coordinates.source_columns if c)
+        else:
+            value = raw_bad[k, src_col] if src_col in raw_bad.columns else None
         rows.append({
             "source_file": source.path.name,
             "source_row": int(lines[i]),
