@@ -194,7 +194,7 @@ class SnapshotWriter:
             if folder is None:
                 continue
             if not spec.partition_by:
-                if (table, ()) not in self._written:
+                if (table, ()) not in self._written and (folder / PART_FILE).exists():
                     _link_or_copy(folder / PART_FILE, self.folder / table / PART_FILE)
                 continue
             for values in self.base.partitions(table):
