@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 
 from conftest import fi_row, write_fi
 from valmius.columns import TABLES, describe_markdown
+from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
 
@@ -13,6 +14,9 @@ from valmius.mapping import load_mapping
 def test_every_stored_column_is_documented(tmp_path, settings):
     path = write_fi(tmp_path / "a.csv", [fi_row(), fi_row(incident="bad", urgency="?")])
     ingest([path], load_mapping("fi-erc"), settings)
+    grid = tmp_path / "grid.csv"
+    grid.write_text("x_m,y_m,risk_class\n393000,6711000,I\n")
+    import_risk_grid(grid, 2025, settings)
     lake = settings.lake_path
     for name, spec in TABLES.items():
         files = list((lake / name).rglob("*.parquet"))

@@ -38,6 +38,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
     \b
     Example:
       valmius ingest exports/*.csv --format fi-erc
+      valmius grid import risk_grid_2025.csv --year 2025
       valmius schema
     """
     ctx.obj = config
@@ -129,6 +130,53 @@ def demo(folder: Path, year: int, nights: int | None) -> None:
 
         summary = run_demo(folder, year=year, nights=nights, on_night=on_night)
     click.echo(summary.to_text())
+
+
+@main.group()
+def grid() -> None:
+    """Risk grids: the risk class I-IV of every cell, one grid per year.
+
+    \b
+    Example:
+      valmius grid import risk_grid_2025.csv --year 2025
+      valmius grid show
+    """
+
+
+@grid.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--year", type=int, required=True, help="The year the grid is valid for (later years use it too).")
+@click.option("--crs", default=None, help="Coordinate system of the file, when not the grid's (grid.crs); must match it.")
+@click.pass_context
+def grid_import(ctx: click.Context, file: Path, year: int, crs: str | None) -> None:
+    """Check a risk grid FILE (CSV, Parquet or GeoJSON) and store it as the grid of --year.
+
+    Cells are given by their bottom-left corner (x_m, y_m), their id (cell_id, e.g. 1kmN6711E389)
+    or, in GeoJSON, their square polygon; the class as I-IV or 1-4 (risk_class or riskiluokka);
+    optionally the municipality code. Importing a year again replaces its grid.
+
+    \b
+    Example:
+      valmius grid import risk_grid_2025.csv --year 2025
+      valmius grid import riskiruudut_2024.geojson --year 2024
+    """
+    from valmius.grid import import_risk_grid
+
+    click.echo(import_risk_grid(file, year, _settings(ctx), crs=crs).to_text())
+
+
+@grid.command(name="show")
+@click.pass_context
+def grid_show(ctx: click.Context) -> None:
+    """Show the stored risk grids and how the lake's incidents fall into risk classes.
+
+    \b
+    Example:
+      valmius grid show
+    """
+    from valmius.grid import grid_status
+
+    click.echo(grid_status(_settings(ctx)).to_text())
 
 
 @main.command()

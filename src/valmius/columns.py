@@ -117,6 +117,23 @@ QUARANTINE = Table(
     partition_by=("year", "month"),
 )
 
+CELLS = Table(
+    "cells",
+    "The risk grid: the risk class of every cell, one grid per year (valmius grid import).",
+    (
+        Column("cell_id", pl.String, "Cell id: INSPIRE-style in ETRS-TM35FIN (1kmN6711E389), else the corner as x/y.", nullable=False),
+        Column("x_m", pl.Int64, "Easting of the cell's bottom-left corner in metres of the grid's coordinate system.", nullable=False),
+        Column("y_m", pl.Int64, "Northing of the cell's bottom-left corner in metres of the grid's coordinate system.", nullable=False),
+        Column("cell_size_m", pl.Int32, "Side of the cell in metres.", nullable=False),
+        Column("risk_class", pl.String, "Risk class I (highest risk) to IV, as the year's risk grid gives it.", nullable=False),
+        Column("municipality_code", pl.String, "Municipality code of the cell, when the grid file gives it."),
+        Column("source_file", pl.String, "Name of the risk grid file the cell came from.", nullable=False),
+        Column("valid_year", pl.Int32, "Partition: the year this grid is valid for; later years use it until a newer grid is imported.", nullable=False),
+    ),
+    key=("valid_year", "cell_id"),
+    partition_by=("valid_year",),
+)
+
 FILES = Table(
     "files",
     "The manifest: every export file ingested, with its content hash.",
@@ -157,7 +174,7 @@ RUNS = Table(
     key=("run_id",),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (UNITS, INCIDENTS, QUARANTINE, FILES, RUNS)}
+TABLES: dict[str, Table] = {t.name: t for t in (UNITS, INCIDENTS, QUARANTINE, CELLS, FILES, RUNS)}
 
 
 def empty_frame(table: Table) -> pl.DataFrame:

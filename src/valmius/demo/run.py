@@ -1,8 +1,9 @@
 """The demo: a SYNTHETIC year of the Central Uusimaa demo world, ingested night by night.
 
 ``valmius demo`` (and ``make demo``) writes the demo world and one year of overlapping nightly
-exports into a folder (reused when already there), then ingests them one night at a time as a
-department's nightly job would, and prints the run summary of the whole year.
+exports into a folder (reused when already there), imports the world's risk grids, then ingests
+the exports one night at a time as a department's nightly job would, and prints the run summary
+of the whole year.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import polars as pl
 from valmius.columns import TABLES
 from valmius.demo.generate import write_nightly_exports
 from valmius.demo.world import build_world, write_world
+from valmius.grid import GridStatus, grid_status, grid_years, import_risk_grid
 from valmius.ingest import IngestSummary, ingest
 from valmius.lake import open_lake
 from valmius.mapping import load_mapping
@@ -36,6 +38,7 @@ class DemoSummary:
     folder: Path
     nights: list[IngestSummary] = field(default_factory=list)
     table_rows: dict[str, int] = field(default_factory=dict)
+    grid: GridStatus | None = None
 
     def to_text(self) -> str:
         reasons: dict[str, int] = {}
@@ -55,6 +58,8 @@ class DemoSummary:
             f"Rows repeated by overlapping exports: {sum(n.rows_duplicate for n in self.nights):,} identical, "
             f"{sum(n.rows_replaced for n in self.nights):,} corrected later (older versions kept in quarantine)"
         )
+        if self.grid is not None:
+            lines.append(self.grid.to_text())
         lines.append(f"Lake {self.folder / 'lake'}:")
         lines += [f"  {name:<12}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         lines.append(f"Try: duckdb -c \"select * from read_parquet('{self.folder / 'lake'}/incidents/**/*.parquet', "
@@ -82,10 +87,15 @@ def run_demo(
     settings = load_settings(settings_file)
     exports = folder / "exports"
     files = sorted(exports.glob("demo-synthetic-fi-erc-*.csv"))
+    grid_years_wanted = (year - 1, year)  # the first nights' exports reach back into the previous year
     if not files:
         world = build_world(seed=0)
-        write_world(world, folder / "world", years=year)
+        write_world(world, folder / "world", years=grid_years_wanted)
         files = write_nightly_exports(world, exports, date(year, 1, 1), date(year + 1, 1, 1), seed=seed)
+    stored = grid_years(open_lake(settings.lake_path))
+    for grid_year in grid_years_wanted:
+        if grid_year not in stored:
+            import_risk_grid(folder / "world" / f"risk_grid_{grid_year}.csv", grid_year, settings)
     files = sorted(files)[: nights if nights is not None else len(files)]
     mapping = load_mapping("fi-erc")
     summary = DemoSummary(folder)
@@ -96,4 +106,5 @@ def run_demo(
             on_night(index + 1, len(files), night)
     lake = open_lake(settings.lake_path)
     summary.table_rows = {name: lake.scan(name).select(pl.len()).collect().item() for name in TABLES}
+    summary.grid = grid_status(settings)
     return summary
