@@ -33,6 +33,8 @@ from typing import Iterable
 import numpy as np
 import polars as pl
 
+from valmius.cells import NATIONAL_GRID_CRS, locate
+
 CELL_SIZE_M = 1000
 ROAD_DISTANCE_FACTOR = 1.3  # road distance / straight-line distance
 
@@ -201,19 +203,6 @@ class World:
     municipalities: pl.DataFrame
 
 
-def cell_id_for(x_m: np.ndarray, y_m: np.ndarray, cell_size_m: int = CELL_SIZE_M) -> pl.Series:
-    """INSPIRE-style ids ``1kmN{y//1000}E{x//1000}`` for points (vectorised)."""
-    frame = pl.DataFrame({
-        "n": (np.floor_divide(np.asarray(y_m), cell_size_m)).astype(np.int64),
-        "e": (np.floor_divide(np.asarray(x_m), cell_size_m)).astype(np.int64),
-    })
-    prefix = f"{cell_size_m // 1000}kmN"
-    return frame.select(
-        pl.concat_str([pl.lit(prefix), pl.col("n").cast(pl.Utf8), pl.lit("E"),
-                       pl.col("e").cast(pl.Utf8)]).alias("cell_id")
-    ).to_series()
-
-
 def _candidate_grid() -> tuple[np.ndarray, np.ndarray]:
     """Bottom-left corners of every cell in a box around the area."""
     xs = np.arange(360_000, 422_000, CELL_SIZE_M, dtype=np.float64)
@@ -332,7 +321,7 @@ def _cells(seed: int) -> pl.DataFrame:
     road_m = road_length_m(x_m, y_m)
     codes = np.array([m.code for m in MUNICIPALITIES])
     cells = pl.DataFrame({
-        "cell_id": cell_id_for(x_m, y_m),
+        "cell_id": locate(pl.DataFrame({"x_m": x_m, "y_m": y_m}), CELL_SIZE_M, NATIONAL_GRID_CRS)["cell_id"],
         "x_m": x_m.astype(np.int64),
         "y_m": y_m.astype(np.int64),
         "population": population,
