@@ -120,10 +120,13 @@ def read_batches(source: SourceFile, exact_lines: bool = False) -> Iterator[tupl
                 continue
             # This batch's rows are the next n lines that were not skipped as malformed.
             stop = next_line + n
+            skipped_before = skipped
             while skipped < len(malformed_lines) and malformed_lines[skipped] < stop:
                 skipped += 1
                 stop += 1
-            lines = np.setdiff1d(np.arange(next_line, stop, dtype=np.int64), malformed_lines[:skipped])
+            lines = np.arange(next_line, stop, dtype=np.int64)
+            if skipped > skipped_before:  # malformed lines fall among this batch's lines
+                lines = np.setdiff1d(lines, malformed_lines[:skipped])
             next_line = stop
             source.rows_read += n
             yield batch, lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -142,32 +143,44 @@ def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Map
          progress: ProgressCallback | None, started_at: datetime) -> IngestSummary:
     files = base.scan("files").collect()
     known_hashes = dict(zip(files["sha256"].to_list(), files["source_file"].to_list()))
+    known_sizes = set(files["size_bytes"].to_list())
     next_seq = (files["file_seq"].max() or 0) + 1  # type: ignore[operator]
     staging = Staging(writer.folder / "_staging")
     reports: list[FileReport] = []
     rejected: list[pl.DataFrame] = []
     self_files: list[dict] = []
-    for path in paths:
-        digest = file_sha256(path) if path.exists() else ""
-        if digest and digest in known_hashes:
-            reports.append(FileReport(path.name, "skipped", message=f"same content as {known_hashes[digest]}, already ingested"))
-            continue
-        try:
-            report, file_rejected, encoding = _stage_file(path, mapping, settings, next_seq, staging, progress)
-        except ValmiusError as exc:
-            staging.discard_file(next_seq)
-            reports.append(FileReport(path.name, "failed", message=str(exc)))
-            continue
-        reports.append(report)
-        rejected.append(file_rejected)
-        known_hashes[digest] = path.name
-        self_files.append({
-            "file_seq": next_seq, "source_file": path.name, "source_path": str(path.resolve()), "sha256": digest,
-            "size_bytes": path.stat().st_size, "format": mapping.name, "encoding": encoding,
-            "rows_read": report.rows_read, "rows_stored": report.rows_stored,
-            "rows_quarantined": report.rows_quarantined, "run_id": writer.snapshot_id, "ingested_at": started_at,
-        })
-        next_seq += 1
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="valmius-sha256") as hasher:
+        for path in paths:
+            size = path.stat().st_size if path.exists() else None
+            hashing = None
+            if size is None:
+                digest = ""
+            elif size in known_sizes:  # possibly ingested before: hash first, skip it if so
+                digest = file_sha256(path)
+                if digest in known_hashes:
+                    reports.append(FileReport(path.name, "skipped", message=f"same content as {known_hashes[digest]}, already ingested"))
+                    continue
+            else:  # no earlier file has this size, so the content is new: hash while reading
+                hashing = hasher.submit(file_sha256, path)
+            try:
+                report, file_rejected, encoding = _stage_file(path, mapping, settings, next_seq, staging, progress)
+            except ValmiusError as exc:
+                staging.discard_file(next_seq)
+                reports.append(FileReport(path.name, "failed", message=str(exc)))
+                continue
+            if hashing is not None:
+                digest = hashing.result()
+            reports.append(report)
+            rejected.append(file_rejected)
+            known_hashes[digest] = path.name
+            known_sizes.add(path.stat().st_size)
+            self_files.append({
+                "file_seq": next_seq, "source_file": path.name, "source_path": str(path.resolve()), "sha256": digest,
+                "size_bytes": path.stat().st_size, "format": mapping.name, "encoding": encoding,
+                "rows_read": report.rows_read, "rows_stored": report.rows_stored,
+                "rows_quarantined": report.rows_quarantined, "run_id": writer.snapshot_id, "ingested_at": started_at,
+            })
+            next_seq += 1
     summary = IngestSummary(base.root, None, reports)
     if not self_files:
         return summary

@@ -35,6 +35,8 @@ from valmius.errors import LakeError
 SNAPSHOTS = ".snapshots"
 CURRENT = "CURRENT"
 PART_FILE = "part.parquet"
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "statistics": True}
+"""zstd level 1 writes about twice as fast as the default level 3 for files about a quarter larger."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ class SnapshotWriter:
         spec = TABLES[table]
         target = self.folder / table / partition_path(spec, values) / PART_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
-        conform(frame, spec).write_parquet(target, compression="zstd", statistics=True)
+        conform(frame, spec).write_parquet(target, **PARQUET_OPTIONS)
         self._new_files.append(target)
 
     def write_table(self, table: str, frame: pl.DataFrame) -> None:
@@ -183,7 +185,7 @@ class SnapshotWriter:
         spec = TABLES[table]
         target = self.folder / table / PART_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
-        conform(frame, spec).write_parquet(target, compression="zstd", statistics=True)
+        conform(frame, spec).write_parquet(target, **PARQUET_OPTIONS)
         self._written.add((table, ()))
         self._new_files.append(target)
 

@@ -16,9 +16,11 @@ interrupted run leaves nothing behind in the lake.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from valmius.columns import INCIDENTS, UNITS
@@ -27,12 +29,25 @@ from valmius.transform import empty_rejected
 
 WIDE = list(dict.fromkeys([*UNITS.schema.names(), *INCIDENTS.schema.names()]))
 """Columns of a staged row: the unit's and its incident's."""
+MERGE_THREADS = 2
 _UNIT_VALUES = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
 
 
 def _part_key() -> pl.Expr:
     """Partition of a row's own call time as one integer, year * 100 + month."""
     return (pl.col("call_at").dt.year() * 100 + pl.col("call_at").dt.month()).cast(pl.Int32)
+
+
+def _batch_spread(incident_id: pl.Series, part: pl.Series) -> pl.DataFrame:
+    """Lowest and highest partition of each incident in one batch (an incident may appear twice)."""
+    frame = pl.DataFrame({"incident_id": incident_id, "p_min": part, "p_max": part})
+    # An export lists an incident's units together; if no incident changes partition within its
+    # run of rows, the first row of each run says it all and no hashing of ids is needed.
+    new_run = (incident_id != incident_id.shift(1)).fill_null(True)
+    new_part = (part != part.shift(1)).fill_null(True)
+    if not (new_part & ~new_run).any():
+        return frame.filter(new_run)
+    return frame.group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
 
 
 class Staging:
@@ -46,15 +61,26 @@ class Staging:
     def add(self, file_seq: int, batch_index: int, rows: pl.DataFrame) -> None:
         if rows.height == 0:
             return
-        rows = rows.select(WIDE).with_columns(_part=_part_key())
-        self.schema = pl.Schema({k: v for k, v in rows.schema.items() if k != "_part"})
-        self._spread.setdefault(file_seq, []).append(
-            rows.group_by("incident_id").agg(pl.col("_part").min().alias("p_min"), pl.col("_part").max().alias("p_max"))
-        )
-        for (part,), chunk in rows.partition_by("_part", as_dict=True).items():
-            target = self.folder / f"p{part}" / f"f{file_seq:06d}-b{batch_index:05d}.arrow"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            chunk.drop("_part").write_ipc(target, compression="uncompressed")
+        rows = rows.select(WIDE)
+        self.schema = rows.schema
+        part = rows.select(_part_key().alias("_part")).to_series()
+        self._spread.setdefault(file_seq, []).append(_batch_spread(rows["incident_id"], part))
+        low, high = part.min(), part.max()
+        if low == high:  # the usual case: an export in call order puts a whole batch in one month
+            self._write(file_seq, batch_index, low, rows)
+            return
+        # Sort once (stable: rows keep their file order) and slice each partition's run.
+        ordered = rows.with_columns(part).sort("_part", maintain_order=True)
+        counts = part.value_counts(sort=False).sort("_part")
+        start = 0
+        for value, count in counts.iter_rows():
+            self._write(file_seq, batch_index, value, ordered.slice(start, count).drop("_part"))
+            start += count
+
+    def _write(self, file_seq: int, batch_index: int, part: int, rows: pl.DataFrame) -> None:
+        target = self.folder / f"p{part}" / f"f{file_seq:06d}-b{batch_index:05d}.arrow"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rows.write_ipc(target, compression="uncompressed", compat_level=pl.CompatLevel.newest())
 
     def discard_file(self, file_seq: int) -> None:
         """Forget a file that failed part-way."""
@@ -67,7 +93,11 @@ class Staging:
         parts = [frame for frames in self._spread.values() for frame in frames]
         if not parts:
             return pl.DataFrame(schema={"incident_id": pl.String, "p_min": pl.Int32, "p_max": pl.Int32})
-        return pl.concat(parts).group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
+        runs = pl.concat(parts)
+        ids = runs["incident_id"]
+        if (ids > ids.shift(1)).fill_null(True).all():  # ids rising (an export in id order): each incident once
+            return runs
+        return runs.group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
 
     def partition(self, part: int) -> pl.DataFrame:
         files = sorted((self.folder / f"p{part}").glob("*.arrow"))
@@ -90,6 +120,10 @@ class Staging:
         if not frames:
             return pl.DataFrame(schema=self.schema).with_columns(_part=pl.lit(0, dtype=pl.Int32))
         return pl.concat(frames)
+
+    def release(self, part: int) -> None:
+        """Delete a partition's staged rows once they are merged (freeing the disk early)."""
+        shutil.rmtree(self.folder / f"p{part}", ignore_errors=True)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -130,8 +164,8 @@ def merge(base: Snapshot, writer: SnapshotWriter, staging: Staging) -> MergeResu
     split_ids = split.to_frame("incident_id")
 
     parts = sorted(set(spread["p_min"].to_list()) | set(spread["p_max"].to_list()) | set(in_lake["lake_part"].to_list()))
-    replaced_parts = []
-    for part in parts:
+
+    def merge_partition(part: int) -> pl.DataFrame:
         year, month = divmod(part, 100)
         new_rows = staging.partition(part)
         if split.len():
@@ -150,7 +184,12 @@ def merge(base: Snapshot, writer: SnapshotWriter, staging: Staging) -> MergeResu
         incidents = newest_incidents(pl.concat([old_incidents, new_rows.select(old_incidents.columns)]))
         writer.write_partition("units", (year, month), units)
         writer.write_partition("incidents", (year, month), incidents)
-        replaced_parts.append(replaced)
+        staging.release(part)
+        return replaced
+
+    # Partitions are independent and Polars works without the GIL: two at a time keep two cores busy.
+    with ThreadPoolExecutor(max_workers=MERGE_THREADS, thread_name_prefix="valmius-merge") as pool:
+        replaced_parts = list(pool.map(merge_partition, parts))
     replaced = pl.concat(replaced_parts) if replaced_parts else empty_rejected()
     return MergeResult(replaced, spread.height, len(parts))
 
@@ -171,14 +210,19 @@ def newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     if first.all():
         return ranked, empty_rejected()
     winners = ranked.filter(first)
-    losers = ranked.filter(~first)
-    compare = winners.select(*key, pl.struct(_UNIT_VALUES).hash().alias("_win_hash"),
-                             pl.col("source_file").alias("_win_file"), pl.col("source_row").alias("_win_row"))
-    losers = losers.with_columns(_hash=pl.struct(_UNIT_VALUES).hash()).join(compare, on=key, how="left")
+    # Each replaced row is compared with the winner of its key: the first row of its run.
+    is_first = first.to_numpy()
+    losers_at = np.flatnonzero(~is_first)
+    winner_at = np.maximum.accumulate(np.where(is_first, np.arange(len(is_first)), 0))[losers_at]
+    losers, their_winners = ranked[losers_at], ranked[winner_at]
+    losers = losers.with_columns(
+        _same=losers.select(pl.struct(_UNIT_VALUES).hash()).to_series() == their_winners.select(pl.struct(_UNIT_VALUES).hash()).to_series(),
+        _win_file=their_winners["source_file"], _win_row=their_winners["source_row"],
+    )
     replaced = losers.select(
         "source_file", "source_row",
         pl.lit(None, dtype=pl.String).alias("column"),
-        pl.when(pl.col("_hash") == pl.col("_win_hash")).then(pl.lit("duplicate")).otherwise(pl.lit("superseded")).alias("reason_code"),
+        pl.when(pl.col("_same")).then(pl.lit("duplicate")).otherwise(pl.lit("superseded")).alias("reason_code"),
         pl.format("replaced by {} line {} (newer export of the same incident and unit)", "_win_file", "_win_row").alias("reason"),
         "incident_id", "unit_id",
         pl.struct(UNITS.schema.names()).struct.json_encode().alias("raw_row"),

@@ -54,7 +54,9 @@ def transform_batch(
     raw = pl.from_arrow(batch)
     assert isinstance(raw, pl.DataFrame)
     n = raw.height
-    text = raw.select([_text_expr(key, mapping.columns.get(key), mapping.null_values, source.absent_columns) for key in TEXT_COLUMNS])
+    text = _pad_municipality_codes(
+        raw.select([_text_expr(key, mapping.columns.get(key), mapping.null_values, source.absent_columns) for key in TEXT_COLUMNS])
+    )
 
     seconds, status = _parse_times(batch, raw, source)
     x_m, y_m, coord_bad = _coordinates(raw, source, settings)
@@ -119,20 +121,27 @@ def _text_expr(key: str, src: ColumnSource | None, null_values: tuple[str, ...],
     if src.pattern:
         expr = expr.str.extract(src.pattern, 1)
     expr = pl.when(expr.is_in(list(null_values))).then(None).otherwise(expr)
-    if key == "municipality_code":
-        # Finnish codes are three digits: 92 and 092 are both Vantaa.
-        expr = pl.when(expr.str.contains(r"^\d{1,3}$")).then(expr.str.zfill(3)).otherwise(expr)
     return expr.alias(key)
+
+
+def _pad_municipality_codes(text: pl.DataFrame) -> pl.DataFrame:
+    """Finnish codes are three digits: 92 and 092 are both Vantaa."""
+    code = pl.col("municipality_code")
+    # Only codes shorter than three characters can change; most exports have none, so look first.
+    if not text.select((code.str.len_bytes() < 3).any()).item():
+        return text
+    return text.with_columns(pl.when(code.str.contains(r"^\d{1,3}$")).then(code.str.zfill(3)).otherwise(code))
 
 
 def _parse_times(batch: pa.RecordBatch, raw: pl.DataFrame, source: SourceFile) -> tuple[np.ndarray, np.ndarray]:
     """UTC seconds and status, shape (rows, 5), in TIME_COLUMNS order, repeated-hour values resolved."""
     mapping = source.mapping
     pattern = ts.compile_format(mapping.timestamp_format)
-    n = batch.num_rows
-    early = np.zeros((n, len(TIME_COLUMNS)), dtype=np.int64)
-    late = np.zeros_like(early)
-    status = np.full(early.shape, ts.MISSING, dtype=np.int8)
+    n, k = batch.num_rows, len(TIME_COLUMNS)
+    # Column-major, so that each time column is one contiguous array the kernels write into.
+    early = np.zeros((k, n), dtype=np.int64).T
+    late = np.zeros((k, n), dtype=np.int64).T
+    status = np.full((k, n), ts.MISSING, dtype=np.int8).T
     for j, key in enumerate(TIME_COLUMNS):
         src = mapping.columns.get(key)
         if src is None or src.column is None or src.column in source.absent_columns:
@@ -141,12 +150,12 @@ def _parse_times(batch: pa.RecordBatch, raw: pl.DataFrame, source: SourceFile) -
         if src.pattern:
             column = column.str.extract(src.pattern, 1)
         array = column.to_arrow() if src.pattern else batch.column(src.column)
-        e, l, st = ts.parse_to_utc(array, pattern, mapping.time_zone)
+        st = status[:, j]
+        ts.parse_to_utc(array, pattern, mapping.time_zone, out=(early[:, j], late[:, j], st))
         unparsed = np.flatnonzero(st == ts.UNPARSEABLE)
         if len(unparsed) and len(mapping.null_values) > 1:
             values = column.gather(unparsed).str.strip_chars()
             st[unparsed[values.is_in(list(mapping.null_values)).to_numpy()]] = ts.MISSING
-        early[:, j], late[:, j], status[:, j] = e, l, st
     if (status == ts.AMBIGUOUS).any():
         ts.resolve_repeated_hour(early, late, status)
     return early, status
@@ -174,7 +183,10 @@ def _check_intervals(seconds: np.ndarray, status: np.ndarray, settings: Settings
 
 
 def _utc(seconds: np.ndarray, status: np.ndarray) -> pl.Series:
-    array = pa.array(seconds * 1_000_000, type=pa.timestamp("us", tz="UTC"), mask=status != ts.OK)
+    # Built from buffers: a validity bitmap and the microseconds, no per-value conversion.
+    valid = np.packbits(status == ts.OK, bitorder="little")
+    micros = seconds * 1_000_000
+    array = pa.Array.from_buffers(pa.timestamp("us", tz="UTC"), len(micros), [pa.py_buffer(valid), pa.py_buffer(micros)])
     return pl.Series(array).cast(UTC_TIME)
 
 
@@ -234,23 +246,31 @@ def _rejected_rows(raw, text, lines, reason, column, detail, seconds, source: So
     raw_bad = raw[bad]
     raw_json = raw_bad.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
     ids = text[bad]
+    incident_ids, unit_ids = ids["incident_id"].to_list(), ids["unit_id"].to_list()
+    values: dict[str, list] = {}  # source column -> its values in the bad rows, read once
+
+    def value_at(name: str, k: int):
+        if name not in values:
+            values[name] = raw_bad.get_column(name).to_list()
+        return values[name][k]
+
     rows = []
     for k, i in enumerate(bad):
         code = _CODES[reason[i]]
         key = FAULT_COLUMNS[column[i]]
         src_col = _source_column(source, key)
         if key == "coordinates" and source.coordinates is not None:
-            value = ", ".join(str(raw_bad[k, c]) for c in source.coordinates.source_columns if c)
+            value = ", ".join(str(value_at(c, k)) for c in source.coordinates.source_columns if c)
         else:
-            value = raw_bad[k, src_col] if src_col in raw_bad.columns else None
+            value = value_at(src_col, k) if src_col in raw_bad.columns else None
         rows.append({
             "source_file": source.path.name,
             "source_row": int(lines[i]),
             "column": src_col,
             "reason_code": code,
             "reason": _message(code, key, src_col, value, int(detail[i]), seconds[i], source, settings),
-            "incident_id": ids[k, "incident_id"],
-            "unit_id": ids[k, "unit_id"],
+            "incident_id": incident_ids[k],
+            "unit_id": unit_ids[k],
             "raw_row": raw_json[k],
         })
     return pl.DataFrame(rows, schema=REJECTED_SCHEMA)

@@ -90,7 +90,7 @@ def _read_number(data, pos, end, max_digits):
     return value, pos, n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def parse_local_seconds(offsets, data, ops, out_seconds, out_status):
     """Parse each string ``data[offsets[i]:offsets[i+1]]`` to local epoch seconds (wall clock as if UTC)."""
     n = len(offsets) - 1
@@ -182,7 +182,7 @@ def parse_local_seconds(offsets, data, ops, out_seconds, out_status):
         out_status[i] = OK
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def local_to_utc(local_seconds, status, starts_utc, offsets_s, out_early, out_late):
     """Convert local seconds to UTC with a zone's transitions; mark NONEXISTENT and AMBIGUOUS values.
 
@@ -227,7 +227,7 @@ def local_to_utc(local_seconds, status, starts_utc, offsets_s, out_early, out_la
             out_late[i] = max(first, second)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def resolve_repeated_hour(early, late, status):
     """Pick one UTC reading for ambiguous values from the order of each row's status times.
 
@@ -346,17 +346,22 @@ def string_buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray 
     return offsets, data, is_null
 
 
-def parse_to_utc(array: pa.Array, pattern: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse local timestamps of one column: (utc_early_s, utc_late_s, status) per value."""
+def parse_to_utc(
+    array: pa.Array, pattern: np.ndarray, zone: str, out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse local timestamps of one column: (utc_early_s, utc_late_s, status) per value.
+
+    ``out`` can give the three contiguous result arrays (int64, int64, int8) to write into.
+    """
     offsets, data, is_null = string_buffers(array)
     n = len(offsets) - 1
+    if out is None:
+        out = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int8))
+    early, late, status = out
     local = np.empty(n, dtype=np.int64)
-    status = np.empty(n, dtype=np.int8)
     parse_local_seconds(offsets, data, pattern, local, status)
     if is_null is not None:
         status[is_null] = MISSING
-    early = np.empty(n, dtype=np.int64)
-    late = np.empty(n, dtype=np.int64)
     starts, offs = zone_transitions(zone)
     local_to_utc(local, status, starts, offs, early, late)
     return early, late, status

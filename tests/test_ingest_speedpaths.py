@@ -1,0 +1,184 @@
+"""The ingest's fast paths give the same answers as the plain ways they replace."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from conftest import fi_row, table, write_fi
+from valmius import store
+from valmius.columns import UNITS
+from valmius.ingest import ingest
+from valmius.kernels import timestamps as ts
+from valmius.mapping import load_mapping
+from valmius.settings import PathSettings
+from valmius.transform import _pad_municipality_codes
+
+FI = load_mapping("fi-erc")
+
+
+def _naive_spread(incident_id: pl.Series, part: pl.Series) -> pl.DataFrame:
+    return (pl.DataFrame({"incident_id": incident_id, "_part": part}).group_by("incident_id")
+            .agg(pl.col("_part").min().alias("p_min"), pl.col("_part").max().alias("p_max")))
+
+
+def _spread(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max()).sort("incident_id")
+
+
+def test_batch_spread_matches_group_by():
+    cases = {
+        "runs in one partition each": (["a", "a", "b", "c", "c"], [202501, 202501, 202501, 202502, 202502]),
+        "incident split over partitions": (["a", "a", "b", "b"], [202501, 202502, 202502, 202502]),
+        "incident listed twice": (["a", "b", "a", "c"], [202501, 202502, 202503, 202503]),
+        "one row": (["a"], [202501]),
+    }
+    for name, (ids, parts) in cases.items():
+        ids_s, parts_s = pl.Series("incident_id", ids), pl.Series("_part", parts, dtype=pl.Int32)
+        assert _spread(store._batch_spread(ids_s, parts_s)).equals(_naive_spread(ids_s, parts_s).sort("incident_id")), name
+
+
+def _random_units(seed: int, n: int) -> pl.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        call = rng.choice([1_700_000_000, 1_703_000_000, 1_706_000_000]) * 1_000_000
+        rows.append({
+            "incident_id": f"i{rng.randrange(n // 3 + 1)}", "unit_id": rng.choice(["KU101", "KU102", "E39"]),
+            "unit_type": rng.choice(["a", "b"]), "station_id": "KU10", "call_at": call, "alarm_at": call + 60_000_000,
+            "en_route_at": None, "on_scene_at": rng.choice([None, call + 600_000_000]), "free_at": None,
+            "never_arrived": False, "has_zero_interval": False, "source_file": f"f{i % 3}.csv",
+            "source_row": i + 2, "file_seq": rng.randrange(1, 4),
+        })
+    frame = pl.DataFrame(rows).with_columns(pl.col(c).cast(pl.Int64) for c in ("call_at", "alarm_at", "en_route_at", "on_scene_at", "free_at"))
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in UNITS.schema.items())
+
+
+def _naive_newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Newest row per key by a plain Python loop; replaced rows with the winner they lost to."""
+    ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["incident_id"], r["unit_id"], -r["file_seq"], -r["source_row"]))
+    winners, replaced, winner = [], [], None
+    values = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
+    for row in ordered:
+        if winner is None or (row["incident_id"], row["unit_id"]) != (winner["incident_id"], winner["unit_id"]):
+            winner = row
+            winners.append(row)
+            continue
+        same = all(row[c] == winner[c] for c in values)
+        replaced.append((row["source_file"], row["source_row"], "duplicate" if same else "superseded",
+                         f"replaced by {winner['source_file']} line {winner['source_row']} (newer export of the same incident and unit)"))
+    return pl.DataFrame(winners, schema=rows.schema), pl.DataFrame(replaced, schema=["source_file", "source_row", "reason_code", "reason"], orient="row")
+
+
+def test_newest_units_matches_a_plain_loop():
+    for seed in range(5):
+        rows = _random_units(seed, 300)
+        winners, replaced = store.newest_units(rows)
+        want_winners, want_replaced = _naive_newest_units(rows)
+        assert winners.equals(want_winners), seed
+        got = replaced.select("source_file", "source_row", "reason_code", "reason")
+        assert got.equals(want_replaced), seed
+        assert replaced.height > 0 and replaced["raw_row"].null_count() == 0
+
+
+def test_newest_units_without_duplicates_is_the_key_order():
+    rows = _random_units(1, 200).unique(subset=["incident_id", "unit_id"], keep="first", maintain_order=True)
+    winners, replaced = store.newest_units(rows)
+    assert replaced.height == 0
+    assert winners.equals(rows.sort("incident_id", "unit_id"))
+
+
+def test_municipality_codes_are_padded_only_when_short():
+    padded = _pad_municipality_codes(pl.DataFrame({"municipality_code": ["92", "092", "5", "SF", None, "1234"]}))
+    assert padded["municipality_code"].to_list() == ["092", "092", "005", "SF", None, "1234"]
+    untouched = pl.DataFrame({"municipality_code": ["092", "186", None, "B12"]})
+    assert _pad_municipality_codes(untouched).equals(untouched)
+
+
+def test_parse_to_utc_writes_into_given_arrays():
+    values = pa.array(["3.1.2025 07:05:09", "", "31.2.2025 10:00:00", "26.10.2025 03:30:00", "x"])
+    pattern = ts.compile_format(FI.timestamp_format)
+    expected = ts.parse_to_utc(values, pattern, FI.time_zone)
+    out = (np.zeros((3, 5), dtype=np.int64)[0], np.zeros(5, dtype=np.int64), np.zeros(5, dtype=np.int8))
+    ts.parse_to_utc(values, pattern, FI.time_zone, out=out)
+    for got, want in zip(out, expected):
+        assert np.array_equal(got, want)
+
+
+def _months_export(tmp_path, name: str, months: list[int], units: int = 2) -> object:
+    rows = []
+    for m in months:
+        for k in range(3):
+            for u in range(units):
+                day = f"{k + 3}.{m}.2025"
+                rows.append(fi_row(incident=f"2025-{m:02d}{k}", unit=f"KU10{u}", call=f"{day} 07:05:09", alarm=f"{day} 07:06:30",
+                                   en_route=f"{day} 07:07:25", on_scene=f"{day} 07:12:40", free=f"{day} 08:01:00"))
+    rows.append(rows[0])  # a duplicate row
+    rows.append(fi_row(incident="2025-010", unit="KU100", call="3.5.2025 07:05:09", alarm="3.5.2025 07:06:30",
+                       en_route="3.5.2025 07:07:25", on_scene="3.5.2025 07:12:40", free="3.5.2025 08:01:00"))  # splits an incident
+    return write_fi(tmp_path / name, rows)
+
+
+def _lake(settings) -> dict[str, pl.DataFrame]:
+    return {name: table(settings, name).drop("run_id", "quarantined_at", strict=False).sort(pl.all())
+            for name in ("units", "incidents", "quarantine")}
+
+
+def test_merging_two_partitions_at_a_time_gives_the_same_lake(tmp_path, settings, monkeypatch):
+    first = _months_export(tmp_path, "a.csv", [1, 2, 3])
+    second = _months_export(tmp_path, "b.csv", [3, 4])
+    lakes = []
+    for threads in (1, 2):
+        monkeypatch.setattr(store, "MERGE_THREADS", threads)
+        s = dataclasses.replace(settings, paths=PathSettings(lake=tmp_path / f"lake{threads}"))
+        ingest([first], FI, s)
+        ingest([second], FI, s)
+        lakes.append(_lake(s))
+    for name in lakes[0]:
+        assert lakes[0][name].equals(lakes[1][name]), name
+    assert lakes[0]["quarantine"].height > 0
+
+
+def test_a_batch_over_several_months_is_staged_in_each_and_in_file_order(tmp_path, settings):
+    path = _months_export(tmp_path, "a.csv", [3, 1, 2, 1])
+    ingest([path], FI, settings)
+    units = table(settings, "units")
+    split = pl.col("incident_id") == "2025-010"  # rows in January and May: the file's first row decides
+    assert units.filter(~split).select(pl.col("month") == pl.col("call_at").dt.month()).to_series().all()
+    assert units.filter(split)["month"].unique().to_list() == [1]
+    # The later duplicate of a row wins: the lake keeps the last line of the file for that key.
+    assert units.filter(pl.col("incident_id") == "2025-030", pl.col("unit_id") == "KU100")["source_row"].to_list() == [
+        max(units["source_row"].to_list()) - 1]
+
+
+def test_a_new_file_of_an_old_size_is_hashed_first_and_still_ingested(tmp_path, settings):
+    a = write_fi(tmp_path / "a.csv", [fi_row(incident="2025-000001")])
+    b = write_fi(tmp_path / "b.csv", [fi_row(incident="2025-000002")])  # same size, other content
+    assert a.stat().st_size == b.stat().st_size
+    ingest([a], FI, settings)
+    summary = ingest([b, a], FI, settings)
+    assert [f.status for f in summary.files] == ["ingested", "skipped"]
+    files = table(settings, "files")
+    assert files["sha256"].n_unique() == 2 and files.height == 2
+
+
+def test_staging_spread_of_rising_and_unordered_ids(tmp_path):
+    def spread(batches: list[tuple[list[str], list[int]]]) -> pl.DataFrame:
+        staging = store.Staging(tmp_path / "staging")
+        staging._spread[1] = [store._batch_spread(pl.Series("incident_id", ids), pl.Series("_part", parts, dtype=pl.Int32))
+                              for ids, parts in batches]
+        return staging.spread().sort("incident_id")
+
+    rising = [(["a", "b"], [202501, 202501]), (["c", "d"], [202502, 202502])]
+    assert spread(rising).equals(_spread(pl.DataFrame({"incident_id": list("abcd"), "p_min": [202501, 202501, 202502, 202502],
+                                                       "p_max": [202501, 202501, 202502, 202502]},
+                                                      schema_overrides={"p_min": pl.Int32, "p_max": pl.Int32})))
+    across_batches = [(["a", "b"], [202501, 202501]), (["b", "c"], [202502, 202502])]
+    assert spread(across_batches).filter(pl.col("incident_id") == "b").rows() == [("b", 202501, 202502)]
+    assert spread(across_batches).height == 3
+    unordered = [(["b", "a"], [202501, 202502]), (["a"], [202503])]
+    assert spread(unordered).rows() == [("a", 202502, 202503), ("b", 202501, 202501)]
