@@ -39,6 +39,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
     Example:
       valmius ingest exports/*.csv --format fi-erc
       valmius grid import risk_grid_2025.csv --year 2025
+      valmius measure
       valmius schema
     """
     ctx.obj = config
@@ -79,6 +80,11 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], format_name: str | None,
     else:
         summary = _with_progress(lambda progress: run_ingest(files, mapping, settings, progress=progress))
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) if as_json else summary.to_text())
+    _exit_for(summary)
+
+
+def _exit_for(summary) -> None:
+    """Exit 1 when a file failed, 3 when rows were quarantined, else carry on (0)."""
     for report in summary.failed:
         click.echo(f"Error: {report.message}", err=True)
     if summary.failed:
@@ -130,6 +136,58 @@ def demo(folder: Path, year: int, nights: int | None) -> None:
 
         summary = run_demo(folder, year=year, nights=nights, on_night=on_night)
     click.echo(summary.to_text())
+
+
+@main.command(name="run")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "format_name", default=None, help="Built-in format: valmius, fi-erc or sf-fire.")
+@click.option("--mapping", "mapping_path", type=click.Path(path_type=Path), default=None,
+              help="Mapping file (TOML) for another export format.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def run_nightly(ctx: click.Context, files: tuple[Path, ...], format_name: str | None, mapping_path: Path | None,
+                quiet: bool) -> None:
+    """The nightly run: ingest new exports (FILES, or the inbox folder) and measure.
+
+    Files seen before are skipped, so the inbox can keep old exports. Exit codes as for ingest.
+
+    \b
+    Example:
+      valmius run --format fi-erc
+      valmius run exports/2025-11-23.csv --format fi-erc
+    """
+    from valmius.mapping import load_mapping
+    from valmius.pipeline import nightly
+
+    settings = _settings(ctx)
+    mapping = load_mapping(format_name, mapping_path) if (format_name or mapping_path) else load_mapping("valmius")
+    if quiet:
+        summary = nightly(settings, mapping, files)
+    else:
+        summary = _with_progress(lambda progress: nightly(settings, mapping, files, progress=progress))
+    click.echo(summary.to_text())
+    _exit_for(summary.ingest)
+
+
+@main.command(name="measure")
+@click.option("--full", is_flag=True, help="Recompute everything instead of only what new rows touch.")
+@click.pass_context
+def measure_command(ctx: click.Context, full: bool) -> None:
+    """Measure response times and update the rolling medians in the lake.
+
+    Writes the responses, rolling_events and rolling_calendar tables: per incident the response
+    time and its components, and trailing-window count, median, confidence interval, share within
+    target, mean and 90th percentile for the department, each risk class, municipality, station
+    and cell. A nightly run recomputes only the groups its new or corrected rows touch.
+
+    \b
+    Example:
+      valmius measure
+      valmius measure --full
+    """
+    from valmius.measure import measure
+
+    click.echo(measure(_settings(ctx), full=full).to_text())
 
 
 @main.group()

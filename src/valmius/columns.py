@@ -134,6 +134,80 @@ CELLS = Table(
     partition_by=("valid_year",),
 )
 
+RESPONSES = Table(
+    "responses",
+    "One row per incident: its measured response time and components (valmius measure).",
+    (
+        Column("incident_id", pl.String, "Incident (task) id of the source system.", nullable=False),
+        Column("call_at", UTC_TIME, "Emergency call received by the ERC (UTC); rolling windows are placed by it.", nullable=False),
+        Column("alarm_at", UTC_TIME, "Earliest alarm among the counted units (UTC): the response clock starts here."),
+        Column("on_scene_at", UTC_TIME, "Earliest on-scene time among the counted units (UTC)."),
+        Column("response_s", pl.Int64, "Response time in seconds: alarm_at to on_scene_at; null with no_response_reason."),
+        Column("erc_s", pl.Int64, "ERC processing in seconds: call received to the first alarm (not part of the response time)."),
+        Column("turnout_s", pl.Int64, "Turnout of the first unit on scene in seconds: its alarm to en route."),
+        Column("travel_s", pl.Int64, "Travel of the first unit on scene in seconds: en route to on scene."),
+        Column("first_unit_id", pl.String, "The counted unit that arrived first (ties: earlier alarm, then unit id)."),
+        Column("station_id", pl.String, "Station of the first unit on scene."),
+        Column("units_counted", pl.Int32, "Counted units alarmed to the incident.", nullable=False),
+        Column("no_response_reason", pl.String, "Why response_s is null: no_counted_unit, no_alarm_time or no_unit_arrived."),
+        Column("urgency", pl.String, "Urgency class as the source gives it."),
+        Column("is_urgent", pl.Boolean, "Urgent by counting.urgent_classes (default: the source mapping's urgent classes).", nullable=False),
+        Column("task_type", pl.String, "Task type as the source gives it."),
+        Column("is_counted_task", pl.Boolean, "The task type counts (counting.task_types; all by default).", nullable=False),
+        Column("cell_id", pl.String, "Risk cell of the incident's location; null without a location."),
+        Column("grid_year", pl.Int32, "Year of the risk grid used: the call's local year, else the latest earlier grid."),
+        Column("risk_class", pl.String, "Risk class I-IV of the cell in that grid; null: no risk class."),
+        Column("municipality_code", pl.String, "Municipality: from the export, else from the cell."),
+        Column("target_s", pl.Int64, "Target for the first unit in seconds, by risk class (targets_s)."),
+        Column("within_target", pl.Boolean, "response_s <= target_s (exactly on target counts as within)."),
+        Column("is_measured", pl.Boolean, "Enters the rolling medians: urgent, counted task type, response measured.", nullable=False),
+        *_partition_columns("the call"),
+    ),
+    key=("incident_id",),
+    partition_by=("year", "month"),
+)
+
+_ROLLING_STATS = (
+    Column("grouping", pl.String, "What the group is: all, risk_class, municipality, station or cell.", nullable=False),
+    Column("group_key", pl.String, "The group: 'all', a class I-IV, a municipality code, a station id or a cell id.", nullable=False),
+    Column("window_days", pl.Int32, "Length of the trailing window (at - window, at] in days.", nullable=False),
+    Column("count", pl.Int64, "Measured urgent tasks in the window.", nullable=False),
+    Column("median_s", pl.Float64, "Median response time in the window, seconds (even count: mean of the two middle values)."),
+    Column("ci_low_s", pl.Float64, "Lower bound of the distribution-free confidence interval of the median (order statistics), seconds."),
+    Column("ci_high_s", pl.Float64, "Upper bound of that interval, seconds; both null when the count is too small to reach the level."),
+    Column("share_within_target", pl.Float64, "Share of the window's tasks within their target (0-1)."),
+    Column("mean_s", pl.Float64, "Mean response time in the window, seconds."),
+    Column("p90_s", pl.Float64, "90th percentile of response time in the window, seconds (linear interpolation)."),
+)
+
+ROLLING_EVENTS = Table(
+    "rolling_events",
+    "Trailing-window statistics evaluated at every measured urgent task, per grouping and group.",
+    (
+        *_ROLLING_STATS[:2],
+        Column("incident_id", pl.String, "The task at whose call time the window ends.", nullable=False),
+        Column("at", UTC_TIME, "End of the window: the task's call time (UTC); tasks at the same second are all inside.", nullable=False),
+        *_ROLLING_STATS[2:],
+        *_partition_columns("at"),
+    ),
+    key=("grouping", "group_key", "incident_id"),
+    partition_by=("year", "month"),
+)
+
+ROLLING_CALENDAR = Table(
+    "rolling_calendar",
+    "Trailing-window statistics on a calendar (windows.calendar: day, week or month), per grouping and group.",
+    (
+        *_ROLLING_STATS[:2],
+        Column("period_start", UTC_TIME, "Start of the calendar period, local midnight as UTC.", nullable=False),
+        Column("at", UTC_TIME, "End of the window: the last second of the period (UTC).", nullable=False),
+        *_ROLLING_STATS[2:],
+        *_partition_columns("at"),
+    ),
+    key=("grouping", "group_key", "at"),
+    partition_by=("year", "month"),
+)
+
 FILES = Table(
     "files",
     "The manifest: every export file ingested, with its content hash.",
@@ -174,7 +248,8 @@ RUNS = Table(
     key=("run_id",),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (UNITS, INCIDENTS, QUARANTINE, CELLS, FILES, RUNS)}
+TABLES: dict[str, Table] = {t.name: t for t in (UNITS, INCIDENTS, QUARANTINE, CELLS, RESPONSES, ROLLING_EVENTS,
+                                                 ROLLING_CALENDAR, FILES, RUNS)}
 
 
 def empty_frame(table: Table) -> pl.DataFrame:

@@ -81,7 +81,9 @@ class WindowSettings:
     trailing_days: int = 365
     """Length of the trailing window of rolling medians, in days."""
     calendar: str = "month"
-    """Calendar step of rolling medians on a calendar: day, week or month."""
+    """Calendar step of rolling medians on a calendar: day, week (from Monday) or month, in local time."""
+    ci_level: float = 0.95
+    """Coverage of the distribution-free confidence interval of a median (order statistics)."""
 
 
 def _default_targets() -> dict[str, int]:
@@ -239,6 +241,8 @@ def _check(settings: Settings, file: Path) -> None:
         raise SettingsError(f"{file}: key 'grid.extent_m' must be [x_min, y_min, x_max, y_max]")
     if settings.windows.calendar not in ("day", "week", "month"):
         raise SettingsError(f"{file}: key 'windows.calendar' must be \"day\", \"week\" or \"month\"")
+    if not 0.5 <= settings.windows.ci_level < 1:
+        raise SettingsError(f"{file}: key 'windows.ci_level' must be a coverage such as 0.95 (at least 0.5, below 1)")
     if settings.windows.trailing_days <= 0:
         raise SettingsError(f"{file}: key 'windows.trailing_days' must be a positive number of days")
 

@@ -1,9 +1,9 @@
 """The demo: a SYNTHETIC year of the Central Uusimaa demo world, ingested night by night.
 
 ``valmius demo`` (and ``make demo``) writes the demo world and one year of overlapping nightly
-exports into a folder (reused when already there), imports the world's risk grids, then ingests
-the exports one night at a time as a department's nightly job would, and prints the run summary
-of the whole year.
+exports into a folder (reused when already there), imports the world's risk grids, ingests the
+exports one night at a time as a department's nightly job would, measures response times and
+rolling medians, and prints the summary of the whole year.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from valmius.grid import GridStatus, grid_status, grid_years, import_risk_grid
 from valmius.ingest import IngestSummary, ingest
 from valmius.lake import open_lake
 from valmius.mapping import load_mapping
+from valmius.measure import MeasureSummary, measure
 from valmius.settings import load_settings
 
 DEMO_SETTINGS = """\
@@ -39,6 +40,7 @@ class DemoSummary:
     nights: list[IngestSummary] = field(default_factory=list)
     table_rows: dict[str, int] = field(default_factory=dict)
     grid: GridStatus | None = None
+    measured: MeasureSummary | None = None
 
     def to_text(self) -> str:
         reasons: dict[str, int] = {}
@@ -60,8 +62,10 @@ class DemoSummary:
         )
         if self.grid is not None:
             lines.append(self.grid.to_text())
+        if self.measured is not None:
+            lines.append(self.measured.to_text())
         lines.append(f"Lake {self.folder / 'lake'}:")
-        lines += [f"  {name:<12}{rows:>10,} rows" for name, rows in self.table_rows.items()]
+        lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         lines.append(f"Try: duckdb -c \"select * from read_parquet('{self.folder / 'lake'}/incidents/**/*.parquet', "
                      "hive_partitioning = true) limit 5\"")
         return "\n".join(lines)
@@ -104,6 +108,8 @@ def run_demo(
         summary.nights.append(night)
         if on_night:
             on_night(index + 1, len(files), night)
+    if any(night.run_id is not None for night in summary.nights) or not open_lake(settings.lake_path).partitions("responses"):
+        summary.measured = measure(settings)
     lake = open_lake(settings.lake_path)
     summary.table_rows = {name: lake.scan(name).select(pl.len()).collect().item() for name in TABLES}
     summary.grid = grid_status(settings)

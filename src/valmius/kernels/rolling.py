@@ -1,0 +1,607 @@
+"""Rolling-window kernels: order statistics of trailing time windows, per group.
+
+The public wrappers in :mod:`valmius.rolling` validate, map values to *slots* and call these. The
+kernels work on plain arrays:
+
+- ``groups``: dense integer labels ``0..n_groups-1``;
+- ``times``: int64 in any unit (the window length is in the same unit);
+- ``slots``: a value's index in a sorted *value domain* ``domain`` (float64, increasing), -1 for a
+  missing value. For whole numbers in a bounded range the domain is every integer from the minimum
+  to the maximum; otherwise it is the sorted distinct values. Either way the kernels never compare
+  floats, they count slots.
+
+A window is a multiset of slots kept as counts per slot plus a hierarchy of occupancy bitsets
+(64 slots per word, 64 words per word of the level above), so that the next or previous occupied
+slot is found in a few word operations however sparse the window. Order statistics are read by
+*trackers*: a tracker is a slot ``p`` and the number ``below`` of window values in lower slots.
+Adding or removing a value moves ``below`` by at most one and the rank a tracker follows moves
+slowly, so re-seating a tracker after each step costs a few slot moves, independent of window size.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
+
+_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+_ONE = np.uint64(1)
+_SIX = np.uint64(6)
+_LOW6 = np.uint64(63)
+
+
+def bitset_offsets(size: int) -> np.ndarray:
+    """Word offsets of each level of an occupancy hierarchy over ``size`` slots (last entry: total words)."""
+    offsets = [0]
+    words = max(1, -(-size // 64))
+    while True:
+        offsets.append(offsets[-1] + words)
+        if words == 1:
+            break
+        words = -(-words // 64)
+    return np.array(offsets, dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _ctz(word):
+    return np.int64(trailing_zeros(word))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _highest(word):
+    return 63 - np.int64(leading_zeros(word))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mark(bits, offsets, slot):
+    pos = np.uint64(slot)
+    for level in range(len(offsets) - 1):
+        at = offsets[level] + np.int64(pos >> _SIX)
+        word = bits[at]
+        bits[at] = word | (_ONE << (pos & _LOW6))
+        if word != 0:
+            return
+        pos = pos >> _SIX
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _unmark(bits, offsets, slot):
+    pos = np.uint64(slot)
+    for level in range(len(offsets) - 1):
+        at = offsets[level] + np.int64(pos >> _SIX)
+        word = bits[at] & ~(_ONE << (pos & _LOW6))
+        bits[at] = word
+        if word != 0:
+            return
+        pos = pos >> _SIX
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _next_occupied(bits, offsets, slot):
+    """Smallest occupied slot >= ``slot``, or -1."""
+    levels = len(offsets) - 1
+    level = 0
+    pos = slot
+    while True:
+        if level == levels:
+            return -1
+        w = pos >> 6
+        if w >= offsets[level + 1] - offsets[level]:
+            return -1
+        word = bits[offsets[level] + w] & (_ONES << np.uint64(pos & 63))
+        if word != 0:
+            pos = (w << 6) + _ctz(word)
+            break
+        pos = w + 1
+        level += 1
+    while level > 0:
+        level -= 1
+        pos = (pos << 6) + _ctz(bits[offsets[level] + pos])
+    return pos
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _prev_occupied(bits, offsets, slot):
+    """Largest occupied slot <= ``slot``, or -1."""
+    levels = len(offsets) - 1
+    level = 0
+    pos = slot
+    while True:
+        if pos < 0 or level == levels:
+            return -1
+        w = pos >> 6
+        word = bits[offsets[level] + w] & (_ONES >> np.uint64(63 - (pos & 63)))
+        if word != 0:
+            pos = (w << 6) + _highest(word)
+            break
+        pos = w - 1
+        level += 1
+    while level > 0:
+        level -= 1
+        pos = (pos << 6) + _highest(bits[offsets[level] + pos])
+    return pos
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _seat(counts, bits, offsets, p, below, rank):
+    """Move a tracker (slot ``p``, ``below`` values in lower slots) to the slot holding ``rank`` (0-based)."""
+    while below > rank:
+        p = _prev_occupied(bits, offsets, p - 1)
+        below -= counts[p]
+    while below + counts[p] <= rank:
+        below += counts[p]
+        p = _next_occupied(bits, offsets, p + 1)
+    return p, below
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _slot_after(counts, bits, offsets, p, below, rank):
+    """Slot of rank ``rank + 1`` given a tracker seated at ``rank``."""
+    if below + counts[p] > rank + 1:
+        return p
+    return _next_occupied(bits, offsets, p + 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def ci_ranks(n_max, half_alpha, n0, j0, f0, pmf0, pmf1):
+    """k(n) for n = n0..n_max: the largest k with P(Binomial(n, 1/2) <= k - 1) <= half_alpha.
+
+    Continues from an exactly computed state at ``n0``: ``j0 = k(n0) - 1``, ``f0`` = P(X <= j0),
+    ``pmf0`` = P(X = j0), ``pmf1`` = P(X = j0 + 1) (0 where j0 = -1). Uses
+    P_{n+1}(X <= j) = P_n(X <= j) - P_n(X = j) / 2; k grows by at most one per step. Entries
+    below ``n0`` are left 0 for the caller to fill.
+    """
+    out = np.zeros(n_max + 1, dtype=np.int64)
+    j = j0
+    f = f0
+    p0 = pmf0
+    p1 = pmf1
+    if n0 <= n_max:
+        out[n0] = j + 1
+    for n in range(n0, n_max):
+        f -= p0 / 2
+        if j >= 0:
+            p0 = p0 * (n + 1) / (2 * (n + 1 - j))
+        p1 = p1 * (n + 1) / (2 * (n - j))
+        while f + p1 <= half_alpha:
+            j += 1
+            f += p1
+            p0 = p1
+            p1 = p1 * (n + 1 - j) / (j + 1)
+        out[n + 1] = j + 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _quantile_linear(counts, bits, offsets, domain, p, below, lo, gamma):
+    """numpy's 'linear' quantile from a tracker seated at rank ``lo`` (same rounding as ``np.quantile``)."""
+    a = domain[p]
+    if gamma == 0.0:
+        return a
+    b = domain[_slot_after(counts, bits, offsets, p, below, lo)]
+    diff = b - a
+    if gamma >= 0.5:
+        return b - diff * (1 - gamma)
+    return a + diff * gamma
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add(counts, bits, offsets, v, track_p, track_below):
+    counts[v] += 1
+    if counts[v] == 1:
+        _mark(bits, offsets, v)
+    for q in range(len(track_p)):
+        if v < track_p[q]:
+            track_below[q] += 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _remove(counts, bits, offsets, v, track_p, track_below):
+    counts[v] -= 1
+    if counts[v] == 0:
+        _unmark(bits, offsets, v)
+    for q in range(len(track_p)):
+        if v < track_p[q]:
+            track_below[q] -= 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _statistics(counts, bits, offsets, domain, track_p, track_below, n, total, hits, ks, quantile):
+    """(median, ci_low, ci_high, mean, p_quantile, share) of the current window of ``n`` values."""
+    if n == 0:
+        return np.nan, np.nan, np.nan, np.nan, np.nan, np.nan
+    r = (n - 1) // 2
+    p, b = _seat(counts, bits, offsets, track_p[0], track_below[0], r)
+    track_p[0] = p
+    track_below[0] = b
+    median = domain[p]
+    if n % 2 == 0:
+        median = (median + domain[_slot_after(counts, bits, offsets, p, b, r)]) / 2
+    k = ks[n]
+    ci_low = np.nan
+    ci_high = np.nan
+    if k >= 1:
+        p, b = _seat(counts, bits, offsets, track_p[1], track_below[1], k - 1)
+        track_p[1] = p
+        track_below[1] = b
+        ci_low = domain[p]
+        p, b = _seat(counts, bits, offsets, track_p[2], track_below[2], n - k)
+        track_p[2] = p
+        track_below[2] = b
+        ci_high = domain[p]
+    h = (n - 1) * quantile
+    lo = np.int64(np.floor(h))
+    p, b = _seat(counts, bits, offsets, track_p[3], track_below[3], lo)
+    track_p[3] = p
+    track_below[3] = b
+    upper = _quantile_linear(counts, bits, offsets, domain, p, b, lo, h - lo)
+    return median, ci_low, ci_high, total / n, upper, hits / n
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_values(values):
+    """(minimum, maximum, all whole numbers, number of infinite values) of the non-NaN values."""
+    lo = np.inf
+    hi = -np.inf
+    whole = True
+    infinite = 0
+    for v in values:
+        if np.isnan(v):
+            continue
+        if np.isinf(v):
+            infinite += 1
+            continue
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+        if whole and v != np.floor(v):
+            whole = False
+    return lo, hi, whole, infinite
+
+
+# --- Ordering rows by (group, time) ---------------------------------------------------------------
+# A row becomes two int64 words: ``key = group << time_bits | time_key`` and
+# ``payload = row << (slot_bits + 1) | within << slot_bits | (slot + 1)``. Rows are scattered into
+# buckets by the key's top bits (one pass), then each bucket, small enough to stay in cache, is
+# radix-sorted by the rest of its key. Buckets are independent, so threads can share them out.
+
+
+@numba.njit(cache=True, nogil=True)
+def key_histogram(groups, times, time_origin, time_step, time_bits, shift, n_buckets, lo, hi):
+    """Rows lo..hi per bucket ``key >> shift``."""
+    hist = np.zeros(n_buckets, dtype=np.int64)
+    for i in range(lo, hi):
+        tk = times[i] - time_origin
+        if time_step != 1:
+            tk //= time_step
+        hist[((groups[i] << time_bits) | tk) >> shift] += 1
+    return hist
+
+
+@numba.njit(cache=True, nogil=True)
+def scatter_records(groups, times, time_origin, time_step, time_bits, shift, values, lowest, slots, hits,
+                    slot_bits, lo, hi, fill, keys, payloads):
+    """Write rows lo..hi as (key, payload) into their buckets, at positions ``fill[bucket]`` onwards.
+
+    The slot of a value is ``value - lowest`` when ``slots`` is empty (whole numbers), else
+    ``slots[row]``; ``hits`` (0/1 per row) may be empty.
+    """
+    direct = len(slots) == 0
+    with_hits = len(hits) > 0
+    for i in range(lo, hi):
+        tk = times[i] - time_origin
+        if time_step != 1:
+            tk //= time_step
+        key = (groups[i] << time_bits) | tk
+        if direct:
+            x = values[i]
+            slot = 0 if np.isnan(x) else np.int64(x - lowest) + 1
+        else:
+            slot = slots[i] + 1
+        payload = (np.int64(i) << (slot_bits + 1)) | slot
+        if with_hits and hits[i]:
+            payload |= np.int64(1) << slot_bits
+        b = key >> shift
+        k = fill[b]
+        keys[k] = key
+        payloads[k] = payload
+        fill[b] = k + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def sort_buckets(keys, payloads, starts, buckets, bits):
+    """Sort each listed bucket ``starts[q]..starts[q+1]`` by the low ``bits`` bits of its keys.
+
+    Keys of a bucket share their other bits. Small buckets by insertion; others by an LSD radix
+    sort of (key bits, position in bucket) packed into one word, then payloads follow by position.
+    """
+    largest = 0
+    for q in buckets:
+        largest = max(largest, starts[q + 1] - starts[q])
+    packed = np.empty(largest, dtype=np.int64)
+    spare = np.empty(largest, dtype=np.int64)
+    moved = np.empty(largest, dtype=np.int64)
+    hist = np.zeros(2048 * 6, dtype=np.int64)
+    for q in buckets:
+        s = starts[q]
+        e = starts[q + 1]
+        m = e - s
+        if m <= 32:
+            for k in range(s + 1, e):
+                x = keys[k]
+                y = payloads[k]
+                j = k - 1
+                while j >= s and keys[j] > x:
+                    keys[j + 1] = keys[j]
+                    payloads[j + 1] = payloads[j]
+                    j -= 1
+                keys[j + 1] = x
+                payloads[j + 1] = y
+            continue
+        position_bits = 1
+        while (1 << position_bits) < m:
+            position_bits += 1
+        if bits + position_bits > 63:  # no room to pack: a comparison sort
+            perm = np.argsort(keys[s:e])
+            keys[s:e] = keys[s:e][perm]
+            payloads[s:e] = payloads[s:e][perm]
+            continue
+        digit = min(11, max(4, position_bits))
+        passes = (bits + digit - 1) // digit
+        digit = (bits + passes - 1) // passes
+        size = 1 << digit
+        mask = size - 1
+        low = (np.int64(1) << bits) - 1
+        top = keys[s] & ~low
+        hist[: passes * size] = 0
+        for k in range(m):
+            x = keys[s + k] & low
+            packed[k] = (x << position_bits) | k
+            for p in range(passes):
+                hist[p * size + ((x >> (p * digit)) & mask)] += 1
+        src = packed
+        dst = spare
+        for p in range(passes):
+            h = hist[p * size: (p + 1) * size]
+            total = 0
+            constant = False
+            for d in range(size):
+                c = h[d]
+                if c == m:
+                    constant = True
+                h[d] = total
+                total += c
+            if constant:
+                continue
+            shift = position_bits + p * digit
+            for k in range(m):
+                x = src[k]
+                d = (x >> shift) & mask
+                j = h[d]
+                dst[j] = x
+                h[d] = j + 1
+            src, dst = dst, src
+        position_mask = (np.int64(1) << position_bits) - 1
+        for k in range(m):
+            x = src[k]
+            keys[s + k] = top | (x >> position_bits)
+            moved[k] = payloads[s + (x & position_mask)]
+        payloads[s:e] = moved[:m]
+
+
+@numba.njit(cache=True, nogil=True)
+def group_starts(keys, time_bits):
+    """Start of each group present in sorted keys (and the end), and the groups' dense labels."""
+    n = len(keys)
+    count = 0
+    previous = -1
+    for k in range(n):
+        g = keys[k] >> time_bits
+        if g != previous:
+            count += 1
+            previous = g
+    starts = np.empty(count + 1, dtype=np.int64)
+    labels = np.empty(count, dtype=np.int64)
+    count = 0
+    previous = -1
+    for k in range(n):
+        g = keys[k] >> time_bits
+        if g != previous:
+            starts[count] = k
+            labels[count] = g
+            count += 1
+            previous = g
+    starts[count] = n
+    return starts, labels
+
+
+# --- Sweeps -------------------------------------------------------------------------------------
+# Each sweep handles the groups g0..g1 of ``starts`` with its own window structure, so threads can
+# run disjoint group ranges at once. The window of a row holds the rows of its group with time key
+# in (limit, time key]: limit = time key - window, or ``lower_of[time key]`` when time keys are
+# ranks of distinct times.
+
+
+@numba.njit(cache=True, nogil=True)
+def median_sweep(keys, payloads, starts, g0, g1, time_bits, window, lower_of, slot_bits, domain, offsets, out):
+    """``out[row]`` = median of the row's window, for the rows of groups g0..g1."""
+    counts = np.zeros(len(domain), dtype=np.int32)
+    bits = np.zeros(offsets[-1], dtype=np.uint64)
+    time_mask = (np.int64(1) << time_bits) - 1
+    slot_mask = (np.int64(1) << slot_bits) - 1
+    row_shift = slot_bits + 1
+    ranked = len(lower_of) > 0
+    largest = 0
+    for g in range(g0, g1):
+        largest = max(largest, starts[g + 1] - starts[g])
+    result = np.empty(largest, dtype=np.float64)
+    for g in range(g0, g1):
+        s = starts[g]
+        e = starts[g + 1]
+        p = 0
+        below = 0
+        n = 0
+        left = s
+        i = s
+        while i < e:
+            t = keys[i] & time_mask
+            j = i
+            while j < e and (keys[j] & time_mask) == t:
+                v = (payloads[j] & slot_mask) - 1
+                if v >= 0:
+                    counts[v] += 1
+                    if counts[v] == 1:
+                        _mark(bits, offsets, v)
+                    if v < p:
+                        below += 1
+                    n += 1
+                j += 1
+            limit = lower_of[t] if ranked else t - window
+            while (keys[left] & time_mask) <= limit:
+                v = (payloads[left] & slot_mask) - 1
+                if v >= 0:
+                    counts[v] -= 1
+                    if counts[v] == 0:
+                        _unmark(bits, offsets, v)
+                    if v < p:
+                        below -= 1
+                    n -= 1
+                left += 1
+            if n == 0:
+                m = np.nan
+            else:
+                r = (n - 1) // 2
+                p, below = _seat(counts, bits, offsets, p, below, r)
+                m = domain[p]
+                if n % 2 == 0:
+                    m = (m + domain[_slot_after(counts, bits, offsets, p, below, r)]) / 2
+            for k in range(i, j):
+                result[k - s] = m
+            i = j
+        while left < e:
+            v = (payloads[left] & slot_mask) - 1
+            if v >= 0:
+                counts[v] -= 1
+                if counts[v] == 0:
+                    _unmark(bits, offsets, v)
+            left += 1
+        for k in range(s, e):
+            out[payloads[k] >> row_shift] = result[k - s]
+
+
+@numba.njit(cache=True, nogil=True)
+def stats_sweep(keys, payloads, starts, g0, g1, time_bits, window, lower_of, slot_bits, domain, offsets, ks, quantile,
+                count, median, ci_low, ci_high, mean, upper, share):
+    """Every statistic of each row's window, written at the row, for the rows of groups g0..g1."""
+    counts = np.zeros(len(domain), dtype=np.int32)
+    bits = np.zeros(offsets[-1], dtype=np.uint64)
+    track_p = np.zeros(4, dtype=np.int64)
+    track_below = np.zeros(4, dtype=np.int64)
+    time_mask = (np.int64(1) << time_bits) - 1
+    slot_mask = (np.int64(1) << slot_bits) - 1
+    row_shift = slot_bits + 1
+    ranked = len(lower_of) > 0
+    for g in range(g0, g1):
+        s = starts[g]
+        e = starts[g + 1]
+        track_p[:] = 0
+        track_below[:] = 0
+        n = 0
+        total = 0.0
+        hits = 0
+        left = s
+        i = s
+        while i < e:
+            t = keys[i] & time_mask
+            j = i
+            while j < e and (keys[j] & time_mask) == t:
+                v = (payloads[j] & slot_mask) - 1
+                if v >= 0:
+                    _add(counts, bits, offsets, v, track_p, track_below)
+                    n += 1
+                    total += domain[v]
+                    hits += (payloads[j] >> slot_bits) & 1
+                j += 1
+            limit = lower_of[t] if ranked else t - window
+            while (keys[left] & time_mask) <= limit:
+                v = (payloads[left] & slot_mask) - 1
+                if v >= 0:
+                    _remove(counts, bits, offsets, v, track_p, track_below)
+                    n -= 1
+                    total -= domain[v]
+                    hits -= (payloads[left] >> slot_bits) & 1
+                left += 1
+            if n == 0:
+                total = 0.0  # forget rounding left over from earlier windows
+            m, lo, hi, avg, up, sh = _statistics(counts, bits, offsets, domain, track_p, track_below, n, total,
+                                                 hits, ks, quantile)
+            for k in range(i, j):
+                row = payloads[k] >> row_shift
+                count[row] = n
+                median[row] = m
+                ci_low[row] = lo
+                ci_high[row] = hi
+                mean[row] = avg
+                upper[row] = up
+                share[row] = sh
+            i = j
+        while left < e:
+            v = (payloads[left] & slot_mask) - 1
+            if v >= 0:
+                _remove(counts, bits, offsets, v, track_p, track_below)
+            left += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def stats_at_sweep(keys, payloads, starts, g0, g1, time_bits, lower, upper_key, slot_bits, domain, offsets, ks,
+                   quantile, count, median, ci_low, ci_high, mean, upper, share):
+    """Statistics of the windows (lower[m], upper_key[m]] (time keys, both non-decreasing) of groups g0..g1.
+
+    Output row ``g * len(lower) + m`` belongs to present group g and evaluation time m.
+    """
+    counts = np.zeros(len(domain), dtype=np.int32)
+    bits = np.zeros(offsets[-1], dtype=np.uint64)
+    track_p = np.zeros(4, dtype=np.int64)
+    track_below = np.zeros(4, dtype=np.int64)
+    time_mask = (np.int64(1) << time_bits) - 1
+    slot_mask = (np.int64(1) << slot_bits) - 1
+    n_at = len(lower)
+    for g in range(g0, g1):
+        s = starts[g]
+        e = starts[g + 1]
+        track_p[:] = 0
+        track_below[:] = 0
+        n = 0
+        total = 0.0
+        hits = 0
+        left = s
+        right = s
+        for m in range(n_at):
+            while right < e and (keys[right] & time_mask) <= upper_key[m]:
+                v = (payloads[right] & slot_mask) - 1
+                if v >= 0:
+                    _add(counts, bits, offsets, v, track_p, track_below)
+                    n += 1
+                    total += domain[v]
+                    hits += (payloads[right] >> slot_bits) & 1
+                right += 1
+            while left < right and (keys[left] & time_mask) <= lower[m]:
+                v = (payloads[left] & slot_mask) - 1
+                if v >= 0:
+                    _remove(counts, bits, offsets, v, track_p, track_below)
+                    n -= 1
+                    total -= domain[v]
+                    hits -= (payloads[left] >> slot_bits) & 1
+                left += 1
+            if n == 0:
+                total = 0.0
+            row = g * n_at + m
+            count[row] = n
+            median[row], ci_low[row], ci_high[row], mean[row], upper[row], share[row] = _statistics(
+                counts, bits, offsets, domain, track_p, track_below, n, total, hits, ks, quantile)
+        while left < right:
+            v = (payloads[left] & slot_mask) - 1
+            if v >= 0:
+                _remove(counts, bits, offsets, v, track_p, track_below)
+            left += 1

@@ -1,0 +1,302 @@
+"""The measure stage: ``responses``, ``rolling_events`` and ``rolling_calendar``, incrementally.
+
+``valmius measure`` (and the nightly pipeline) measures every incident's response (see
+``valmius.responses``) and the trailing-window statistics of the measured urgent tasks (see
+``valmius.rolling``) for the whole department (``all``), each risk class (pooled over its cells),
+municipality, first unit's station and cell:
+
+- ``rolling_events``: at every measured task, the window ending at its call time;
+- ``rolling_calendar``: at the end of every local calendar period (``windows.calendar``: day, week
+  or month), the window ending at the period's last second; periods with an empty window are left out.
+
+Incremental: the run compares the new responses with the stored ones. Only groups that a new,
+changed or removed measured task belongs to are recomputed, and only partitions from that task's
+call time to one window length later are rewritten, plus calendar points that did not exist
+before. The result equals a full recomputation (``--full``), which also runs whenever a setting
+that shapes the statistics (window, calendar, interval level, zone) has changed since the last run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIME, Table
+from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
+from valmius.responses import measure_responses
+from valmius.rolling import rolling_stats, rolling_stats_at
+from valmius.runs import record_run
+from valmius.settings import Settings
+
+GROUPINGS: dict[str, str | None] = {
+    "all": None, "risk_class": "risk_class", "municipality": "municipality_code", "station": "station_id",
+    "cell": "cell_id",
+}
+STATS = {"count": "count", "median": "median_s", "ci_low": "ci_low_s", "ci_high": "ci_high_s",
+         "share_within": "share_within_target", "mean": "mean_s", "p90": "p90_s"}
+_US = 1_000_000
+
+
+@dataclass
+class MeasureSummary:
+    """What a measure run did."""
+
+    mode: str  # "full" or "incremental"
+    incidents: int = 0
+    measured: int = 0
+    no_response: dict[str, int] = field(default_factory=dict)
+    responses_changed: int = 0
+    groups_recomputed: int = 0
+    partitions_written: int = 0
+    duration_s: float = 0.0
+    run_id: int | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def to_text(self) -> str:
+        lines = [f"Measured {self.incidents:,} incidents ({self.mode}); {self.measured:,} urgent tasks with a response "
+                 "enter the rolling medians"]
+        for reason, count in self.no_response.items():
+            lines.append(f"  no response, {reason}: {count:,}")
+        lines.append(f"Changed responses: {self.responses_changed:,}; groups recomputed: {self.groups_recomputed:,}; "
+                     f"partitions written: {self.partitions_written:,}; {self.duration_s:.1f} s")
+        return "\n".join(lines)
+
+
+def measure(settings: Settings, *, full: bool = False) -> MeasureSummary:
+    """Measure the lake's incidents and update the rolling tables, in one atomic commit."""
+    started, started_at = time.perf_counter(), datetime.now(timezone.utc)
+    root = settings.lake_path
+    with lake_lock(root):
+        base = open_lake(root)
+        writer = SnapshotWriter(base)
+        try:
+            summary = _run(base, writer, settings, full)
+            summary.duration_s = time.perf_counter() - started
+            summary.run_id = writer.snapshot_id
+            record_run(base, writer, "measure", started_at, summary.duration_s,
+                       {**summary.to_dict(), "fingerprint": _fingerprint(settings)},
+                       rows_read=summary.incidents, rows_stored=summary.incidents)
+            writer.commit()
+        except BaseException:
+            writer.abandon()
+            raise
+    return summary
+
+
+def _fingerprint(settings: Settings) -> str:
+    """The settings that shape rolling statistics without changing any response."""
+    w = settings.windows
+    return json.dumps({"trailing_days": w.trailing_days, "calendar": w.calendar, "ci_level": w.ci_level,
+                       "zone": settings.time.zone})
+
+
+def _last_fingerprint(base: Snapshot) -> str | None:
+    runs = base.scan("runs").filter(pl.col("command") == "measure").sort("run_id").collect()
+    if runs.height == 0:
+        return None
+    return json.loads(runs["summary_json"][-1]).get("fingerprint")
+
+
+def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool) -> MeasureSummary:
+    new = measure_responses(base, settings).collect()
+    old = base.scan("responses").collect()
+    full = full or _last_fingerprint(base) != _fingerprint(settings)
+    summary = MeasureSummary("full" if full else "incremental", incidents=new.height,
+                             measured=int(new["is_measured"].sum()))
+    reasons = new.drop_nulls("no_response_reason").group_by("no_response_reason").len().sort("len", descending=True)
+    summary.no_response = dict(zip(reasons["no_response_reason"].to_list(), reasons["len"].to_list()))
+
+    changed = pl.concat([
+        new.join(old, on=RESPONSES.names, how="anti", nulls_equal=True),
+        old.join(new, on=RESPONSES.names, how="anti", nulls_equal=True),
+    ])
+    summary.responses_changed = changed["incident_id"].n_unique()
+    written = _write_changed_partitions(writer, RESPONSES, old, new, _partitions(changed) if not full else None)
+
+    window_s = settings.windows.trailing_days * 86_400
+    events = _long(new.filter("is_measured"))
+    points = calendar_points(events["t"], settings.windows.calendar, settings.time.zone)
+    old_points = base.scan("rolling_calendar").select("at").unique().collect()["at"]
+    old_points_s = set((old_points.dt.epoch("us") // _US).to_list())
+    if not full and not old_points_s <= set(points["at_s"].to_list()):
+        full = True  # the calendar shrank (call times corrected backwards): start over
+        summary.mode = "full"
+
+    if full:
+        affected = events.select("grouping", "group_key").unique()
+        span = None
+    else:
+        touched = _long(changed.filter("is_measured"))
+        affected = touched.select("grouping", "group_key").unique()
+        span = (touched["t"].min(), touched["t"].max() + window_s) if touched.height else None
+    summary.groups_recomputed = affected.height
+
+    subset = events.join(affected, on=["grouping", "group_key"], how="semi")
+    event_rows = _event_stats(subset, window_s, settings)
+    cal_rows = _calendar_stats(subset, points, window_s, settings)
+    if full:
+        for table, rows in ((ROLLING_EVENTS, event_rows), (ROLLING_CALENDAR, cal_rows)):
+            written += _write_changed_partitions(writer, table, base.scan(table.name).collect(),
+                                                 rows.sort("grouping", "group_key", "at"), None)
+    else:
+        fresh_points = points.filter(~pl.col("at_s").is_in(list(old_points_s)))
+        fresh = _calendar_stats(events, fresh_points, window_s, settings)
+        written += _update_groups(base, writer, ROLLING_EVENTS, affected, span, event_rows, event_rows.clear())
+        written += _update_groups(base, writer, ROLLING_CALENDAR, affected, span, cal_rows, fresh)
+    summary.partitions_written = written
+    return summary
+
+
+def _long(responses: pl.DataFrame) -> pl.DataFrame:
+    """One row per measured task and grouping: grouping, group_key, incident_id, t (seconds), value."""
+    parts = []
+    for grouping, column in GROUPINGS.items():
+        key = pl.lit("all") if column is None else pl.col(column)
+        parts.append(responses.select(
+            grouping=pl.lit(grouping), group_key=key, incident_id="incident_id",
+            t=pl.col("call_at").dt.epoch("us") // _US, at="call_at",
+            value=pl.col("response_s").cast(pl.Float64), within=pl.col("within_target"),
+        ).drop_nulls("group_key"))
+    return pl.concat(parts)
+
+
+def _codes(events: pl.DataFrame) -> np.ndarray:
+    return events.select(pl.struct("grouping", "group_key").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
+
+
+def _within(events: pl.DataFrame) -> np.ndarray:
+    # A task whose class has no target (no risk class) counts as not within it.
+    return events["within"].fill_null(False).to_numpy()
+
+
+def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
+    if events.height == 0:
+        return pl.DataFrame(schema=ROLLING_EVENTS.schema | {"year": pl.Int32, "month": pl.Int32})
+    stats = rolling_stats(events["value"].to_numpy(), events["t"].to_numpy(), _codes(events), window_s,
+                          within_target=_within(events), level=settings.windows.ci_level)
+    frame = events.select("grouping", "group_key", "incident_id", "at").with_columns(
+        window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
+        **{column: _nullable(stats[key]) for key, column in STATS.items()},
+    )
+    return _with_partition(frame.with_columns(pl.col("count").cast(pl.Int64)))
+
+
+def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
+    schema = {c.name: c.dtype for c in ROLLING_CALENDAR.columns}
+    if events.height == 0 or points.height == 0:
+        return pl.DataFrame(schema=schema)
+    codes = _codes(events)
+    labels = (events.select("grouping", "group_key").with_columns(code=pl.Series(codes)).unique("code"))
+    stats = rolling_stats_at(events["value"].to_numpy(), events["t"].to_numpy(), codes, window_s,
+                             points["at_s"].to_numpy(), within_target=_within(events),
+                             level=settings.windows.ci_level)
+    frame = pl.DataFrame({"code": np.asarray(stats["group"], dtype=np.int64), "at_s": np.asarray(stats["at"], dtype=np.int64),
+                          **{column: _nullable(stats[key]) for key, column in STATS.items()}})
+    frame = (frame.filter(pl.col("count") > 0)
+             .join(labels, on="code", how="left").join(points, on="at_s", how="left")
+             .with_columns(window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
+                           count=pl.col("count").cast(pl.Int64)))
+    return _with_partition(frame).select(list(schema))
+
+
+def _nullable(values: np.ndarray) -> pl.Series:
+    """Kernel output as a column: NaN (no value in the window) becomes null in the lake."""
+    series = pl.Series(np.asarray(values))
+    return series.fill_nan(None) if series.dtype.is_float() else series
+
+
+def _with_partition(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(year=pl.col("at").dt.year().cast(pl.Int32), month=pl.col("at").dt.month().cast(pl.Int32))
+
+
+def calendar_points(times_s: pl.Series, every: str, zone: str) -> pl.DataFrame:
+    """Local calendar periods covering ``times_s`` (UTC seconds): ``period_start``, ``at`` (its last
+    second) as UTC timestamps and ``at_s`` (seconds). Days and months follow local midnight; weeks
+    start on Monday."""
+    schema = {"period_start": UTC_TIME, "at": UTC_TIME, "at_s": pl.Int64}
+    if times_s.len() == 0:
+        return pl.DataFrame(schema=schema)
+    tz = ZoneInfo(zone)
+    first = datetime.fromtimestamp(int(times_s.min()), tz)
+    last = datetime.fromtimestamp(int(times_s.max()), tz)
+    start = first.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    if every == "week":
+        start -= timedelta(days=start.weekday())
+    elif every == "month":
+        start = start.replace(day=1)
+    starts, ends = [], []
+    while start <= last.replace(tzinfo=None):
+        following = _next_period(start, every)
+        starts.append(start.replace(tzinfo=tz).astimezone(timezone.utc))
+        ends.append(following.replace(tzinfo=tz).astimezone(timezone.utc) - timedelta(seconds=1))
+        start = following
+    frame = pl.DataFrame({"period_start": starts, "at": ends}, schema={"period_start": UTC_TIME, "at": UTC_TIME})
+    return frame.with_columns(at_s=pl.col("at").dt.epoch("us") // _US)
+
+
+def _next_period(start: datetime, every: str) -> datetime:
+    if every == "day":
+        return start + timedelta(days=1)
+    if every == "week":
+        return start + timedelta(days=7)
+    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+
+
+def _partitions(frame: pl.DataFrame) -> set[tuple[int, int]]:
+    if frame.height == 0:
+        return set()
+    return set(frame.select("year", "month").unique().iter_rows())
+
+
+def _write_changed_partitions(writer: SnapshotWriter, table: Table, old: pl.DataFrame, new: pl.DataFrame,
+                              only: set[tuple[int, int]] | None) -> int:
+    """Write ``new``'s partitions (all, or ``only``); partitions left empty are removed."""
+    wanted = (_partitions(old) | _partitions(new)) if only is None else only
+    by_partition = {key: part for key, part in new.partition_by(["year", "month"], as_dict=True).items()} if new.height else {}
+    for values in sorted(wanted):
+        writer.write_partition(table.name, values, by_partition.get(values, new.clear()))
+    return len(wanted)
+
+
+def _months(span: tuple[int, int] | None) -> set[tuple[int, int]]:
+    """(year, month) partitions from the first to the last second of ``span`` (UTC seconds)."""
+    if span is None:
+        return set()
+    first, last = (datetime.fromtimestamp(t, timezone.utc) for t in span)
+    year, month, months = first.year, first.month, set()
+    while (year, month) <= (last.year, last.month):
+        months.add((year, month))
+        year, month = year + month // 12, month % 12 + 1
+    return months
+
+
+def _update_groups(base: Snapshot, writer: SnapshotWriter, table: Table, affected: pl.DataFrame,
+                   span: tuple[int, int] | None, recomputed: pl.DataFrame, fresh: pl.DataFrame) -> int:
+    """Rewrite the partitions a change can reach: in those from the first changed call time to one
+    window after the last, the affected groups' rows are replaced by ``recomputed``; ``fresh`` rows
+    (calendar points that did not exist before, every group) are added wherever they fall."""
+    keys = ["grouping", "group_key"]
+    in_span = _months(span)
+    months = pl.DataFrame(sorted(in_span), schema={"year": pl.Int32, "month": pl.Int32}, orient="row")
+    recomputed = recomputed.join(months, on=["year", "month"], how="semi")
+    fresh = fresh.join(recomputed.select(*keys, "at"), on=[*keys, "at"], how="anti")
+    inserts = pl.concat([recomputed, fresh.select(recomputed.columns)])
+    by_partition = inserts.partition_by(["year", "month"], as_dict=True) if inserts.height else {}
+    wanted = in_span | set(by_partition)
+    for values in sorted(wanted):
+        old = base.read_partition(table.name, values).with_columns(
+            year=pl.lit(values[0], pl.Int32), month=pl.lit(values[1], pl.Int32))
+        if values in in_span:
+            old = old.join(affected, on=keys, how="anti")
+        part = by_partition.get(values)
+        frame = old if part is None else pl.concat([old, part.select(old.columns)])
+        writer.write_partition(table.name, values, frame.sort(*keys, "at"))
+    return len(wanted)

@@ -1,0 +1,91 @@
+"""Per-incident response times, by the Finnish rules (``../shared/DOMAIN.md``).
+
+- Counted units: every unit type unless ``counting.unit_types`` narrows it.
+- Response time ``response_s``: the earliest alarm among the counted units to the earliest on-scene
+  time among the counted units, in whole seconds.
+- The first unit is the counted unit with the earliest on-scene time (ties: the earlier alarm, then
+  the smaller unit id); ``turnout_s`` (alarm to en route) and ``travel_s`` (en route to on scene)
+  are its own, ``station_id`` is its station. ``erc_s`` (call to the first alarm) is kept beside.
+- Urgent: ``counting.urgent_classes`` when set, else the source mapping's urgent classes. Counted
+  task types: ``counting.task_types`` (a type counts when it starts with one of them), all if empty.
+- Target by the incident's risk class (``targets_s``); ``within_target`` is ``response_s <= target_s``:
+  a response exactly on target is within it.
+- Incidents where no counted unit arrived are kept with a null ``response_s`` and a reason.
+- ``is_measured``: urgent, counted task type and measured response: these enter rolling medians.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from valmius.columns import RESPONSES
+from valmius.grid import assign_cells
+from valmius.lake import Snapshot
+from valmius.settings import Settings
+
+
+def _seconds(later: str | pl.Expr, earlier: str | pl.Expr) -> pl.Expr:
+    later = pl.col(later) if isinstance(later, str) else later
+    earlier = pl.col(earlier) if isinstance(earlier, str) else earlier
+    return (later - earlier).dt.total_seconds().cast(pl.Int64)
+
+
+def first_units(units: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """One row per incident with counted units: first alarm, first on scene and the first unit's times."""
+    unit_types = settings.counting.unit_types
+    counted = units.filter(pl.col("unit_type").is_in(unit_types)) if unit_types else units
+    order = ["on_scene_at", "alarm_at", "unit_id"]
+
+    def of_first(name: str) -> pl.Expr:
+        return pl.col(name).sort_by(order, nulls_last=True).first()
+
+    return counted.group_by("incident_id").agg(
+        alarm_at=pl.col("alarm_at").min(),
+        on_scene_at=pl.col("on_scene_at").min(),
+        first_unit_id=of_first("unit_id"),
+        station_id=of_first("station_id"),
+        first_alarm_at=of_first("alarm_at"),
+        first_en_route_at=of_first("en_route_at"),
+        units_counted=pl.len().cast(pl.Int32),
+    )
+
+
+def measure_responses(snapshot: Snapshot, settings: Settings) -> pl.LazyFrame:
+    """The ``responses`` table for every incident in the lake."""
+    incidents = assign_cells(snapshot.scan("incidents"), snapshot, settings)
+    firsts = first_units(snapshot.scan("units"), settings)
+    urgent_classes = settings.counting.urgent_classes
+    is_urgent = pl.col("urgency").is_in(urgent_classes).fill_null(False) if urgent_classes else pl.col("is_urgent")
+    task_types = settings.counting.task_types
+    is_counted_task = (pl.any_horizontal([pl.col("task_type").str.starts_with(t) for t in task_types]).fill_null(False)
+                       if task_types else pl.lit(True))
+    targets = {k: int(v) for k, v in settings.targets_s.items()}
+    arrived = pl.col("on_scene_at").is_not_null()
+    return (
+        incidents.join(firsts, on="incident_id", how="left")
+        .with_columns(
+            response_s=_seconds("on_scene_at", "alarm_at"),
+            erc_s=_seconds("alarm_at", "call_at"),
+            turnout_s=pl.when(arrived).then(_seconds("first_en_route_at", "first_alarm_at")),
+            travel_s=pl.when(arrived).then(_seconds("on_scene_at", "first_en_route_at")),
+            first_unit_id=pl.when(arrived).then("first_unit_id"),
+            station_id=pl.when(arrived).then("station_id"),
+            units_counted=pl.col("units_counted").fill_null(0),
+            no_response_reason=pl.when(pl.col("units_counted").is_null()).then(pl.lit("no_counted_unit"))
+            .when(pl.col("alarm_at").is_null()).then(pl.lit("no_alarm_time"))
+            .when(~arrived).then(pl.lit("no_unit_arrived")),
+            is_urgent=is_urgent,
+            is_counted_task=is_counted_task,
+            target_s=pl.col("risk_class").replace_strict(targets, default=None, return_dtype=pl.Int64),
+        )
+        .with_columns(
+            response_s=pl.when(pl.col("no_response_reason").is_null()).then("response_s"),
+            within_target=pl.col("response_s") <= pl.col("target_s"),
+        )
+        .with_columns(
+            is_measured=pl.col("is_urgent") & pl.col("is_counted_task") & pl.col("response_s").is_not_null(),
+            year=pl.col("call_at").dt.year().cast(pl.Int32),
+            month=pl.col("call_at").dt.month().cast(pl.Int32),
+        )
+        .select(RESPONSES.names)
+    )

@@ -1,0 +1,470 @@
+"""Rolling medians and their uncertainty over trailing time windows, per group (e.g. per risk cell).
+
+Conventions, shared by every function here:
+
+- **Window.** The window of a row at time t covers (t - length, t]: the row itself is inside, and so
+  is every row of the same group at exactly time t, also those that come later in the input. Rows
+  tied in time therefore always get the same statistics. Times are datetime64 (any unit from weeks
+  to nanoseconds) or integer seconds; a window that is not a whole number of time units is rounded
+  up to one (with integer times, t' > t - 1.5 and t' > t - 2 select the same rows).
+- **Missing values.** NaN values are not counted and never enter a window, but every row, NaN or
+  not, gets the statistics of its window. A window without values has count 0 and NaN statistics.
+  Infinite values are rejected.
+- **Median.** The middle value; for an even count the mean of the two middle values.
+- **Confidence interval of the median** (``ci_low``, ``ci_high``), distribution-free from order
+  statistics: with the window's n values sorted x(1) <= ... <= x(n), ``ci_low = x(k)`` and
+  ``ci_high = x(n - k + 1)`` where k is the largest integer with P(Binomial(n, 1/2) <= k - 1) <=
+  (1 - level) / 2. The interval covers the true median with probability at least ``level``. When n
+  is so small that even (x(1), x(n)) does not reach the level (n <= 5 at 95 %), both bounds are NaN.
+  k is exact (integer arithmetic) up to n = 256 and follows a floating-point recurrence of the
+  binomial tail beyond (relative error below 1e-9).
+- **p90.** The 90th percentile by linear interpolation between order statistics, the same number as
+  ``numpy.quantile(x, 0.9)`` (method 'linear') and DuckDB's ``quantile_cont(x, 0.9)``.
+- **mean, count.** Over the window's non-NaN values. The mean is a running sum: exact for whole
+  numbers, within rounding otherwise.
+- **share_within.** The mean of a per-row boolean ``within_target`` over the window's rows that
+  have a value (rows whose value is NaN are left out); NaN when ``within_target`` is not given.
+
+Results come back in input order. The input needs no sorting: rows are ordered by (group, time)
+internally. Values that are whole numbers in a bounded range (response times in seconds) are counted
+in a direct table of that range; any other values are ranked once and counted by rank, so medians
+and quantiles are always exact input values or the stated interpolation of two of them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from fractions import Fraction
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from valmius.kernels import rolling as kernels
+
+STATISTICS = ("count", "median", "ci_low", "ci_high", "mean", "p90", "share_within")
+"""Keys of the dictionaries returned by :func:`rolling_stats` and :func:`rolling_stats_at`."""
+
+P90 = 0.9
+
+_UNIT_SECONDS = {"W": Fraction(604800), "D": Fraction(86400), "h": Fraction(3600), "m": Fraction(60),
+                 "s": Fraction(1), "ms": Fraction(1, 10**3), "us": Fraction(1, 10**6), "ns": Fraction(1, 10**9),
+                 "ps": Fraction(1, 10**12), "fs": Fraction(1, 10**15), "as": Fraction(1, 10**18)}
+_WINDOW_UNITS = {"w": 604800, "d": 86400, "h": 3600, "min": 60, "s": 1}
+_WINDOW_TEXT = re.compile(r"\s*(\d+)\s*(w|d|h|min|s)\s*")
+# Whole-number values are counted directly when their range is at most this many slots (and not
+# much larger than the data); wider ranges are ranked.
+_DIRECT_SLOTS = 1 << 22
+_EXACT_CI_N = 256
+_THREADED_ROWS = 200_000
+_NO_HITS = np.zeros(0, dtype=np.int8)
+
+
+def parse_window(window: str | timedelta | np.timedelta64 | int) -> Fraction:
+    """A window length in seconds (exact) from "365d", "12h", "30min", "90s", "2w", a timedelta,
+    a numpy timedelta64 or integer seconds."""
+    if isinstance(window, str):
+        match = _WINDOW_TEXT.fullmatch(window)
+        if match is None:
+            raise ValueError(f"window {window!r} is not understood: write a whole number and a unit "
+                             f"(w, d, h, min or s), e.g. '365d', '12h', '30min', '90s' or '2w'")
+        seconds = Fraction(int(match[1]) * _WINDOW_UNITS[match[2]])
+    elif isinstance(window, np.timedelta64):
+        unit, step = np.datetime_data(window.dtype)
+        if unit not in _UNIT_SECONDS or np.isnat(window):
+            raise ValueError(f"window {window!r} has no fixed length: give days or shorter units, e.g. "
+                             f"np.timedelta64(365, 'D')")
+        seconds = int(window.astype(np.int64)) * step * _UNIT_SECONDS[unit]
+    elif isinstance(window, timedelta):
+        seconds = Fraction(window // timedelta(microseconds=1), 10**6)
+    elif isinstance(window, (int, np.integer)) and not isinstance(window, (bool, np.bool_)):
+        seconds = Fraction(int(window))
+    else:
+        raise ValueError(f"window {window!r} is not a length of time: give a string like '365d', a "
+                         f"datetime.timedelta, a numpy timedelta64 or integer seconds")
+    if seconds <= 0:
+        raise ValueError(f"window {window!r} must be longer than zero")
+    return seconds
+
+
+def _times(times, name: str = "times") -> tuple[np.ndarray, Fraction, str]:
+    """(int64 times, seconds per unit, kind) of datetime64 or integer-second times."""
+    array = np.asarray(times)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if array.dtype.kind == "M":
+        unit, step = np.datetime_data(array.dtype)
+        if unit not in _UNIT_SECONDS:
+            raise ValueError(f"{name} are datetime64[{unit}], which has no fixed length; convert with "
+                             f".astype('datetime64[s]')")
+        missing = np.isnat(array)
+        if missing.any():
+            raise ValueError(f"{name} has a missing time (NaT) at row {int(np.argmax(missing))}: drop or fill "
+                             f"those rows first")
+        return array.view(np.int64), step * _UNIT_SECONDS[unit], f"datetime64[{unit}]"
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64, copy=False), Fraction(1), "seconds"
+    raise ValueError(f"{name} must be datetime64 or integer seconds, got {array.dtype}; for float seconds "
+                     f"round and cast with .astype('int64')")
+
+
+def _values(values, n: int) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"values must be one-dimensional, got shape {array.shape}")
+    if len(array) != n:
+        raise ValueError(f"values has {len(array)} rows but times has {n}: give one time per value")
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"values must be numbers (float or integer), got {array.dtype}")
+    return array.astype(np.float64, copy=False)
+
+
+def _groups(groups, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(dense int64 labels 0..n_groups-1, original label of each dense label, n_groups)."""
+    if groups is None:
+        return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64), 1 if n else 0
+    array = np.asarray(groups)
+    if array.ndim != 1:
+        raise ValueError(f"groups must be one-dimensional, got shape {array.shape}")
+    if len(array) != n:
+        raise ValueError(f"groups has {len(array)} rows but times has {n}: give one group per row, or "
+                         f"groups=None for one group")
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), array[:0], 0
+    if array.dtype.kind in "iub":
+        lo, hi = int(array.min()), int(array.max())
+        if hi - lo < max(2 * n, 1 << 16) and hi < 2**63:  # a dense enough range: labels are offsets, no sorting needed
+            dense = array.astype(np.int64, copy=False)
+            if lo != 0:
+                dense = dense - lo
+            return dense, np.arange(lo, hi + 1).astype(array.dtype), hi - lo + 1
+    labels, dense = np.unique(array, return_inverse=True)
+    return dense.astype(np.int64, copy=False).reshape(-1), labels, len(labels)
+
+
+def _window_units(window, unit_seconds: Fraction) -> int:
+    return math.ceil(parse_window(window) / unit_seconds)
+
+
+def _threads(n: int) -> int:
+    """Threads for n rows: one for small inputs, else one per available core (at most 8)."""
+    if n < _THREADED_ROWS:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 8))
+
+
+def _run(tasks: list) -> None:
+    """Run argument-less callables, on threads when there is more than one (the kernels release the GIL)."""
+    if len(tasks) == 1:
+        tasks[0]()
+        return
+    with ThreadPoolExecutor(len(tasks)) as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()
+
+
+@dataclass
+class _Rows:
+    """Rows ordered by (group, time), packed as the kernels read them (see valmius.kernels.rolling)."""
+
+    keys: np.ndarray
+    payloads: np.ndarray
+    starts: np.ndarray  # start of each present group in sorted order, and the end
+    labels: np.ndarray  # dense label of each present group
+    time_bits: int
+    slot_bits: int
+    window: int  # window length in time-key units (unused when lower_of is set)
+    lower_of: np.ndarray  # ranked time keys: the largest key outside each key's window; else empty
+    time_origin: int
+    time_step: int
+    distinct_times: np.ndarray  # ranked time keys: the time of each key; else empty
+    domain: np.ndarray  # value of each slot, increasing
+    offsets: np.ndarray  # occupancy bitset layout of the domain
+
+    def at_limits(self, at: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Time-key bounds (lower, upper] of the windows (a - length, a] of evaluation times ``at``."""
+        if len(self.distinct_times):
+            upper = np.searchsorted(self.distinct_times, at, side="right") - 1
+            lower = np.searchsorted(self.distinct_times, at - length, side="right") - 1
+        else:
+            upper = np.floor_divide(at - self.time_origin, self.time_step)
+            lower = np.floor_divide(at - length - self.time_origin, self.time_step)
+        return lower.astype(np.int64), upper.astype(np.int64)
+
+    def group_ranges(self, threads: int) -> list[tuple[int, int]]:
+        """Contiguous ranges of present groups holding about equal numbers of rows."""
+        n_groups = len(self.starts) - 1
+        cuts = np.searchsorted(self.starts, np.linspace(0, self.starts[-1], threads + 1)[1:-1])
+        bounds = np.unique(np.concatenate([[0], np.clip(cuts, 0, n_groups), [n_groups]]))
+        return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _bits(x: int) -> int:
+    return max(1, int(x).bit_length())
+
+
+def _order_rows(values: np.ndarray, times: np.ndarray, dense: np.ndarray, n_groups: int, length: int,
+                hits: np.ndarray) -> _Rows:
+    n = len(values)
+    lo, hi, whole, infinite = kernels.scan_values(values)
+    if infinite:
+        row = int(np.argmax(np.isinf(values)))
+        raise ValueError(f"values has an infinite value at row {row} ({values[row]}): only finite values or NaN "
+                         f"(missing) are allowed")
+    slots = np.zeros(0, dtype=np.int64)
+    if lo > hi:  # every value is missing
+        lowest, domain = 0.0, np.zeros(1)
+    elif whole and hi - lo < min(_DIRECT_SLOTS, 16 * n + 65536):
+        lowest, domain = lo, lo + np.arange(int(hi - lo) + 1, dtype=np.float64)
+    else:  # rank the values once; slots are ranks
+        present = ~np.isnan(values)
+        domain, inverse = np.unique(values[present], return_inverse=True)
+        slots = np.full(n, -1, dtype=np.int64)
+        slots[present] = inverse.reshape(-1)
+        lowest = 0.0
+    slot_bits = _bits(len(domain))
+
+    group_bits = _bits(n_groups - 1)
+    time_origin, span = int(times.min()), int(times.max()) - int(times.min())
+    time_step, window = 1, length
+    lower_of = distinct = np.zeros(0, dtype=np.int64)
+    time_keys = times
+    if group_bits + _bits(span) > 62 and span < 2**63:  # try a coarser unit that every time is a multiple of
+        time_step = int(np.gcd.reduce(times - time_origin)) or 1
+        window = -(-length // time_step)
+    time_bits = _bits(span // time_step) if span < 2**63 else 64
+    if group_bits + time_bits > 62:  # rank the distinct times instead
+        distinct, inverse = np.unique(times, return_inverse=True)
+        time_keys, time_origin, time_step = inverse.reshape(-1).astype(np.int64), 0, 1
+        time_bits = _bits(len(distinct) - 1)
+        lower_of = (np.searchsorted(distinct, distinct - length, side="right") - 1).astype(np.int64)
+
+    key_bits = group_bits + time_bits
+    top_bits = min(key_bits, 8, max(0, int(math.log2(max(n, 1) / 2048)))) if n > 2048 else 0
+    shift = key_bits - top_bits
+    n_buckets = 1 << top_bits
+    threads = _threads(n)
+    chunks = np.linspace(0, n, threads + 1).astype(np.int64)
+    histograms = [None] * threads
+
+    def histogram(w: int) -> None:
+        histograms[w] = kernels.key_histogram(dense, time_keys, time_origin, time_step, time_bits, shift, n_buckets,
+                                              chunks[w], chunks[w + 1])
+
+    _run([lambda w=w: histogram(w) for w in range(threads)])
+    per_chunk = np.array(histograms)
+    sizes = per_chunk.sum(axis=0)
+    bucket_starts = np.zeros(n_buckets + 1, dtype=np.int64)
+    np.cumsum(sizes, out=bucket_starts[1:])
+    fills = bucket_starts[:-1] + np.cumsum(per_chunk, axis=0) - per_chunk
+    keys = np.empty(n, dtype=np.int64)
+    payloads = np.empty(n, dtype=np.int64)
+    _run([lambda w=w: kernels.scatter_records(dense, time_keys, time_origin, time_step, time_bits, shift, values,
+                                              lowest, slots, hits, slot_bits, chunks[w], chunks[w + 1],
+                                              fills[w].copy(), keys, payloads) for w in range(threads)])
+    del slots
+    # Largest buckets first, each to the least loaded thread.
+    load, shares = [0] * threads, [[] for _ in range(threads)]
+    for bucket in np.argsort(-sizes, kind="stable"):
+        w = load.index(min(load))
+        shares[w].append(bucket)
+        load[w] += int(sizes[bucket])
+    _run([lambda share=share: kernels.sort_buckets(keys, payloads, bucket_starts, np.array(share, dtype=np.int64),
+                                                   shift) for share in shares if share])
+    starts, labels = kernels.group_starts(keys, time_bits)
+    return _Rows(keys, payloads, starts, labels, time_bits, slot_bits, window, lower_of, time_origin, time_step,
+                 distinct, domain, kernels.bitset_offsets(len(domain)))
+
+
+def rolling_median(values, times, groups=None, window: str | timedelta | np.timedelta64 | int = "365d") -> np.ndarray:
+    """The median of each row's trailing window (t - window, t] within its group, in input order.
+
+    ``values``: float or integer array (NaN = missing). ``times``: datetime64 or integer seconds.
+    ``groups``: one label per row (integers, strings, ...) or None for a single group. ``window``:
+    "365d", "12h", "30min", "90s", "2w", a timedelta, a numpy timedelta64 or integer seconds.
+    Conventions (ties, NaN, even counts) are in the module docstring.
+
+    >>> rolling_median([300.0, 500.0, 400.0], np.array([0, 10, 10]), window=60)
+    array([300., 400., 400.])
+    """
+    times_int, unit_seconds, _ = _times(times)
+    n = len(times_int)
+    values_f = _values(values, n)
+    dense, _, n_groups = _groups(groups, n)
+    length = _window_units(window, unit_seconds)
+    out = np.empty(n, dtype=np.float64)
+    if n == 0:
+        return out
+    rows = _order_rows(values_f, times_int, dense, n_groups, length, _NO_HITS)
+    del dense
+    _run([lambda g0=g0, g1=g1: kernels.median_sweep(rows.keys, rows.payloads, rows.starts, g0, g1, rows.time_bits,
+                                                    rows.window, rows.lower_of, rows.slot_bits, rows.domain,
+                                                    rows.offsets, out)
+          for g0, g1 in rows.group_ranges(_threads(n))])
+    return out
+
+
+@lru_cache(maxsize=8)
+def _exact_ci_ranks(level_text: str) -> tuple[list[int], int, float, float, float]:
+    """k(n) for n <= 256 by integer arithmetic, and the binomial state at n = 256 to continue from."""
+    alpha = 1 - Fraction(level_text)
+    ks = []
+    state = (0, 0.0, 0.0, 0.0)
+    for n in range(_EXACT_CI_N + 1):
+        # P(X <= j) <= alpha/2  <=>  2 * sum_{i<=j} C(n, i) <= alpha * 2^n
+        limit = alpha * 2**n
+        total = 0
+        term = 1
+        j = -1
+        while 2 * (total + term) <= limit:
+            total += term
+            j += 1
+            term = term * (n - j) // (j + 1)
+        ks.append(j + 1)
+        if n == _EXACT_CI_N:
+            pmf_j = math.comb(n, j) / 2**n if j >= 0 else 0.0
+            state = (j, total / 2**n, pmf_j, term / 2**n)
+    return ks, *state
+
+
+def _check_level(level: float) -> None:
+    if not (isinstance(level, (float, int, np.floating)) and 0 < level < 1):
+        raise ValueError(f"level {level!r} must be a number between 0 and 1 (exclusive), e.g. 0.95")
+
+
+def ci_ranks(level: float, n_max: int) -> np.ndarray:
+    """k(n) for n = 0..n_max: the median's interval is (x(k), x(n - k + 1)); k = 0 means no interval."""
+    _check_level(level)
+    ks, j, f, pmf0, pmf1 = _exact_ci_ranks(str(float(level)))
+    if n_max <= _EXACT_CI_N:
+        return np.array(ks[: n_max + 1], dtype=np.int64)
+    half_alpha = float((1 - Fraction(str(float(level)))) / 2)
+    out = kernels.ci_ranks(n_max, half_alpha, _EXACT_CI_N, j, f, pmf0, pmf1)
+    out[:_EXACT_CI_N] = ks[:_EXACT_CI_N]
+    return out
+
+
+def _hits(within_target, n: int) -> np.ndarray:
+    if within_target is None:
+        return _NO_HITS
+    array = np.asarray(within_target)
+    if array.ndim != 1 or len(array) != n:
+        raise ValueError(f"within_target has shape {array.shape} but times has {n} rows: give one boolean per row")
+    if array.dtype.kind not in "biu" or (array.dtype.kind != "b" and not np.isin(array, (0, 1)).all()):
+        raise ValueError(f"within_target must be booleans (or 0/1), got {array.dtype}")
+    return array.astype(np.int8)
+
+
+def _empty_stats(n: int) -> dict[str, np.ndarray]:
+    return {key: np.empty(n, dtype=np.int64 if key == "count" else np.float64) for key in STATISTICS}
+
+
+def rolling_stats(values, times, groups=None, window: str | timedelta | np.timedelta64 | int = "365d", *,
+                  within_target=None, level: float = 0.95) -> dict[str, np.ndarray]:
+    """Statistics of each row's trailing window within its group, in input order.
+
+    Returns arrays ``count`` (int64), ``median``, ``ci_low``, ``ci_high`` (confidence interval of
+    the median at ``level``), ``mean``, ``p90`` and ``share_within`` (share of the window's rows with
+    ``within_target`` true; NaN without ``within_target``). Arguments as for
+    :func:`rolling_median`; conventions in the module docstring.
+    """
+    times_int, unit_seconds, _ = _times(times)
+    n = len(times_int)
+    values_f = _values(values, n)
+    dense, _, n_groups = _groups(groups, n)
+    length = _window_units(window, unit_seconds)
+    hits = _hits(within_target, n)
+    _check_level(level)
+    out = _empty_stats(n)
+    if n == 0:
+        return out
+    rows = _order_rows(values_f, times_int, dense, n_groups, length, hits)
+    del dense
+    ks = ci_ranks(level, int(np.diff(rows.starts).max()))
+    _run([lambda g0=g0, g1=g1: kernels.stats_sweep(rows.keys, rows.payloads, rows.starts, g0, g1, rows.time_bits,
+                                                   rows.window, rows.lower_of, rows.slot_bits, rows.domain,
+                                                   rows.offsets, ks, P90, *(out[key] for key in STATISTICS))
+          for g0, g1 in rows.group_ranges(_threads(n))])
+    if within_target is None:
+        out["share_within"][:] = np.nan
+    return out
+
+
+def rolling_stats_at(values, times, groups, window: str | timedelta | np.timedelta64 | int, at, *,
+                     within_target=None, level: float = 0.95) -> dict[str, np.ndarray]:
+    """Statistics of the window (a - window, a] of every group at every evaluation time ``a`` of ``at``.
+
+    ``at`` is sorted and of the same kind as ``times`` (e.g. :func:`calendar` for datetime64 times).
+    Returns ``group`` and ``at`` plus the keys of :func:`rolling_stats`, one row per (group, a)
+    pair, groups in sorted order and ``at`` in its order within each group. Groups are those with at
+    least one row. Every pair is present: pairs whose window holds no values have count 0 and NaN
+    statistics (drop them if unwanted). ``groups=None`` makes one group labelled 0.
+    """
+    times_int, unit_seconds, kind = _times(times)
+    at_int, at_unit, at_kind = _times(at, "at")
+    n = len(times_int)
+    if (kind == "seconds") != (at_kind == "seconds"):
+        raise ValueError(f"at is {at_kind} but times are {kind}: give both as datetime64 or both as integer seconds")
+    if at_unit != unit_seconds:  # bring both to the finer unit
+        finer = min(at_unit, unit_seconds)
+        times_int = times_int * int(unit_seconds / finer)
+        at_int = at_int * int(at_unit / finer)
+        unit_seconds = finer
+    if len(at_int) > 1 and (np.diff(at_int) < 0).any():
+        row = int(np.argmax(np.diff(at_int) < 0)) + 1
+        raise ValueError(f"at must be sorted, but at[{row}] comes before at[{row - 1}]: pass np.sort(at)")
+    values_f = _values(values, n)
+    dense, labels, n_groups = _groups(groups, n)
+    length = _window_units(window, unit_seconds)
+    hits = _hits(within_target, n)
+    _check_level(level)
+    if n == 0:
+        out = {"group": labels[:0], "at": np.asarray(at)[:0]}
+        out.update(_empty_stats(0))
+        return out
+    rows = _order_rows(values_f, times_int, dense, n_groups, length, hits)
+    del dense
+    ks = ci_ranks(level, int(np.diff(rows.starts).max()))
+    lower, upper = rows.at_limits(at_int, length)
+    n_at = len(at_int)
+    out = {"group": np.repeat(labels[rows.labels], n_at), "at": np.tile(np.asarray(at), len(rows.labels))}
+    out.update(_empty_stats(len(rows.labels) * n_at))
+    _run([lambda g0=g0, g1=g1: kernels.stats_at_sweep(rows.keys, rows.payloads, rows.starts, g0, g1, rows.time_bits,
+                                                      lower, upper, rows.slot_bits, rows.domain, rows.offsets, ks,
+                                                      P90, *(out[key] for key in STATISTICS))
+          for g0, g1 in rows.group_ranges(_threads(n))])
+    if within_target is None:
+        out["share_within"][:] = np.nan
+    return out
+
+
+def calendar(start: date, end: date, every: str = "day", zone: str = "Europe/Helsinki") -> np.ndarray:
+    """Evaluation times at local midnights from ``start`` up to and excluding ``end``, as datetime64[s] UTC.
+
+    ``every``: "day" (every midnight), "week" (Mondays) or "month" (the first of each month). Use
+    ``.astype("int64")`` for integer-second times.
+    """
+    if every not in ("day", "week", "month"):
+        raise ValueError(f"every={every!r} is not one of 'day', 'week', 'month'")
+    tz = ZoneInfo(zone)
+    points = []
+    day = start
+    if every == "week":
+        day += timedelta(days=-day.weekday() % 7)
+    elif every == "month" and day.day != 1:
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    while day < end:
+        points.append(int(datetime.combine(day, time(0), tz).astimezone(timezone.utc).timestamp()))
+        if every == "day":
+            day += timedelta(days=1)
+        elif every == "week":
+            day += timedelta(days=7)
+        else:
+            day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return np.array(points, dtype=np.int64).astype("datetime64[s]")
