@@ -128,18 +128,20 @@ def _lake(settings) -> dict[str, pl.DataFrame]:
             for name in ("units", "incidents", "quarantine")}
 
 
-def test_merging_two_partitions_at_a_time_gives_the_same_lake(tmp_path, settings, monkeypatch):
+def test_threads_and_staging_on_disk_give_the_same_lake(tmp_path, settings, monkeypatch):
     first = _months_export(tmp_path, "a.csv", [1, 2, 3])
     second = _months_export(tmp_path, "b.csv", [3, 4])
     lakes = []
-    for threads in (1, 2):
+    for threads, budget in ((1, 0), (2, 0), (2, store.MEMORY_BUDGET_BYTES), (2, 2000)):
         monkeypatch.setattr(store, "MERGE_THREADS", threads)
-        s = dataclasses.replace(settings, paths=PathSettings(lake=tmp_path / f"lake{threads}"))
+        monkeypatch.setattr(store, "MEMORY_BUDGET_BYTES", budget)  # 0: every staged batch is a file
+        s = dataclasses.replace(settings, paths=PathSettings(lake=tmp_path / f"lake{threads}-{budget}"))
         ingest([first], FI, s)
         ingest([second], FI, s)
         lakes.append(_lake(s))
-    for name in lakes[0]:
-        assert lakes[0][name].equals(lakes[1][name]), name
+    for lake in lakes[1:]:
+        for name in lakes[0]:
+            assert lakes[0][name].equals(lake[name]), name
     assert lakes[0]["quarantine"].height > 0
 
 
@@ -169,8 +171,8 @@ def test_a_new_file_of_an_old_size_is_hashed_first_and_still_ingested(tmp_path, 
 def test_staging_spread_of_rising_and_unordered_ids(tmp_path):
     def spread(batches: list[tuple[list[str], list[int]]]) -> pl.DataFrame:
         staging = store.Staging(tmp_path / "staging")
-        staging._spread[1] = [store._batch_spread(pl.Series("incident_id", ids), pl.Series("_part", parts, dtype=pl.Int32))
-                              for ids, parts in batches]
+        staging._spread[1] = {index: store._batch_spread(pl.Series("incident_id", ids), pl.Series("_part", parts, dtype=pl.Int32))
+                              for index, (ids, parts) in enumerate(batches)}
         return staging.spread().sort("incident_id")
 
     rising = [(["a", "b"], [202501, 202501]), (["c", "d"], [202502, 202502])]

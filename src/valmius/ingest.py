@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +29,7 @@ from valmius.settings import Settings
 from valmius.store import Staging, merge
 from valmius.transform import empty_rejected, malformed_rows, transform_batch
 
+STAGE_THREADS = 2
 ProgressCallback = Callable[[str, int, int], None]
 """Called as (file name, bytes done, bytes total) while a file is read."""
 
@@ -230,17 +232,43 @@ def _stage_file(path: Path, mapping: Mapping, settings: Settings, file_seq: int,
 
 def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, staging: Staging,
                    progress: ProgressCallback | None, exact_lines: bool) -> tuple[int, list[pl.DataFrame]]:
-    """Validate and stage every batch of a file; reading runs ahead on a second thread."""
+    """Validate and stage every batch of a file.
+
+    Reading runs ahead on its own thread, and two batches are validated and staged at a time
+    (Polars, Arrow and the Numba kernels release the GIL); results are taken in file order.
+    """
     total = source.path.stat().st_size
     stored = 0
     rejected_parts = [empty_rejected()]
-    for index, (batch, lines) in enumerate(prefetch(read_batches(source, exact_lines))):
+
+    def stage(index: int, batch, lines) -> tuple[int, pl.DataFrame]:
         valid, rejected = transform_batch(batch, lines, source, settings, file_seq)
-        rejected_parts.append(rejected)
-        stored += valid.height
         staging.add(file_seq, index, valid)
+        return valid.height, rejected
+
+    pending: deque[Future] = deque()
+
+    def take_oldest() -> None:
+        nonlocal stored
+        index = len(rejected_parts) - 1
+        count, rejected = pending.popleft().result()
+        stored += count
+        rejected_parts.append(rejected)
         if progress:
             progress(source.path.name, min(total, (index + 1) * BLOCK_BYTES), total)
+
+    with ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="valmius-stage") as pool:
+        try:
+            for index, (batch, lines) in enumerate(prefetch(read_batches(source, exact_lines))):
+                pending.append(pool.submit(stage, index, batch, lines))
+                if len(pending) >= STAGE_THREADS:
+                    take_oldest()
+            while pending:
+                take_oldest()
+        finally:
+            for future in pending:  # on failure: let running batches finish before the caller cleans up
+                future.cancel()
+            wait(pending)
     return stored, rejected_parts
 
 

@@ -9,19 +9,22 @@ Rules of the merge:
   ``duplicate`` (same values);
 - the incident row is the first row of the incident's newest export.
 
-Staged rows are Arrow IPC files (fast to write and map back) inside the run's new snapshot, so an
-interrupted run leaves nothing behind in the lake.
+Staged rows stay in memory up to a budget and beyond it are Arrow IPC files (fast to write and map
+back) inside the run's new snapshot, so an interrupted run leaves nothing behind in the lake.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
 from valmius.columns import INCIDENTS, UNITS
 from valmius.lake import Snapshot, SnapshotWriter
@@ -50,12 +53,20 @@ def _batch_spread(incident_id: pl.Series, part: pl.Series) -> pl.DataFrame:
     return frame.group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
 
 
-class Staging:
-    """Valid rows of a run, on disk by the partition of their own call time."""
+MEMORY_BUDGET_BYTES = 1 << 30
+"""Staged rows are kept in memory up to about this size; the rest go to Arrow IPC files."""
 
-    def __init__(self, folder: Path) -> None:
+
+class Staging:
+    """Valid rows of a run by the partition of their own call time: in memory, then on disk."""
+
+    def __init__(self, folder: Path, memory_budget: int | None = None) -> None:
         self.folder = folder
-        self._spread: dict[int, list[pl.DataFrame]] = {}
+        self.memory_budget = MEMORY_BUDGET_BYTES if memory_budget is None else memory_budget
+        self._spread: dict[int, dict[int, pl.DataFrame]] = {}
+        self._in_memory: dict[tuple[int, str], pl.DataFrame] = {}
+        self._memory_bytes = 0
+        self._lock = threading.Lock()  # batches are staged from two threads
         self.schema: pl.Schema | None = None
 
     def add(self, file_seq: int, batch_index: int, rows: pl.DataFrame) -> None:
@@ -64,33 +75,58 @@ class Staging:
         rows = rows.select(WIDE)
         self.schema = rows.schema
         part = rows.select(_part_key().alias("_part")).to_series()
-        self._spread.setdefault(file_seq, []).append(_batch_spread(rows["incident_id"], part))
+        self._spread.setdefault(file_seq, {})[batch_index] = _batch_spread(rows["incident_id"], part)
         low, high = part.min(), part.max()
         if low == high:  # the usual case: an export in call order puts a whole batch in one month
-            self._write(file_seq, batch_index, low, rows)
+            self._keep(file_seq, batch_index, low, rows)
             return
         # Sort once (stable: rows keep their file order) and slice each partition's run.
         ordered = rows.with_columns(part).sort("_part", maintain_order=True)
         counts = part.value_counts(sort=False).sort("_part")
         start = 0
         for value, count in counts.iter_rows():
-            self._write(file_seq, batch_index, value, ordered.slice(start, count).drop("_part"))
+            self._keep(file_seq, batch_index, value, ordered.slice(start, count).drop("_part"))
             start += count
 
-    def _write(self, file_seq: int, batch_index: int, part: int, rows: pl.DataFrame) -> None:
-        target = self.folder / f"p{part}" / f"f{file_seq:06d}-b{batch_index:05d}.arrow"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        rows.write_ipc(target, compression="uncompressed", compat_level=pl.CompatLevel.newest())
+    def _keep(self, file_seq: int, batch_index: int, part: int, rows: pl.DataFrame) -> None:
+        name = f"f{file_seq:06d}-b{batch_index:05d}"
+        size = rows.estimated_size()
+        with self._lock:
+            in_memory = self._memory_bytes + size <= self.memory_budget
+            if in_memory:
+                self._memory_bytes += size
+                self._in_memory[(part, name)] = rows
+        if not in_memory:
+            target = self.folder / f"p{part}" / f"{name}.arrow"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            rows.write_ipc(target, compression="uncompressed", compat_level=pl.CompatLevel.newest())
+
+    def _pieces(self, part: int | None = None) -> list[tuple[int, str, pl.DataFrame | Path]]:
+        """(partition, name, rows or file) of every staged piece, in file and batch order."""
+        with self._lock:
+            pieces: list[tuple[int, str, pl.DataFrame | Path]] = [
+                (p, name, rows) for (p, name), rows in self._in_memory.items() if part is None or p == part]
+        files = self.folder.glob("p*/*.arrow" if part is None else f"p{part}/*.arrow")
+        pieces += [(int(f.parent.name[1:]), f.stem, f) for f in files]
+        return sorted(pieces, key=lambda piece: (piece[0], piece[1]))
+
+    def _forget(self, keep_if) -> None:
+        with self._lock:
+            for key in [key for key in self._in_memory if not keep_if(key)]:
+                self._memory_bytes -= self._in_memory.pop(key).estimated_size()
 
     def discard_file(self, file_seq: int) -> None:
         """Forget a file that failed part-way."""
         self._spread.pop(file_seq, None)
-        for path in self.folder.glob(f"p*/f{file_seq:06d}-*.arrow"):
+        prefix = f"f{file_seq:06d}-"
+        self._forget(lambda key: not key[1].startswith(prefix))
+        for path in self.folder.glob(f"p*/{prefix}*.arrow"):
             path.unlink()
 
     def spread(self) -> pl.DataFrame:
         """Per staged incident: the lowest and highest partition its rows fall in."""
-        parts = [frame for frames in self._spread.values() for frame in frames]
+        # In file order, whatever order the batches were staged in.
+        parts = [frames[index] for _, frames in sorted(self._spread.items()) for index in sorted(frames)]
         if not parts:
             return pl.DataFrame(schema={"incident_id": pl.String, "p_min": pl.Int32, "p_max": pl.Int32})
         runs = pl.concat(parts)
@@ -100,21 +136,20 @@ class Staging:
         return runs.group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
 
     def partition(self, part: int) -> pl.DataFrame:
-        files = sorted((self.folder / f"p{part}").glob("*.arrow"))
-        if not files:
+        pieces = self._pieces(part)
+        if not pieces:
             return pl.DataFrame(schema=self.schema)
-        return pl.concat([pl.read_ipc(f) for f in files])
+        return pl.concat([_load(rows) for _, _, rows in pieces])
 
     def scan_incidents(self, incident_ids: pl.Series) -> pl.DataFrame:
         """Every staged row of the given incidents (a small set: those that move)."""
-        files = sorted(self.folder.glob("p*/*.arrow"))
-        if not files or incident_ids.len() == 0:
+        pieces = self._pieces()
+        if not pieces or incident_ids.len() == 0:
             return pl.DataFrame(schema=self.schema).with_columns(_part=pl.lit(0, dtype=pl.Int32))
         wanted = incident_ids.unique().to_frame("incident_id")
         frames = []
-        for file in files:
-            part = int(file.parent.name[1:])
-            frame = pl.read_ipc(file).join(wanted, on="incident_id", how="semi")
+        for part, _, rows in pieces:
+            frame = _load(rows).join(wanted, on="incident_id", how="semi")
             if frame.height:
                 frames.append(frame.with_columns(_part=pl.lit(part, dtype=pl.Int32)))
         if not frames:
@@ -122,11 +157,23 @@ class Staging:
         return pl.concat(frames)
 
     def release(self, part: int) -> None:
-        """Delete a partition's staged rows once they are merged (freeing the disk early)."""
+        """Drop a partition's staged rows once they are merged (freeing memory and disk early)."""
+        self._forget(lambda key: key[0] != part)
         shutil.rmtree(self.folder / f"p{part}", ignore_errors=True)
 
     def remove(self) -> None:
+        self._forget(lambda key: False)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _load(rows: pl.DataFrame | Path) -> pl.DataFrame:
+    return rows if isinstance(rows, pl.DataFrame) else _read_staged(rows)
+
+
+def _read_staged(path: Path) -> pl.DataFrame:
+    # Memory-mapped through Arrow, no copy (pl.read_ipc copies every column); the map lives as long
+    # as the frame's buffers do.
+    return pl.DataFrame(pa.ipc.open_file(pa.memory_map(str(path))).read_all())
 
 
 @dataclass
