@@ -53,3 +53,78 @@ def helsinki(text: str) -> datetime:
     return naive.replace(tzinfo=ZoneInfo("Europe/Helsinki")).astimezone(timezone.utc)
 
 
+# --- Rolling windows ---------------------------------------------------------------------------
+# One row at a time, straight from the conventions in valmius.rolling: (t - length, t], ties in
+# time inside, NaN values left out, numpy on each window alone.
+
+import functools  # noqa: E402
+from fractions import Fraction  # noqa: E402
+from math import comb  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def window_rows(times, groups, length: int, at: int, group) -> list[int]:
+    """Rows of ``group`` with time in (at - length, at]."""
+    return [j for j in range(len(times)) if groups[j] == group and at - length < times[j] <= at]
+
+
+@functools.lru_cache(maxsize=None)
+def median_ci_k(n: int, level: float) -> int:
+    """Largest k with P(Binomial(n, 1/2) <= k - 1) <= (1 - level) / 2, by exact fractions; 0 if none."""
+    half_alpha = (1 - Fraction(str(level))) / 2
+    k = 0
+    while k < n and Fraction(sum(comb(n, i) for i in range(k + 1)), 2**n) <= half_alpha:
+        k += 1
+    return k
+
+
+def window_stats(values: list[float], hits: list[bool] | None, level: float) -> dict:
+    """Statistics of one window's rows (NaN values are dropped here) by numpy on the window alone."""
+    keep = [i for i, v in enumerate(values) if v == v]
+    x = np.sort(np.array([values[i] for i in keep], dtype=np.float64))
+    n = len(x)
+    if n == 0:
+        return {"count": 0, "median": np.nan, "ci_low": np.nan, "ci_high": np.nan, "mean": np.nan, "p90": np.nan,
+                "share_within": np.nan}
+    k = median_ci_k(n, level)
+    return {
+        "count": n,
+        "median": float(np.median(x)),
+        "ci_low": float(x[k - 1]) if k >= 1 else np.nan,
+        "ci_high": float(x[n - k]) if k >= 1 else np.nan,
+        "mean": float(np.mean(x)),
+        "p90": float(np.quantile(x, 0.9)),
+        "share_within": float(np.mean([bool(hits[i]) for i in keep])) if hits is not None else np.nan,
+    }
+
+
+def rolling_stats(values, times, groups, length: int, within_target=None, level: float = 0.95) -> dict:
+    """Per row: statistics of its group's window (t - length, t], in input order (integer times)."""
+    n = len(times)
+    groups = [0] * n if groups is None else list(groups)
+    rows = []
+    for i in range(n):
+        members = window_rows(times, groups, length, times[i], groups[i])
+        hits = None if within_target is None else [within_target[j] for j in members]
+        rows.append(window_stats([values[j] for j in members], hits, level))
+    keys = ["count", "median", "ci_low", "ci_high", "mean", "p90", "share_within"]
+    return {key: np.array([row[key] for row in rows], dtype=np.int64 if key == "count" else np.float64) for key in keys}
+
+
+def rolling_median(values, times, groups, length: int) -> np.ndarray:
+    return rolling_stats(values, times, groups, length)["median"]
+
+
+def rolling_stats_at(values, times, groups, length: int, at, within_target=None, level: float = 0.95) -> dict:
+    """Per (group, a), groups sorted: statistics of the window (a - length, a]."""
+    n = len(times)
+    groups = [0] * n if groups is None else list(groups)
+    rows = []
+    for group in sorted(set(groups)):
+        for a in at:
+            members = window_rows(times, groups, length, a, group)
+            hits = None if within_target is None else [within_target[j] for j in members]
+            rows.append({"group": group, "at": a, **window_stats([values[j] for j in members], hits, level)})
+    keys = ["group", "at", "count", "median", "ci_low", "ci_high", "mean", "p90", "share_within"]
+    return {key: np.array([row[key] for row in rows]) for key in keys}

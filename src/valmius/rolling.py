@@ -124,27 +124,28 @@ def _values(values, n: int) -> np.ndarray:
     return array.astype(np.float64, copy=False)
 
 
-def _groups(groups, n: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(dense int64 labels 0..n_groups-1, original label of each dense label, n_groups)."""
+def _check_groups(groups, n: int) -> np.ndarray | None:
     if groups is None:
-        return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64), 1 if n else 0
+        return None
     array = np.asarray(groups)
     if array.ndim != 1:
         raise ValueError(f"groups must be one-dimensional, got shape {array.shape}")
     if len(array) != n:
         raise ValueError(f"groups has {len(array)} rows but times has {n}: give one group per row, or "
                          f"groups=None for one group")
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), array[:0], 0
-    if array.dtype.kind in "iub":
-        lo, hi = int(array.min()), int(array.max())
-        if hi - lo < max(2 * n, 1 << 16) and hi < 2**63:  # a dense enough range: labels are offsets, no sorting needed
-            dense = array.astype(np.int64, copy=False)
-            if lo != 0:
-                dense = dense - lo
-            return dense, np.arange(lo, hi + 1).astype(array.dtype), hi - lo + 1
-    labels, dense = np.unique(array, return_inverse=True)
-    return dense.astype(np.int64, copy=False).reshape(-1), labels, len(labels)
+    return array
+
+
+def _group_codes(array: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(int64 code per row, label of each code) of checked groups; the labels are None when the codes
+    are the integer labels themselves, and the codes empty for ``groups=None`` (one group, label 0)."""
+    if array is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    n = len(array)
+    if array.dtype.kind in "ib" or (array.dtype.kind == "u" and (n == 0 or int(array.max()) < 2**63)):
+        return array.astype(np.int64, copy=False), None
+    labels, codes = np.unique(array, return_inverse=True)
+    return codes.astype(np.int64, copy=False).reshape(-1), labels
 
 
 def _window_units(window, unit_seconds: Fraction) -> int:
@@ -171,12 +172,13 @@ def _run(tasks: list) -> None:
 
 @dataclass
 class _Rows:
-    """Rows ordered by (group, time), packed as the kernels read them (see valmius.kernels.rolling)."""
+    """Rows packed into buckets of whole groups, as the kernels read them (see valmius.kernels.rolling)."""
 
     keys: np.ndarray
     payloads: np.ndarray
-    starts: np.ndarray  # start of each present group in sorted order, and the end
-    labels: np.ndarray  # dense label of each present group
+    bucket_starts: np.ndarray
+    shares: list[np.ndarray]  # the buckets of each thread
+    sort_bits: int  # key bits below the bucket bits
     time_bits: int
     slot_bits: int
     window: int  # window length in time-key units (unused when lower_of is set)
@@ -186,6 +188,20 @@ class _Rows:
     distinct_times: np.ndarray  # ranked time keys: the time of each key; else empty
     domain: np.ndarray  # value of each slot, increasing
     offsets: np.ndarray  # occupancy bitset layout of the domain
+    codes: np.ndarray  # group code per row (empty: one group)
+    group_origin: int  # group = code - group_origin
+    n_groups: int
+    labels: np.ndarray  # label of each group
+
+    def present_groups(self) -> np.ndarray:
+        """Whether each group has at least one row."""
+        if not len(self.codes):
+            return np.ones(1, dtype=bool)
+        return np.bincount(self.codes - self.group_origin, minlength=self.n_groups) > 0
+
+    @property
+    def largest_bucket(self) -> int:
+        return int(np.diff(self.bucket_starts).max())
 
     def at_limits(self, at: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
         """Time-key bounds (lower, upper] of the windows (a - length, a] of evaluation times ``at``."""
@@ -197,26 +213,49 @@ class _Rows:
             lower = np.floor_divide(at - length - self.time_origin, self.time_step)
         return lower.astype(np.int64), upper.astype(np.int64)
 
-    def group_ranges(self, threads: int) -> list[tuple[int, int]]:
-        """Contiguous ranges of present groups holding about equal numbers of rows."""
-        n_groups = len(self.starts) - 1
-        cuts = np.searchsorted(self.starts, np.linspace(0, self.starts[-1], threads + 1)[1:-1])
-        bounds = np.unique(np.concatenate([[0], np.clip(cuts, 0, n_groups), [n_groups]]))
-        return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    def run(self, kernel, *args) -> None:
+        """Run a bucket kernel (sort, then sweep) over every thread's buckets."""
+        _run([lambda share=share: kernel(self.keys, self.payloads, self.bucket_starts, share, self.sort_bits,
+                                         self.time_bits, *args) for share in self.shares])
 
 
 def _bits(x: int) -> int:
     return max(1, int(x).bit_length())
 
 
-def _order_rows(values: np.ndarray, times: np.ndarray, dense: np.ndarray, n_groups: int, length: int,
-                hits: np.ndarray) -> _Rows:
+def _scan(values: np.ndarray, times: np.ndarray, codes: np.ndarray, threads: int) -> tuple:
+    """(value min, value max, all whole, infinite count, time min, time max, code min, code max)."""
+    chunks = np.linspace(0, len(values), threads + 1).astype(np.int64)
+    parts: list[tuple] = [()] * threads
+
+    def scan(w: int) -> None:
+        parts[w] = kernels.scan_rows(values, times, codes, chunks[w], chunks[w + 1])
+
+    _run([lambda w=w: scan(w) for w in range(threads)])
+    v_lo, v_hi, whole, infinite, t_lo, t_hi, g_lo, g_hi = zip(*parts)
+    return min(v_lo), max(v_hi), all(whole), sum(infinite), int(min(t_lo)), int(max(t_hi)), int(min(g_lo)), int(max(g_hi))
+
+
+def _pack_rows(values: np.ndarray, times: np.ndarray, groups: np.ndarray | None, length: int,
+               hits: np.ndarray) -> _Rows:
+    """Validated inputs (n > 0) packed into buckets of whole groups, ready for a bucket kernel."""
     n = len(values)
-    lo, hi, whole, infinite = kernels.scan_values(values)
+    threads = _threads(n)
+    codes, labels = _group_codes(groups)
+    lo, hi, whole, infinite, t_lo, t_hi, g_lo, g_hi = _scan(values, times, codes, threads)
     if infinite:
         row = int(np.argmax(np.isinf(values)))
         raise ValueError(f"values has an infinite value at row {row} ({values[row]}): only finite values or NaN "
                          f"(missing) are allowed")
+    group_origin, n_groups = 0, (len(labels) if labels is not None else 0)
+    if labels is None:  # integer labels: their offsets from the smallest are the groups, if not too sparse
+        if g_hi - g_lo < max(2 * n, 1 << 16):
+            group_origin, n_groups = g_lo, g_hi - g_lo + 1
+            labels = np.arange(g_lo, g_hi + 1).astype(groups.dtype)
+        else:
+            labels, codes = np.unique(codes, return_inverse=True)
+            labels, codes, n_groups = labels.astype(groups.dtype), codes.reshape(-1), len(labels)
+
     slots = np.zeros(0, dtype=np.int64)
     if lo > hi:  # every value is missing
         lowest, domain = 0.0, np.zeros(1)
@@ -231,7 +270,7 @@ def _order_rows(values: np.ndarray, times: np.ndarray, dense: np.ndarray, n_grou
     slot_bits = _bits(len(domain))
 
     group_bits = _bits(n_groups - 1)
-    time_origin, span = int(times.min()), int(times.max()) - int(times.min())
+    time_origin, span = t_lo, t_hi - t_lo
     time_step, window = 1, length
     lower_of = distinct = np.zeros(0, dtype=np.int64)
     time_keys = times
@@ -245,17 +284,16 @@ def _order_rows(values: np.ndarray, times: np.ndarray, dense: np.ndarray, n_grou
         time_bits = _bits(len(distinct) - 1)
         lower_of = (np.searchsorted(distinct, distinct - length, side="right") - 1).astype(np.int64)
 
-    key_bits = group_bits + time_bits
-    top_bits = min(key_bits, 8, max(0, int(math.log2(max(n, 1) / 2048)))) if n > 2048 else 0
-    shift = key_bits - top_bits
-    n_buckets = 1 << top_bits
-    threads = _threads(n)
+    # Buckets by the top group bits: about 2048 rows or more each, at most 256 of them.
+    bucket_bits = min(group_bits, 8, max(0, int(math.log2(max(n, 1) / 2048))))
+    shift = time_bits + group_bits - bucket_bits
+    n_buckets = 1 << bucket_bits
     chunks = np.linspace(0, n, threads + 1).astype(np.int64)
-    histograms = [None] * threads
+    histograms = [np.zeros(0)] * threads
 
     def histogram(w: int) -> None:
-        histograms[w] = kernels.key_histogram(dense, time_keys, time_origin, time_step, time_bits, shift, n_buckets,
-                                              chunks[w], chunks[w + 1])
+        histograms[w] = kernels.key_histogram(codes, group_origin, time_keys, time_origin, time_step, time_bits, shift,
+                                              n_buckets, chunks[w], chunks[w + 1])
 
     _run([lambda w=w: histogram(w) for w in range(threads)])
     per_chunk = np.array(histograms)
@@ -265,21 +303,19 @@ def _order_rows(values: np.ndarray, times: np.ndarray, dense: np.ndarray, n_grou
     fills = bucket_starts[:-1] + np.cumsum(per_chunk, axis=0) - per_chunk
     keys = np.empty(n, dtype=np.int64)
     payloads = np.empty(n, dtype=np.int64)
-    _run([lambda w=w: kernels.scatter_records(dense, time_keys, time_origin, time_step, time_bits, shift, values,
-                                              lowest, slots, hits, slot_bits, chunks[w], chunks[w + 1],
+    _run([lambda w=w: kernels.scatter_records(codes, group_origin, time_keys, time_origin, time_step, time_bits, shift,
+                                              values, lowest, slots, hits, slot_bits, chunks[w], chunks[w + 1],
                                               fills[w].copy(), keys, payloads) for w in range(threads)])
-    del slots
     # Largest buckets first, each to the least loaded thread.
     load, shares = [0] * threads, [[] for _ in range(threads)]
     for bucket in np.argsort(-sizes, kind="stable"):
-        w = load.index(min(load))
-        shares[w].append(bucket)
-        load[w] += int(sizes[bucket])
-    _run([lambda share=share: kernels.sort_buckets(keys, payloads, bucket_starts, np.array(share, dtype=np.int64),
-                                                   shift) for share in shares if share])
-    starts, labels = kernels.group_starts(keys, time_bits)
-    return _Rows(keys, payloads, starts, labels, time_bits, slot_bits, window, lower_of, time_origin, time_step,
-                 distinct, domain, kernels.bitset_offsets(len(domain)))
+        if sizes[bucket]:
+            w = load.index(min(load))
+            shares[w].append(bucket)
+            load[w] += int(sizes[bucket])
+    return _Rows(keys, payloads, bucket_starts, [np.array(share, dtype=np.int64) for share in shares if share],
+                 shift, time_bits, slot_bits, window, lower_of, time_origin, time_step, distinct, domain,
+                 kernels.bitset_offsets(len(domain)), codes, group_origin, n_groups, labels)
 
 
 def rolling_median(values, times, groups=None, window: str | timedelta | np.timedelta64 | int = "365d") -> np.ndarray:
@@ -296,17 +332,13 @@ def rolling_median(values, times, groups=None, window: str | timedelta | np.time
     times_int, unit_seconds, _ = _times(times)
     n = len(times_int)
     values_f = _values(values, n)
-    dense, _, n_groups = _groups(groups, n)
     length = _window_units(window, unit_seconds)
+    groups = _check_groups(groups, n)
     out = np.empty(n, dtype=np.float64)
     if n == 0:
         return out
-    rows = _order_rows(values_f, times_int, dense, n_groups, length, _NO_HITS)
-    del dense
-    _run([lambda g0=g0, g1=g1: kernels.median_sweep(rows.keys, rows.payloads, rows.starts, g0, g1, rows.time_bits,
-                                                    rows.window, rows.lower_of, rows.slot_bits, rows.domain,
-                                                    rows.offsets, out)
-          for g0, g1 in rows.group_ranges(_threads(n))])
+    rows = _pack_rows(values_f, times_int, groups, length, _NO_HITS)
+    rows.run(kernels.median_buckets, rows.window, rows.lower_of, rows.slot_bits, rows.domain, rows.offsets, out)
     return out
 
 
@@ -377,20 +409,17 @@ def rolling_stats(values, times, groups=None, window: str | timedelta | np.timed
     times_int, unit_seconds, _ = _times(times)
     n = len(times_int)
     values_f = _values(values, n)
-    dense, _, n_groups = _groups(groups, n)
+    groups = _check_groups(groups, n)
     length = _window_units(window, unit_seconds)
     hits = _hits(within_target, n)
     _check_level(level)
     out = _empty_stats(n)
     if n == 0:
         return out
-    rows = _order_rows(values_f, times_int, dense, n_groups, length, hits)
-    del dense
-    ks = ci_ranks(level, int(np.diff(rows.starts).max()))
-    _run([lambda g0=g0, g1=g1: kernels.stats_sweep(rows.keys, rows.payloads, rows.starts, g0, g1, rows.time_bits,
-                                                   rows.window, rows.lower_of, rows.slot_bits, rows.domain,
-                                                   rows.offsets, ks, P90, *(out[key] for key in STATISTICS))
-          for g0, g1 in rows.group_ranges(_threads(n))])
+    rows = _pack_rows(values_f, times_int, groups, length, hits)
+    ks = ci_ranks(level, rows.largest_bucket)
+    rows.run(kernels.stats_buckets, rows.window, rows.lower_of, rows.slot_bits, rows.domain, rows.offsets, ks, P90,
+             *(out[key] for key in STATISTICS))
     if within_target is None:
         out["share_within"][:] = np.nan
     return out
@@ -420,25 +449,25 @@ def rolling_stats_at(values, times, groups, window: str | timedelta | np.timedel
         row = int(np.argmax(np.diff(at_int) < 0)) + 1
         raise ValueError(f"at must be sorted, but at[{row}] comes before at[{row - 1}]: pass np.sort(at)")
     values_f = _values(values, n)
-    dense, labels, n_groups = _groups(groups, n)
+    groups = _check_groups(groups, n)
     length = _window_units(window, unit_seconds)
     hits = _hits(within_target, n)
     _check_level(level)
     if n == 0:
-        out = {"group": labels[:0], "at": np.asarray(at)[:0]}
+        out = {"group": (np.zeros(0, dtype=np.int64) if groups is None else groups[:0]), "at": np.asarray(at)[:0]}
         out.update(_empty_stats(0))
         return out
-    rows = _order_rows(values_f, times_int, dense, n_groups, length, hits)
-    del dense
-    ks = ci_ranks(level, int(np.diff(rows.starts).max()))
+    rows = _pack_rows(values_f, times_int, groups, length, hits)
+    present = rows.present_groups()
+    ordinal_of = np.cumsum(present) - 1
+    labels = rows.labels[present]
+    ks = ci_ranks(level, rows.largest_bucket)
     lower, upper = rows.at_limits(at_int, length)
     n_at = len(at_int)
-    out = {"group": np.repeat(labels[rows.labels], n_at), "at": np.tile(np.asarray(at), len(rows.labels))}
-    out.update(_empty_stats(len(rows.labels) * n_at))
-    _run([lambda g0=g0, g1=g1: kernels.stats_at_sweep(rows.keys, rows.payloads, rows.starts, g0, g1, rows.time_bits,
-                                                      lower, upper, rows.slot_bits, rows.domain, rows.offsets, ks,
-                                                      P90, *(out[key] for key in STATISTICS))
-          for g0, g1 in rows.group_ranges(_threads(n))])
+    out = {"group": np.repeat(labels, n_at), "at": np.tile(np.asarray(at), len(labels))}
+    out.update(_empty_stats(len(labels) * n_at))
+    rows.run(kernels.stats_at_buckets, lower, upper, ordinal_of, rows.slot_bits, rows.domain, rows.offsets, ks, P90,
+             *(out[key] for key in STATISTICS))
     if within_target is None:
         out["share_within"][:] = np.nan
     return out

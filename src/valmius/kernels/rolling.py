@@ -239,49 +239,65 @@ def _statistics(counts, bits, offsets, domain, track_p, track_below, n, total, h
 
 
 @numba.njit(cache=True, nogil=True)
-def scan_values(values):
-    """(minimum, maximum, all whole numbers, number of infinite values) of the non-NaN values."""
-    lo = np.inf
-    hi = -np.inf
+def scan_rows(values, times, codes, lo, hi):
+    """Over rows lo..hi: (min, max, all whole numbers, number of infinite values) of the non-NaN values,
+    (min, max) of the times and (min, max) of the group codes (0, 0 when ``codes`` is empty)."""
+    v_lo = np.inf
+    v_hi = -np.inf
     whole = True
     infinite = 0
-    for v in values:
+    for i in range(lo, hi):
+        v = values[i]
         if np.isnan(v):
             continue
         if np.isinf(v):
             infinite += 1
             continue
-        if v < lo:
-            lo = v
-        if v > hi:
-            hi = v
+        v_lo = min(v_lo, v)
+        v_hi = max(v_hi, v)
         if whole and v != np.floor(v):
             whole = False
-    return lo, hi, whole, infinite
+    t_lo = times[lo]
+    t_hi = times[lo]
+    for i in range(lo, hi):
+        t_lo = min(t_lo, times[i])
+        t_hi = max(t_hi, times[i])
+    g_lo = 0
+    g_hi = 0
+    if len(codes):
+        g_lo = codes[lo]
+        g_hi = codes[lo]
+        for i in range(lo, hi):
+            g_lo = min(g_lo, codes[i])
+            g_hi = max(g_hi, codes[i])
+    return v_lo, v_hi, whole, infinite, t_lo, t_hi, g_lo, g_hi
 
 
 # --- Ordering rows by (group, time) ---------------------------------------------------------------
 # A row becomes two int64 words: ``key = group << time_bits | time_key`` and
 # ``payload = row << (slot_bits + 1) | within << slot_bits | (slot + 1)``. Rows are scattered into
-# buckets by the key's top bits (one pass), then each bucket, small enough to stay in cache, is
-# radix-sorted by the rest of its key. Buckets are independent, so threads can share them out.
+# buckets by the top bits of their group (one pass over the input), so a bucket holds whole groups;
+# each bucket, small enough to stay in cache, is then radix-sorted by the rest of its key and swept
+# at once. Buckets are independent, so threads can share them out.
 
 
 @numba.njit(cache=True, nogil=True)
-def key_histogram(groups, times, time_origin, time_step, time_bits, shift, n_buckets, lo, hi):
-    """Rows lo..hi per bucket ``key >> shift``."""
+def key_histogram(codes, group_origin, times, time_origin, time_step, time_bits, shift, n_buckets, lo, hi):
+    """Rows lo..hi per bucket ``key >> shift``. Group = code - group_origin (0 when ``codes`` is empty)."""
     hist = np.zeros(n_buckets, dtype=np.int64)
+    grouped = len(codes) > 0
     for i in range(lo, hi):
         tk = times[i] - time_origin
         if time_step != 1:
             tk //= time_step
-        hist[((groups[i] << time_bits) | tk) >> shift] += 1
+        g = codes[i] - group_origin if grouped else 0
+        hist[((g << time_bits) | tk) >> shift] += 1
     return hist
 
 
 @numba.njit(cache=True, nogil=True)
-def scatter_records(groups, times, time_origin, time_step, time_bits, shift, values, lowest, slots, hits,
-                    slot_bits, lo, hi, fill, keys, payloads):
+def scatter_records(codes, group_origin, times, time_origin, time_step, time_bits, shift, values, lowest, slots,
+                    hits, slot_bits, lo, hi, fill, keys, payloads):
     """Write rows lo..hi as (key, payload) into their buckets, at positions ``fill[bucket]`` onwards.
 
     The slot of a value is ``value - lowest`` when ``slots`` is empty (whole numbers), else
@@ -289,11 +305,13 @@ def scatter_records(groups, times, time_origin, time_step, time_bits, shift, val
     """
     direct = len(slots) == 0
     with_hits = len(hits) > 0
+    grouped = len(codes) > 0
     for i in range(lo, hi):
         tk = times[i] - time_origin
         if time_step != 1:
             tk //= time_step
-        key = (groups[i] << time_bits) | tk
+        g = codes[i] - group_origin if grouped else 0
+        key = (g << time_bits) | tk
         if direct:
             x = values[i]
             slot = 0 if np.isnan(x) else np.int64(x - lowest) + 1
@@ -310,298 +328,367 @@ def scatter_records(groups, times, time_origin, time_step, time_bits, shift, val
 
 
 @numba.njit(cache=True, nogil=True)
-def sort_buckets(keys, payloads, starts, buckets, bits):
-    """Sort each listed bucket ``starts[q]..starts[q+1]`` by the low ``bits`` bits of its keys.
-
-    Keys of a bucket share their other bits. Small buckets by insertion; others by an LSD radix
-    sort of (key bits, position in bucket) packed into one word, then payloads follow by position.
-    """
-    largest = 0
-    for q in buckets:
-        largest = max(largest, starts[q + 1] - starts[q])
-    packed = np.empty(largest, dtype=np.int64)
-    spare = np.empty(largest, dtype=np.int64)
-    moved = np.empty(largest, dtype=np.int64)
-    hist = np.zeros(2048 * 6, dtype=np.int64)
-    for q in buckets:
-        s = starts[q]
-        e = starts[q + 1]
-        m = e - s
-        if m <= 32:
-            for k in range(s + 1, e):
-                x = keys[k]
-                y = payloads[k]
-                j = k - 1
-                while j >= s and keys[j] > x:
-                    keys[j + 1] = keys[j]
-                    payloads[j + 1] = payloads[j]
-                    j -= 1
-                keys[j + 1] = x
-                payloads[j + 1] = y
-            continue
-        position_bits = 1
-        while (1 << position_bits) < m:
-            position_bits += 1
-        if bits + position_bits > 63:  # no room to pack: a comparison sort
-            perm = np.argsort(keys[s:e])
-            keys[s:e] = keys[s:e][perm]
-            payloads[s:e] = payloads[s:e][perm]
-            continue
-        digit = min(11, max(4, position_bits))
-        passes = (bits + digit - 1) // digit
-        digit = (bits + passes - 1) // passes
-        size = 1 << digit
-        mask = size - 1
-        low = (np.int64(1) << bits) - 1
-        top = keys[s] & ~low
-        hist[: passes * size] = 0
+def _radix_pairs(keys, payloads, s, e, bits, spare_keys, spare_payloads):
+    m = e - s
+    src_k = keys[s:e]
+    src_p = payloads[s:e]
+    dst_k = spare_keys[:m]
+    dst_p = spare_payloads[:m]
+    hist = np.zeros(256, dtype=np.int64)
+    moved = False
+    for shift in range(0, bits, 8):
+        hist[:] = 0
         for k in range(m):
-            x = keys[s + k] & low
-            packed[k] = (x << position_bits) | k
-            for p in range(passes):
-                hist[p * size + ((x >> (p * digit)) & mask)] += 1
-        src = packed
-        dst = spare
-        for p in range(passes):
-            h = hist[p * size: (p + 1) * size]
-            total = 0
-            constant = False
-            for d in range(size):
-                c = h[d]
-                if c == m:
-                    constant = True
-                h[d] = total
-                total += c
-            if constant:
-                continue
-            shift = position_bits + p * digit
-            for k in range(m):
-                x = src[k]
-                d = (x >> shift) & mask
-                j = h[d]
-                dst[j] = x
-                h[d] = j + 1
-            src, dst = dst, src
-        position_mask = (np.int64(1) << position_bits) - 1
+            hist[(src_k[k] >> shift) & 255] += 1
+        total = 0
+        constant = False
+        for d in range(256):
+            c = hist[d]
+            constant |= c == m
+            hist[d] = total
+            total += c
+        if constant:
+            continue
         for k in range(m):
-            x = src[k]
-            keys[s + k] = top | (x >> position_bits)
-            moved[k] = payloads[s + (x & position_mask)]
-        payloads[s:e] = moved[:m]
+            d = (src_k[k] >> shift) & 255
+            j = hist[d]
+            dst_k[j] = src_k[k]
+            dst_p[j] = src_p[k]
+            hist[d] = j + 1
+        src_k, dst_k = dst_k, src_k
+        src_p, dst_p = dst_p, src_p
+        moved = not moved
+    if moved:
+        keys[s:e] = src_k
+        payloads[s:e] = src_p
 
 
 @numba.njit(cache=True, nogil=True)
-def group_starts(keys, time_bits):
-    """Start of each group present in sorted keys (and the end), and the groups' dense labels."""
-    n = len(keys)
-    count = 0
-    previous = -1
-    for k in range(n):
-        g = keys[k] >> time_bits
-        if g != previous:
-            count += 1
-            previous = g
-    starts = np.empty(count + 1, dtype=np.int64)
-    labels = np.empty(count, dtype=np.int64)
-    count = 0
-    previous = -1
-    for k in range(n):
-        g = keys[k] >> time_bits
-        if g != previous:
-            starts[count] = k
-            labels[count] = g
-            count += 1
-            previous = g
-    starts[count] = n
-    return starts, labels
+def _sort_bucket(keys, payloads, s, e, bits, packed, spare, moved, hist):
+    """Sort rows s..e (keys sharing all but their low ``bits`` bits) by key, payloads alongside.
+
+    Small buckets by insertion; others by an LSD radix sort of (key bits, position) packed into one
+    word, then payloads follow by position.
+    """
+    m = e - s
+    if m <= 32:
+        for k in range(s + 1, e):
+            x = keys[k]
+            y = payloads[k]
+            j = k - 1
+            while j >= s and keys[j] > x:
+                keys[j + 1] = keys[j]
+                payloads[j + 1] = payloads[j]
+                j -= 1
+            keys[j + 1] = x
+            payloads[j + 1] = y
+        return
+    position_bits = 1
+    while (1 << position_bits) < m:
+        position_bits += 1
+    if bits + position_bits > 63:  # no room to pack: radix-sort the pairs themselves, a byte at a time
+        _radix_pairs(keys, payloads, s, e, bits, spare, moved)
+        return
+    digit = min(11, max(4, position_bits))
+    passes = (bits + digit - 1) // digit
+    digit = (bits + passes - 1) // passes
+    size = 1 << digit
+    mask = size - 1
+    low = (np.int64(1) << bits) - 1
+    top = keys[s] & ~low
+    hist[: passes * size] = 0
+    for k in range(m):
+        x = keys[s + k] & low
+        packed[k] = (x << position_bits) | k
+        for p in range(passes):
+            hist[p * size + ((x >> (p * digit)) & mask)] += 1
+    src = packed
+    dst = spare
+    for p in range(passes):
+        h = hist[p * size: (p + 1) * size]
+        total = 0
+        constant = False
+        for d in range(size):
+            c = h[d]
+            if c == m:
+                constant = True
+            h[d] = total
+            total += c
+        if constant:
+            continue
+        shift = position_bits + p * digit
+        for k in range(m):
+            x = src[k]
+            d = (x >> shift) & mask
+            j = h[d]
+            dst[j] = x
+            h[d] = j + 1
+        src, dst = dst, src
+    position_mask = (np.int64(1) << position_bits) - 1
+    for k in range(m):
+        x = src[k]
+        keys[s + k] = top | (x >> position_bits)
+        moved[k] = payloads[s + (x & position_mask)]
+    payloads[s:e] = moved[:m]
+
+
+@numba.njit(cache=True, nogil=True)
+def _largest_bucket(bucket_starts, buckets):
+    largest = 1
+    for q in buckets:
+        largest = max(largest, bucket_starts[q + 1] - bucket_starts[q])
+    return largest
+
+
+@numba.njit(cache=True, nogil=True)
+def _group_end(keys, k, e, time_bits):
+    g = keys[k] >> time_bits
+    k += 1
+    while k < e and (keys[k] >> time_bits) == g:
+        k += 1
+    return k
 
 
 # --- Sweeps -------------------------------------------------------------------------------------
-# Each sweep handles the groups g0..g1 of ``starts`` with its own window structure, so threads can
-# run disjoint group ranges at once. The window of a row holds the rows of its group with time key
-# in (limit, time key]: limit = time key - window, or ``lower_of[time key]`` when time keys are
-# ranks of distinct times.
+# A bucket holds whole groups. Each kernel sorts its listed buckets, then sweeps their groups one
+# by one while the bucket is still in cache; threads take disjoint lists of buckets. The window of
+# a row holds the rows of its group with time key in (limit, time key]: limit = time key - window,
+# or ``lower_of[time key]`` when time keys are ranks of distinct times. The window structure is
+# empty again after every group.
 
 
 @numba.njit(cache=True, nogil=True)
-def median_sweep(keys, payloads, starts, g0, g1, time_bits, window, lower_of, slot_bits, domain, offsets, out):
-    """``out[row]`` = median of the row's window, for the rows of groups g0..g1."""
-    counts = np.zeros(len(domain), dtype=np.int32)
-    bits = np.zeros(offsets[-1], dtype=np.uint64)
+def _median_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, domain, offsets, counts, bits,
+                  result, out):
     time_mask = (np.int64(1) << time_bits) - 1
     slot_mask = (np.int64(1) << slot_bits) - 1
     row_shift = slot_bits + 1
     ranked = len(lower_of) > 0
-    largest = 0
-    for g in range(g0, g1):
-        largest = max(largest, starts[g + 1] - starts[g])
-    result = np.empty(largest, dtype=np.float64)
-    for g in range(g0, g1):
-        s = starts[g]
-        e = starts[g + 1]
-        p = 0
-        below = 0
-        n = 0
-        left = s
-        i = s
-        while i < e:
-            t = keys[i] & time_mask
-            j = i
-            while j < e and (keys[j] & time_mask) == t:
-                v = (payloads[j] & slot_mask) - 1
-                if v >= 0:
-                    counts[v] += 1
-                    if counts[v] == 1:
-                        _mark(bits, offsets, v)
-                    if v < p:
-                        below += 1
-                    n += 1
-                j += 1
-            limit = lower_of[t] if ranked else t - window
-            while (keys[left] & time_mask) <= limit:
-                v = (payloads[left] & slot_mask) - 1
-                if v >= 0:
-                    counts[v] -= 1
-                    if counts[v] == 0:
-                        _unmark(bits, offsets, v)
-                    if v < p:
-                        below -= 1
-                    n -= 1
-                left += 1
-            if n == 0:
-                m = np.nan
-            else:
-                r = (n - 1) // 2
-                p, below = _seat(counts, bits, offsets, p, below, r)
-                m = domain[p]
-                if n % 2 == 0:
-                    m = (m + domain[_slot_after(counts, bits, offsets, p, below, r)]) / 2
-            for k in range(i, j):
-                result[k - s] = m
-            i = j
-        while left < e:
+    p = 0
+    below = 0
+    n = 0
+    left = s
+    i = s
+    while i < e:
+        t = keys[i] & time_mask
+        j = i
+        while j < e and (keys[j] & time_mask) == t:
+            v = (payloads[j] & slot_mask) - 1
+            if v >= 0:
+                counts[v] += 1
+                if counts[v] == 1:
+                    _mark(bits, offsets, v)
+                if v < p:
+                    below += 1
+                n += 1
+            j += 1
+        limit = lower_of[t] if ranked else t - window
+        while (keys[left] & time_mask) <= limit:
             v = (payloads[left] & slot_mask) - 1
             if v >= 0:
                 counts[v] -= 1
                 if counts[v] == 0:
                     _unmark(bits, offsets, v)
+                if v < p:
+                    below -= 1
+                n -= 1
             left += 1
-        for k in range(s, e):
-            out[payloads[k] >> row_shift] = result[k - s]
+        if n == 0:
+            m = np.nan
+        else:
+            r = (n - 1) // 2
+            p, below = _seat(counts, bits, offsets, p, below, r)
+            m = domain[p]
+            if n % 2 == 0:
+                m = (m + domain[_slot_after(counts, bits, offsets, p, below, r)]) / 2
+        for k in range(i, j):
+            result[k - s] = m
+        i = j
+    while left < e:
+        v = (payloads[left] & slot_mask) - 1
+        if v >= 0:
+            counts[v] -= 1
+            if counts[v] == 0:
+                _unmark(bits, offsets, v)
+        left += 1
+    for k in range(s, e):
+        out[payloads[k] >> row_shift] = result[k - s]
 
 
 @numba.njit(cache=True, nogil=True)
-def stats_sweep(keys, payloads, starts, g0, g1, time_bits, window, lower_of, slot_bits, domain, offsets, ks, quantile,
-                count, median, ci_low, ci_high, mean, upper, share):
-    """Every statistic of each row's window, written at the row, for the rows of groups g0..g1."""
+def median_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, window, lower_of, slot_bits, domain,
+                   offsets, out):
+    """Sort the listed buckets, then ``out[row]`` = median of each of their rows' windows."""
+    largest = _largest_bucket(bucket_starts, buckets)
+    packed = np.empty(largest, dtype=np.int64)
+    spare = np.empty(largest, dtype=np.int64)
+    moved = np.empty(largest, dtype=np.int64)
+    hist = np.zeros(2048 * 6, dtype=np.int64)
+    result = np.empty(largest, dtype=np.float64)
     counts = np.zeros(len(domain), dtype=np.int32)
     bits = np.zeros(offsets[-1], dtype=np.uint64)
-    track_p = np.zeros(4, dtype=np.int64)
-    track_below = np.zeros(4, dtype=np.int64)
+    for q in buckets:
+        s = bucket_starts[q]
+        e = bucket_starts[q + 1]
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        k = s
+        while k < e:
+            end = _group_end(keys, k, e, time_bits)
+            _median_group(keys, payloads, k, end, time_bits, window, lower_of, slot_bits, domain, offsets, counts,
+                          bits, result, out)
+            k = end
+
+
+@numba.njit(cache=True, nogil=True)
+def _stats_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, domain, offsets, ks, quantile,
+                 counts, bits, track_p, track_below, count, median, ci_low, ci_high, mean, upper, share):
     time_mask = (np.int64(1) << time_bits) - 1
     slot_mask = (np.int64(1) << slot_bits) - 1
     row_shift = slot_bits + 1
     ranked = len(lower_of) > 0
-    for g in range(g0, g1):
-        s = starts[g]
-        e = starts[g + 1]
-        track_p[:] = 0
-        track_below[:] = 0
-        n = 0
-        total = 0.0
-        hits = 0
-        left = s
-        i = s
-        while i < e:
-            t = keys[i] & time_mask
-            j = i
-            while j < e and (keys[j] & time_mask) == t:
-                v = (payloads[j] & slot_mask) - 1
-                if v >= 0:
-                    _add(counts, bits, offsets, v, track_p, track_below)
-                    n += 1
-                    total += domain[v]
-                    hits += (payloads[j] >> slot_bits) & 1
-                j += 1
-            limit = lower_of[t] if ranked else t - window
-            while (keys[left] & time_mask) <= limit:
-                v = (payloads[left] & slot_mask) - 1
-                if v >= 0:
-                    _remove(counts, bits, offsets, v, track_p, track_below)
-                    n -= 1
-                    total -= domain[v]
-                    hits -= (payloads[left] >> slot_bits) & 1
-                left += 1
-            if n == 0:
-                total = 0.0  # forget rounding left over from earlier windows
-            m, lo, hi, avg, up, sh = _statistics(counts, bits, offsets, domain, track_p, track_below, n, total,
-                                                 hits, ks, quantile)
-            for k in range(i, j):
-                row = payloads[k] >> row_shift
-                count[row] = n
-                median[row] = m
-                ci_low[row] = lo
-                ci_high[row] = hi
-                mean[row] = avg
-                upper[row] = up
-                share[row] = sh
-            i = j
-        while left < e:
+    track_p[:] = 0
+    track_below[:] = 0
+    n = 0
+    total = 0.0
+    hits = 0
+    left = s
+    i = s
+    while i < e:
+        t = keys[i] & time_mask
+        j = i
+        while j < e and (keys[j] & time_mask) == t:
+            v = (payloads[j] & slot_mask) - 1
+            if v >= 0:
+                _add(counts, bits, offsets, v, track_p, track_below)
+                n += 1
+                total += domain[v]
+                hits += (payloads[j] >> slot_bits) & 1
+            j += 1
+        limit = lower_of[t] if ranked else t - window
+        while (keys[left] & time_mask) <= limit:
             v = (payloads[left] & slot_mask) - 1
             if v >= 0:
                 _remove(counts, bits, offsets, v, track_p, track_below)
+                n -= 1
+                total -= domain[v]
+                hits -= (payloads[left] >> slot_bits) & 1
             left += 1
+        if n == 0:
+            total = 0.0  # forget rounding left over from earlier windows
+        m, lo, hi, avg, up, sh = _statistics(counts, bits, offsets, domain, track_p, track_below, n, total, hits,
+                                             ks, quantile)
+        for k in range(i, j):
+            row = payloads[k] >> row_shift
+            count[row] = n
+            median[row] = m
+            ci_low[row] = lo
+            ci_high[row] = hi
+            mean[row] = avg
+            upper[row] = up
+            share[row] = sh
+        i = j
+    while left < e:
+        v = (payloads[left] & slot_mask) - 1
+        if v >= 0:
+            _remove(counts, bits, offsets, v, track_p, track_below)
+        left += 1
 
 
 @numba.njit(cache=True, nogil=True)
-def stats_at_sweep(keys, payloads, starts, g0, g1, time_bits, lower, upper_key, slot_bits, domain, offsets, ks,
-                   quantile, count, median, ci_low, ci_high, mean, upper, share):
-    """Statistics of the windows (lower[m], upper_key[m]] (time keys, both non-decreasing) of groups g0..g1.
+def stats_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, window, lower_of, slot_bits, domain,
+                  offsets, ks, quantile, count, median, ci_low, ci_high, mean, upper, share):
+    """Sort the listed buckets, then every statistic of each of their rows' windows, written at the row.
 
-    Output row ``g * len(lower) + m`` belongs to present group g and evaluation time m.
+    Bit ``slot_bits`` of a payload is the row's within-target flag; ``share`` counts it over the
+    window's rows that have a value.
     """
+    largest = _largest_bucket(bucket_starts, buckets)
+    packed = np.empty(largest, dtype=np.int64)
+    spare = np.empty(largest, dtype=np.int64)
+    moved = np.empty(largest, dtype=np.int64)
+    hist = np.zeros(2048 * 6, dtype=np.int64)
     counts = np.zeros(len(domain), dtype=np.int32)
     bits = np.zeros(offsets[-1], dtype=np.uint64)
     track_p = np.zeros(4, dtype=np.int64)
     track_below = np.zeros(4, dtype=np.int64)
+    for q in buckets:
+        s = bucket_starts[q]
+        e = bucket_starts[q + 1]
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        k = s
+        while k < e:
+            end = _group_end(keys, k, e, time_bits)
+            _stats_group(keys, payloads, k, end, time_bits, window, lower_of, slot_bits, domain, offsets, ks,
+                         quantile, counts, bits, track_p, track_below, count, median, ci_low, ci_high, mean, upper,
+                         share)
+            k = end
+
+
+@numba.njit(cache=True, nogil=True)
+def _stats_at_group(keys, payloads, s, e, row0, time_bits, lower, upper_key, slot_bits, domain, offsets, ks, quantile,
+                    counts, bits, track_p, track_below, count, median, ci_low, ci_high, mean, upper, share):
     time_mask = (np.int64(1) << time_bits) - 1
     slot_mask = (np.int64(1) << slot_bits) - 1
-    n_at = len(lower)
-    for g in range(g0, g1):
-        s = starts[g]
-        e = starts[g + 1]
-        track_p[:] = 0
-        track_below[:] = 0
-        n = 0
-        total = 0.0
-        hits = 0
-        left = s
-        right = s
-        for m in range(n_at):
-            while right < e and (keys[right] & time_mask) <= upper_key[m]:
-                v = (payloads[right] & slot_mask) - 1
-                if v >= 0:
-                    _add(counts, bits, offsets, v, track_p, track_below)
-                    n += 1
-                    total += domain[v]
-                    hits += (payloads[right] >> slot_bits) & 1
-                right += 1
-            while left < right and (keys[left] & time_mask) <= lower[m]:
-                v = (payloads[left] & slot_mask) - 1
-                if v >= 0:
-                    _remove(counts, bits, offsets, v, track_p, track_below)
-                    n -= 1
-                    total -= domain[v]
-                    hits -= (payloads[left] >> slot_bits) & 1
-                left += 1
-            if n == 0:
-                total = 0.0
-            row = g * n_at + m
-            count[row] = n
-            median[row], ci_low[row], ci_high[row], mean[row], upper[row], share[row] = _statistics(
-                counts, bits, offsets, domain, track_p, track_below, n, total, hits, ks, quantile)
-        while left < right:
+    track_p[:] = 0
+    track_below[:] = 0
+    n = 0
+    total = 0.0
+    hits = 0
+    left = s
+    right = s
+    for m in range(len(lower)):
+        while right < e and (keys[right] & time_mask) <= upper_key[m]:
+            v = (payloads[right] & slot_mask) - 1
+            if v >= 0:
+                _add(counts, bits, offsets, v, track_p, track_below)
+                n += 1
+                total += domain[v]
+                hits += (payloads[right] >> slot_bits) & 1
+            right += 1
+        while left < right and (keys[left] & time_mask) <= lower[m]:
             v = (payloads[left] & slot_mask) - 1
             if v >= 0:
                 _remove(counts, bits, offsets, v, track_p, track_below)
+                n -= 1
+                total -= domain[v]
+                hits -= (payloads[left] >> slot_bits) & 1
             left += 1
+        if n == 0:
+            total = 0.0
+        row = row0 + m
+        count[row] = n
+        median[row], ci_low[row], ci_high[row], mean[row], upper[row], share[row] = _statistics(
+            counts, bits, offsets, domain, track_p, track_below, n, total, hits, ks, quantile)
+    while left < right:
+        v = (payloads[left] & slot_mask) - 1
+        if v >= 0:
+            _remove(counts, bits, offsets, v, track_p, track_below)
+        left += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def stats_at_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, lower, upper_key, ordinal_of,
+                     slot_bits, domain, offsets, ks, quantile, count, median, ci_low, ci_high, mean, upper, share):
+    """Sort the listed buckets, then statistics of windows (lower[m], upper_key[m]] (time keys, both
+    non-decreasing) of each of their groups. Output row ``ordinal_of[group] * len(lower) + m``."""
+    largest = _largest_bucket(bucket_starts, buckets)
+    packed = np.empty(largest, dtype=np.int64)
+    spare = np.empty(largest, dtype=np.int64)
+    moved = np.empty(largest, dtype=np.int64)
+    hist = np.zeros(2048 * 6, dtype=np.int64)
+    counts = np.zeros(len(domain), dtype=np.int32)
+    bits = np.zeros(offsets[-1], dtype=np.uint64)
+    track_p = np.zeros(4, dtype=np.int64)
+    track_below = np.zeros(4, dtype=np.int64)
+    for q in buckets:
+        s = bucket_starts[q]
+        e = bucket_starts[q + 1]
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        k = s
+        while k < e:
+            end = _group_end(keys, k, e, time_bits)
+            row0 = ordinal_of[keys[k] >> time_bits] * len(lower)
+            _stats_at_group(keys, payloads, k, end, row0, time_bits, lower, upper_key, slot_bits, domain, offsets,
+                            ks, quantile, counts, bits, track_p, track_below, count, median, ci_low, ci_high, mean,
+                            upper, share)
+            k = end
