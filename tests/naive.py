@@ -74,7 +74,11 @@ def median_ci_k(n: int, level: float) -> int:
     """Largest k with P(Binomial(n, 1/2) <= k - 1) <= (1 - level) / 2, by exact fractions; 0 if none."""
     half_alpha = (1 - Fraction(str(level))) / 2
     k = 0
-    while k < n and Fraction(sum(comb(n, i) for i in range(k + 1)), 2**n) <= half_alpha:
+    below = 0  # sum of C(n, i) for i < k + 1, built up one term at a time
+    while k < n:
+        below += comb(n, k)
+        if Fraction(below, 2**n) > half_alpha:
+            break
         k += 1
     return k
 

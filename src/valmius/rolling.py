@@ -107,7 +107,7 @@ def _times(times, name: str = "times") -> tuple[np.ndarray, Fraction, str]:
             raise ValueError(f"{name} has a missing time (NaT) at row {int(np.argmax(missing))}: drop or fill "
                              f"those rows first")
         return array.view(np.int64), step * _UNIT_SECONDS[unit], f"datetime64[{unit}]"
-    if array.dtype.kind in "iu":
+    if array.dtype.kind in "iu" or len(array) == 0:
         return array.astype(np.int64, copy=False), Fraction(1), "seconds"
     raise ValueError(f"{name} must be datetime64 or integer seconds, got {array.dtype}; for float seconds "
                      f"round and cast with .astype('int64')")
@@ -388,7 +388,7 @@ def _hits(within_target, n: int) -> np.ndarray:
     array = np.asarray(within_target)
     if array.ndim != 1 or len(array) != n:
         raise ValueError(f"within_target has shape {array.shape} but times has {n} rows: give one boolean per row")
-    if array.dtype.kind not in "biu" or (array.dtype.kind != "b" and not np.isin(array, (0, 1)).all()):
+    if n and (array.dtype.kind not in "biu" or (array.dtype.kind != "b" and not np.isin(array, (0, 1)).all())):
         raise ValueError(f"within_target must be booleans (or 0/1), got {array.dtype}")
     return array.astype(np.int8)
 
