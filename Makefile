@@ -26,6 +26,7 @@ test: $(STAMP)
 ## Run the benchmarks (minutes; writes benchmarks/RESULTS.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/rolling.py
 	$(BIN)/python benchmarks/cells.py
 
 clean:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -67,45 +68,43 @@ def events_file(rows: int) -> Path:
 # Each peer: setup code (imports, inputs as the tool wants them) and one call returning medians in
 # input order as a numpy array. The harness times the call and records memory.
 PEERS = {
-    "Polars rolling_median_by().over()": (
-        "import polars as pl\n"
-        "df = pl.DataFrame({'cell': g, 't': t, 'v': v})\n",
-        "df.select(pl.col('v').rolling_median_by('t', window_size=f'{L}i', closed='right').over('cell'))"
-        ".to_series().to_numpy()",
-    ),
-    "DuckDB median() OVER (RANGE)": (
-        "import duckdb, pyarrow as pa\n"
-        "con = duckdb.connect()\n"
-        "con.execute('SET enable_progress_bar = false')\n"
-        "con.register('events', pa.table({'i': np.arange(len(v)), 'cell': g, 't': t, 'v': v}))\n"
-        "def call():\n"
-        "    r = con.execute(f'SELECT i, median(v) OVER (PARTITION BY cell ORDER BY t RANGE BETWEEN {L - 1} '\n"
-        "                    f'PRECEDING AND CURRENT ROW) AS m FROM events').fetchnumpy()\n"
-        "    out = np.empty(len(v))\n"
-        "    out[r['i']] = r['m']\n"
-        "    return out\n",
-        "call()",
-    ),
-    "pandas groupby().rolling() (ties aligned)": (
-        "import pandas as pd\n"
-        "df = pd.DataFrame({'cell': g, 't': pd.to_datetime(t, unit='s'), 'v': v})\n"
-        "def call():\n"
-        "    s = df.sort_values(['cell', 't'], kind='stable')\n"
-        "    r = s.groupby('cell').rolling('365D', on='t')['v'].median()  # groups in s's order\n"
-        "    rows = s.index.to_numpy()\n"
-        "    cells, tt = g[rows], t[rows]\n"
-        "    new = np.r_[True, (cells[1:] != cells[:-1]) | (tt[1:] != tt[:-1])]\n"
-        "    last = np.r_[np.flatnonzero(new)[1:] - 1, len(new) - 1]\n"
-        "    out = np.empty(len(v))\n"
-        "    out[rows] = r.to_numpy()[last[np.cumsum(new) - 1]]\n"
-        "    return out\n",
-        "call()",
-    ),
-    "valmius rolling_median": (
-        "from valmius.rolling import rolling_median\n"
-        "rolling_median(v[:10], t[:10], g[:10], '365d')\n",
-        "rolling_median(v, t, g, '365d')",
-    ),
+    "Polars rolling_median_by().over()": ("""
+        import polars as pl
+        df = pl.DataFrame({'cell': g, 't': t, 'v': v})
+        def call():
+            expr = pl.col('v').rolling_median_by('t', window_size=f'{L}i', closed='right').over('cell')
+            return df.select(expr).to_series().to_numpy()
+        """, "call()"),
+    "DuckDB median() OVER (RANGE)": ("""
+        import duckdb, pyarrow as pa
+        con = duckdb.connect()
+        con.execute('SET enable_progress_bar = false')
+        con.register('events', pa.table({'i': np.arange(len(v)), 'cell': g, 't': t, 'v': v}))
+        def call():
+            r = con.execute(f'SELECT i, median(v) OVER (PARTITION BY cell ORDER BY t RANGE BETWEEN {L - 1} '
+                            f'PRECEDING AND CURRENT ROW) AS m FROM events').fetchnumpy()
+            out = np.empty(len(v))
+            out[r['i']] = r['m']
+            return out
+        """, "call()"),
+    "pandas groupby().rolling() (ties aligned)": ("""
+        import pandas as pd
+        df = pd.DataFrame({'cell': g, 't': pd.to_datetime(t, unit='s'), 'v': v})
+        def call():
+            s = df.sort_values(['cell', 't'], kind='stable')
+            r = s.groupby('cell').rolling('365D', on='t')['v'].median()  # groups in s's order
+            rows = s.index.to_numpy()
+            cells, tt = g[rows], t[rows]
+            new = np.r_[True, (cells[1:] != cells[:-1]) | (tt[1:] != tt[:-1])]
+            last = np.r_[np.flatnonzero(new)[1:] - 1, len(new) - 1]  # the last row of each tie
+            out = np.empty(len(v))
+            out[rows] = r.to_numpy()[last[np.cumsum(new) - 1]]
+            return out
+        """, "call()"),
+    "valmius rolling_median": ("""
+        from valmius.rolling import rolling_median
+        rolling_median(v[:10], t[:10], g[:10], '365d')
+        """, "rolling_median(v, t, g, '365d')"),
     "numpy.sort (floor, no windows)": ("", "np.sort(v)"),
 }
 
@@ -144,7 +143,7 @@ def main() -> None:
     timings = {}
     for name, (setup, call) in PEERS.items():
         slug = "".join(c if c.isalnum() else "-" for c in name.split()[0].lower())
-        code = HARNESS.format(events=events, window=WINDOW_S, setup=setup, repeat=args.repeat, call=call,
+        code = HARNESS.format(events=events, window=WINDOW_S, setup=textwrap.dedent(setup), repeat=args.repeat, call=call,
                               result=out / f"{slug}.npy", timing=out / f"{slug}.json")
         process_s, peak_gb = measure(code, out)
         timing = json.loads((out / f"{slug}.json").read_text())
@@ -173,7 +172,9 @@ def main() -> None:
     goals = [
         f"valmius vs Polars: {polars:.1f}x faster (goal at least 10x): {'met' if polars >= 10 else 'NOT met'}",
         f"valmius vs DuckDB: {duckdb:.1f}x faster (goal at least 25x): {'met' if duckdb >= 25 else 'NOT met'}",
-        f"valmius / numpy.sort: {floor:.1f}x the time (goal within 3x): {'met' if floor <= 3 else 'NOT met'}",
+        f"valmius / numpy.sort: {floor:.1f}x the time (goal within 3x): {'met' if floor <= 3 else 'NOT met'} "
+        f"(numpy.sort took {timings['numpy.sort (floor, no windows)']['seconds']:.2f} s for the 10M values here, "
+        f"vectorised; the goal was set expecting about 0.8 s)",
         f"valmius peak extra memory: {extra:.2f} GB (goal under 1 GB): {'met' if extra < 1 else 'NOT met'}",
     ]
     print("\n".join(goals))

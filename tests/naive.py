@@ -57,11 +57,11 @@ def helsinki(text: str) -> datetime:
 # One row at a time, straight from the conventions in valmius.rolling: (t - length, t], ties in
 # time inside, NaN values left out, numpy on each window alone.
 
-import functools  # noqa: E402
-from fractions import Fraction  # noqa: E402
-from math import comb  # noqa: E402
+import functools
+import math
+from fractions import Fraction
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def window_rows(times, groups, length: int, at: int, group) -> list[int]:
@@ -69,14 +69,14 @@ def window_rows(times, groups, length: int, at: int, group) -> list[int]:
     return [j for j in range(len(times)) if groups[j] == group and at - length < times[j] <= at]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def median_ci_k(n: int, level: float) -> int:
     """Largest k with P(Binomial(n, 1/2) <= k - 1) <= (1 - level) / 2, by exact fractions; 0 if none."""
     half_alpha = (1 - Fraction(str(level))) / 2
     k = 0
     below = 0  # sum of C(n, i) for i < k + 1, built up one term at a time
     while k < n:
-        below += comb(n, k)
+        below += math.comb(n, k)
         if Fraction(below, 2**n) > half_alpha:
             break
         k += 1
@@ -85,7 +85,7 @@ def median_ci_k(n: int, level: float) -> int:
 
 def window_stats(values: list[float], hits: list[bool] | None, level: float) -> dict:
     """Statistics of one window's rows (NaN values are dropped here) by numpy on the window alone."""
-    keep = [i for i, v in enumerate(values) if v == v]
+    keep = [i for i, v in enumerate(values) if not math.isnan(v)]
     x = np.sort(np.array([values[i] for i in keep], dtype=np.float64))
     n = len(x)
     if n == 0:

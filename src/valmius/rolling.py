@@ -37,8 +37,8 @@ import math
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -62,6 +62,7 @@ _WINDOW_TEXT = re.compile(r"\s*(\d+)\s*(w|d|h|min|s)\s*")
 _DIRECT_SLOTS = 1 << 22
 _EXACT_CI_N = 256
 _THREADED_ROWS = 200_000
+_BUCKET_BITS = 8
 _NO_HITS = np.zeros(0, dtype=np.int8)
 
 
@@ -85,8 +86,8 @@ def parse_window(window: str | timedelta | np.timedelta64 | int) -> Fraction:
     elif isinstance(window, (int, np.integer)) and not isinstance(window, (bool, np.bool_)):
         seconds = Fraction(int(window))
     else:
-        raise ValueError(f"window {window!r} is not a length of time: give a string like '365d', a "
-                         f"datetime.timedelta, a numpy timedelta64 or integer seconds")
+        raise TypeError(f"window {window!r} is not a length of time: give a string like '365d', a "
+                        f"datetime.timedelta, a numpy timedelta64 or integer seconds")
     if seconds <= 0:
         raise ValueError(f"window {window!r} must be longer than zero")
     return seconds
@@ -236,6 +237,48 @@ def _scan(values: np.ndarray, times: np.ndarray, codes: np.ndarray, threads: int
     return min(v_lo), max(v_hi), all(whole), sum(infinite), int(min(t_lo)), int(max(t_hi)), int(min(g_lo)), int(max(g_hi))
 
 
+def _value_slots(values: np.ndarray, lo: float, hi: float, whole: bool) -> tuple[float, np.ndarray, np.ndarray]:
+    """(smallest value, value domain, slot per row): whole numbers in a bounded range count directly
+    (slot = value - smallest, no slot array needed); other values are ranked (slot = rank, -1 for NaN)."""
+    n = len(values)
+    if lo > hi:  # every value is missing
+        return 0.0, np.zeros(1), np.zeros(0, dtype=np.int64)
+    if whole and hi - lo < min(_DIRECT_SLOTS, 16 * n + 65536):
+        return lo, lo + np.arange(int(hi - lo) + 1, dtype=np.float64), np.zeros(0, dtype=np.int64)
+    present = ~np.isnan(values)
+    domain, inverse = np.unique(values[present], return_inverse=True)
+    slots = np.full(n, -1, dtype=np.int64)
+    slots[present] = inverse.reshape(-1)
+    return 0.0, domain, slots
+
+
+@dataclass
+class _TimeKeys:
+    """Times as small non-negative keys: (time - origin) / step, or ranks of the distinct times when
+    even that needs too many bits next to the group bits."""
+
+    keys: np.ndarray  # the times themselves (keys computed on the fly) or the ranks
+    origin: int
+    step: int
+    bits: int
+    window: int  # window length in key units (unused when ranked)
+    lower_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # ranked: last key outside
+    distinct: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # ranked: time of each key
+
+
+def _time_keys(times: np.ndarray, t_lo: int, t_hi: int, group_bits: int, length: int) -> _TimeKeys:
+    span = t_hi - t_lo
+    if group_bits + _bits(span) <= 62:
+        return _TimeKeys(times, t_lo, 1, _bits(span), length)
+    if span < 2**63:  # a coarser unit that every time is a multiple of (e.g. whole seconds in nanoseconds)
+        step = int(np.gcd.reduce(times - t_lo)) or 1
+        if group_bits + _bits(span // step) <= 62:
+            return _TimeKeys(times, t_lo, step, _bits(span // step), -(-length // step))
+    distinct, inverse = np.unique(times, return_inverse=True)
+    lower_of = (np.searchsorted(distinct, distinct - length, side="right") - 1).astype(np.int64)
+    return _TimeKeys(inverse.reshape(-1).astype(np.int64), 0, 1, _bits(len(distinct) - 1), 0, lower_of, distinct)
+
+
 def _pack_rows(values: np.ndarray, times: np.ndarray, groups: np.ndarray | None, length: int,
                hits: np.ndarray) -> _Rows:
     """Validated inputs (n > 0) packed into buckets of whole groups, ready for a bucket kernel."""
@@ -255,44 +298,20 @@ def _pack_rows(values: np.ndarray, times: np.ndarray, groups: np.ndarray | None,
         else:
             labels, codes = np.unique(codes, return_inverse=True)
             labels, codes, n_groups = labels.astype(groups.dtype), codes.reshape(-1), len(labels)
-
-    slots = np.zeros(0, dtype=np.int64)
-    if lo > hi:  # every value is missing
-        lowest, domain = 0.0, np.zeros(1)
-    elif whole and hi - lo < min(_DIRECT_SLOTS, 16 * n + 65536):
-        lowest, domain = lo, lo + np.arange(int(hi - lo) + 1, dtype=np.float64)
-    else:  # rank the values once; slots are ranks
-        present = ~np.isnan(values)
-        domain, inverse = np.unique(values[present], return_inverse=True)
-        slots = np.full(n, -1, dtype=np.int64)
-        slots[present] = inverse.reshape(-1)
-        lowest = 0.0
+    lowest, domain, slots = _value_slots(values, lo, hi, whole)
     slot_bits = _bits(len(domain))
-
     group_bits = _bits(n_groups - 1)
-    time_origin, span = t_lo, t_hi - t_lo
-    time_step, window = 1, length
-    lower_of = distinct = np.zeros(0, dtype=np.int64)
-    time_keys = times
-    if group_bits + _bits(span) > 62 and span < 2**63:  # try a coarser unit that every time is a multiple of
-        time_step = int(np.gcd.reduce(times - time_origin)) or 1
-        window = -(-length // time_step)
-    time_bits = _bits(span // time_step) if span < 2**63 else 64
-    if group_bits + time_bits > 62:  # rank the distinct times instead
-        distinct, inverse = np.unique(times, return_inverse=True)
-        time_keys, time_origin, time_step = inverse.reshape(-1).astype(np.int64), 0, 1
-        time_bits = _bits(len(distinct) - 1)
-        lower_of = (np.searchsorted(distinct, distinct - length, side="right") - 1).astype(np.int64)
+    tk = _time_keys(times, t_lo, t_hi, group_bits, length)
 
-    # Buckets by the top group bits: about 2048 rows or more each, at most 256 of them.
-    bucket_bits = min(group_bits, 8, max(0, int(math.log2(max(n, 1) / 2048))))
-    shift = time_bits + group_bits - bucket_bits
+    # Buckets by the top group bits: about 2048 rows or more each, at most 2**_BUCKET_BITS of them.
+    bucket_bits = min(group_bits, _BUCKET_BITS, max(0, int(math.log2(n / 2048)) if n > 2048 else 0))
+    shift = tk.bits + group_bits - bucket_bits
     n_buckets = 1 << bucket_bits
     chunks = np.linspace(0, n, threads + 1).astype(np.int64)
     histograms = [np.zeros(0)] * threads
 
     def histogram(w: int) -> None:
-        histograms[w] = kernels.key_histogram(codes, group_origin, time_keys, time_origin, time_step, time_bits, shift,
+        histograms[w] = kernels.key_histogram(codes, group_origin, tk.keys, tk.origin, tk.step, tk.bits, shift,
                                               n_buckets, chunks[w], chunks[w + 1])
 
     _run([lambda w=w: histogram(w) for w in range(threads)])
@@ -303,8 +322,8 @@ def _pack_rows(values: np.ndarray, times: np.ndarray, groups: np.ndarray | None,
     fills = bucket_starts[:-1] + np.cumsum(per_chunk, axis=0) - per_chunk
     keys = np.empty(n, dtype=np.int64)
     payloads = np.empty(n, dtype=np.int64)
-    _run([lambda w=w: kernels.scatter_records(codes, group_origin, time_keys, time_origin, time_step, time_bits, shift,
-                                              values, lowest, slots, hits, slot_bits, chunks[w], chunks[w + 1],
+    _run([lambda w=w: kernels.scatter_records(codes, group_origin, tk.keys, tk.origin, tk.step, tk.bits, shift, values,
+                                              lowest, slots, hits, slot_bits, chunks[w], chunks[w + 1],
                                               fills[w].copy(), keys, payloads) for w in range(threads)])
     # Largest buckets first, each to the least loaded thread.
     load, shares = [0] * threads, [[] for _ in range(threads)]
@@ -314,7 +333,7 @@ def _pack_rows(values: np.ndarray, times: np.ndarray, groups: np.ndarray | None,
             shares[w].append(bucket)
             load[w] += int(sizes[bucket])
     return _Rows(keys, payloads, bucket_starts, [np.array(share, dtype=np.int64) for share in shares if share],
-                 shift, time_bits, slot_bits, window, lower_of, time_origin, time_step, distinct, domain,
+                 shift, tk.bits, slot_bits, tk.window, tk.lower_of, tk.origin, tk.step, tk.distinct, domain,
                  kernels.bitset_offsets(len(domain)), codes, group_origin, n_groups, labels)
 
 
@@ -489,7 +508,7 @@ def calendar(start: date, end: date, every: str = "day", zone: str = "Europe/Hel
     elif every == "month" and day.day != 1:
         day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     while day < end:
-        points.append(int(datetime.combine(day, time(0), tz).astimezone(timezone.utc).timestamp()))
+        points.append(int(datetime.combine(day, time(0), tz).astimezone(UTC).timestamp()))
         if every == "day":
             day += timedelta(days=1)
         elif every == "week":

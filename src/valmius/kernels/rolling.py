@@ -1,14 +1,14 @@
 """Rolling-window kernels: order statistics of trailing time windows, per group.
 
-The public wrappers in :mod:`valmius.rolling` validate, map values to *slots* and call these. The
-kernels work on plain arrays:
+The public wrappers in :mod:`valmius.rolling` validate the input and call these; the kernels work
+on plain arrays. A value becomes a *slot*: its index in a sorted value domain ``domain`` (float64,
+increasing). For whole numbers in a bounded range the domain is every integer from the smallest to
+the largest value and the slot is ``value - smallest``; otherwise the domain is the distinct values
+and the slot a rank. The kernels never compare floats, they count slots.
 
-- ``groups``: dense integer labels ``0..n_groups-1``;
-- ``times``: int64 in any unit (the window length is in the same unit);
-- ``slots``: a value's index in a sorted *value domain* ``domain`` (float64, increasing), -1 for a
-  missing value. For whole numbers in a bounded range the domain is every integer from the minimum
-  to the maximum; otherwise it is the sorted distinct values. Either way the kernels never compare
-  floats, they count slots.
+Rows travel as two int64 words (see "Ordering rows" below): a key with the group and the time, a
+payload with the input row, the within-target flag and the slot. Groups are dense labels, times
+int64 in any unit (or ranks of the distinct times), with the window length in the same unit.
 
 A window is a multiset of slots kept as counts per slot plus a hierarchy of occupancy bitsets
 (64 slots per word, 64 words per word of the level above), so that the next or previous occupied
@@ -433,14 +433,6 @@ def _sort_bucket(keys, payloads, s, e, bits, packed, spare, moved, hist):
 
 
 @numba.njit(cache=True, nogil=True)
-def _largest_bucket(bucket_starts, buckets):
-    largest = 1
-    for q in buckets:
-        largest = max(largest, bucket_starts[q + 1] - bucket_starts[q])
-    return largest
-
-
-@numba.njit(cache=True, nogil=True)
 def _group_end(keys, k, e, time_bits):
     g = keys[k] >> time_bits
     k += 1
@@ -516,17 +508,22 @@ def _median_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, 
 
 
 @numba.njit(cache=True, nogil=True)
+def _scratch(bucket_starts, buckets, domain, offsets):
+    """Work arrays of one thread: three sort buffers and a histogram, slot counts and occupancy bits."""
+    largest = 1
+    for q in buckets:
+        largest = max(largest, bucket_starts[q + 1] - bucket_starts[q])
+    return (np.empty(largest, dtype=np.int64), np.empty(largest, dtype=np.int64), np.empty(largest, dtype=np.int64),
+            np.zeros(2048 * 6, dtype=np.int64), np.zeros(len(domain), dtype=np.int32),
+            np.zeros(offsets[-1], dtype=np.uint64))
+
+
+@numba.njit(cache=True, nogil=True)
 def median_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, window, lower_of, slot_bits, domain,
                    offsets, out):
     """Sort the listed buckets, then ``out[row]`` = median of each of their rows' windows."""
-    largest = _largest_bucket(bucket_starts, buckets)
-    packed = np.empty(largest, dtype=np.int64)
-    spare = np.empty(largest, dtype=np.int64)
-    moved = np.empty(largest, dtype=np.int64)
-    hist = np.zeros(2048 * 6, dtype=np.int64)
-    result = np.empty(largest, dtype=np.float64)
-    counts = np.zeros(len(domain), dtype=np.int32)
-    bits = np.zeros(offsets[-1], dtype=np.uint64)
+    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
+    result = np.empty(len(packed), dtype=np.float64)
     for q in buckets:
         s = bucket_starts[q]
         e = bucket_starts[q + 1]
@@ -539,42 +536,51 @@ def median_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits,
             k = end
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _enter(counts, bits, offsets, domain, track_p, track_below, payload, slot_bits, n, total, hits):
+    """Add a row to the window (if it has a value): the new (count, sum, within-target count)."""
+    v = (payload & ((np.int64(1) << slot_bits) - 1)) - 1
+    if v < 0:
+        return n, total, hits
+    _add(counts, bits, offsets, v, track_p, track_below)
+    return n + 1, total + domain[v], hits + ((payload >> slot_bits) & 1)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _leave(counts, bits, offsets, domain, track_p, track_below, payload, slot_bits, n, total, hits):
+    """Remove a row from the window: the new (count, sum, within-target count)."""
+    v = (payload & ((np.int64(1) << slot_bits) - 1)) - 1
+    if v < 0:
+        return n, total, hits
+    _remove(counts, bits, offsets, v, track_p, track_below)
+    if n == 1:
+        return 0, 0.0, 0  # an empty window forgets the rounding of its running sum
+    return n - 1, total - domain[v], hits - ((payload >> slot_bits) & 1)
+
+
 @numba.njit(cache=True, nogil=True)
 def _stats_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, domain, offsets, ks, quantile,
                  counts, bits, track_p, track_below, count, median, ci_low, ci_high, mean, upper, share):
     time_mask = (np.int64(1) << time_bits) - 1
-    slot_mask = (np.int64(1) << slot_bits) - 1
     row_shift = slot_bits + 1
     ranked = len(lower_of) > 0
     track_p[:] = 0
     track_below[:] = 0
-    n = 0
-    total = 0.0
-    hits = 0
+    n, total, hits = 0, 0.0, 0
     left = s
     i = s
     while i < e:
         t = keys[i] & time_mask
         j = i
         while j < e and (keys[j] & time_mask) == t:
-            v = (payloads[j] & slot_mask) - 1
-            if v >= 0:
-                _add(counts, bits, offsets, v, track_p, track_below)
-                n += 1
-                total += domain[v]
-                hits += (payloads[j] >> slot_bits) & 1
+            n, total, hits = _enter(counts, bits, offsets, domain, track_p, track_below, payloads[j], slot_bits, n,
+                                    total, hits)
             j += 1
         limit = lower_of[t] if ranked else t - window
         while (keys[left] & time_mask) <= limit:
-            v = (payloads[left] & slot_mask) - 1
-            if v >= 0:
-                _remove(counts, bits, offsets, v, track_p, track_below)
-                n -= 1
-                total -= domain[v]
-                hits -= (payloads[left] >> slot_bits) & 1
+            n, total, hits = _leave(counts, bits, offsets, domain, track_p, track_below, payloads[left], slot_bits,
+                                    n, total, hits)
             left += 1
-        if n == 0:
-            total = 0.0  # forget rounding left over from earlier windows
         m, lo, hi, avg, up, sh = _statistics(counts, bits, offsets, domain, track_p, track_below, n, total, hits,
                                              ks, quantile)
         for k in range(i, j):
@@ -587,11 +593,9 @@ def _stats_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, d
             upper[row] = up
             share[row] = sh
         i = j
-    while left < e:
-        v = (payloads[left] & slot_mask) - 1
-        if v >= 0:
-            _remove(counts, bits, offsets, v, track_p, track_below)
-        left += 1
+    for k in range(left, e):
+        n, total, hits = _leave(counts, bits, offsets, domain, track_p, track_below, payloads[k], slot_bits, n, total,
+                                hits)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -602,13 +606,7 @@ def stats_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, 
     Bit ``slot_bits`` of a payload is the row's within-target flag; ``share`` counts it over the
     window's rows that have a value.
     """
-    largest = _largest_bucket(bucket_starts, buckets)
-    packed = np.empty(largest, dtype=np.int64)
-    spare = np.empty(largest, dtype=np.int64)
-    moved = np.empty(largest, dtype=np.int64)
-    hist = np.zeros(2048 * 6, dtype=np.int64)
-    counts = np.zeros(len(domain), dtype=np.int32)
-    bits = np.zeros(offsets[-1], dtype=np.uint64)
+    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
     track_p = np.zeros(4, dtype=np.int64)
     track_below = np.zeros(4, dtype=np.int64)
     for q in buckets:
@@ -628,42 +626,27 @@ def stats_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, 
 def _stats_at_group(keys, payloads, s, e, row0, time_bits, lower, upper_key, slot_bits, domain, offsets, ks, quantile,
                     counts, bits, track_p, track_below, count, median, ci_low, ci_high, mean, upper, share):
     time_mask = (np.int64(1) << time_bits) - 1
-    slot_mask = (np.int64(1) << slot_bits) - 1
     track_p[:] = 0
     track_below[:] = 0
-    n = 0
-    total = 0.0
-    hits = 0
+    n, total, hits = 0, 0.0, 0
     left = s
     right = s
     for m in range(len(lower)):
         while right < e and (keys[right] & time_mask) <= upper_key[m]:
-            v = (payloads[right] & slot_mask) - 1
-            if v >= 0:
-                _add(counts, bits, offsets, v, track_p, track_below)
-                n += 1
-                total += domain[v]
-                hits += (payloads[right] >> slot_bits) & 1
+            n, total, hits = _enter(counts, bits, offsets, domain, track_p, track_below, payloads[right], slot_bits,
+                                    n, total, hits)
             right += 1
         while left < right and (keys[left] & time_mask) <= lower[m]:
-            v = (payloads[left] & slot_mask) - 1
-            if v >= 0:
-                _remove(counts, bits, offsets, v, track_p, track_below)
-                n -= 1
-                total -= domain[v]
-                hits -= (payloads[left] >> slot_bits) & 1
+            n, total, hits = _leave(counts, bits, offsets, domain, track_p, track_below, payloads[left], slot_bits,
+                                    n, total, hits)
             left += 1
-        if n == 0:
-            total = 0.0
         row = row0 + m
         count[row] = n
         median[row], ci_low[row], ci_high[row], mean[row], upper[row], share[row] = _statistics(
             counts, bits, offsets, domain, track_p, track_below, n, total, hits, ks, quantile)
-    while left < right:
-        v = (payloads[left] & slot_mask) - 1
-        if v >= 0:
-            _remove(counts, bits, offsets, v, track_p, track_below)
-        left += 1
+    for k in range(left, right):
+        n, total, hits = _leave(counts, bits, offsets, domain, track_p, track_below, payloads[k], slot_bits, n, total,
+                                hits)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -671,13 +654,7 @@ def stats_at_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bit
                      slot_bits, domain, offsets, ks, quantile, count, median, ci_low, ci_high, mean, upper, share):
     """Sort the listed buckets, then statistics of windows (lower[m], upper_key[m]] (time keys, both
     non-decreasing) of each of their groups. Output row ``ordinal_of[group] * len(lower) + m``."""
-    largest = _largest_bucket(bucket_starts, buckets)
-    packed = np.empty(largest, dtype=np.int64)
-    spare = np.empty(largest, dtype=np.int64)
-    moved = np.empty(largest, dtype=np.int64)
-    hist = np.zeros(2048 * 6, dtype=np.int64)
-    counts = np.zeros(len(domain), dtype=np.int32)
-    bits = np.zeros(offsets[-1], dtype=np.uint64)
+    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
     track_p = np.zeros(4, dtype=np.int64)
     track_below = np.zeros(4, dtype=np.int64)
     for q in buckets:
