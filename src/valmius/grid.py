@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -306,7 +307,8 @@ def _pick(frame: pl.DataFrame, role: str) -> str | None:
     return next((lower[a] for a in ALIASES[role] if a in lower), None)
 
 
-def _fail(path: Path, where: list[str], bad: pl.Series, column: str | None, message: str) -> InputError:
+def _fail(path: Path, where: list[str], bad: pl.Series, column: str | None,
+          message: str | Callable[[int], str]) -> InputError:
     """An error for the first bad row, with how many rows share the problem."""
     index = bad.arg_true()
     first = where[index[0]]

@@ -9,7 +9,6 @@ night changes nothing.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from collections import deque
@@ -20,11 +19,12 @@ from pathlib import Path
 
 import polars as pl
 
-from valmius.columns import FILES, RUNS, UTC_TIME
+from valmius.columns import FILES, UTC_TIME
 from valmius.errors import InputError, ValmiusError
 from valmius.extract import BLOCK_BYTES, NeedsExactLines, SourceFile, file_sha256, open_source, prefetch, read_batches
 from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
 from valmius.mapping import Mapping
+from valmius.runs import record_run
 from valmius.settings import Settings
 from valmius.store import Staging, merge
 from valmius.transform import empty_rejected, malformed_rows, transform_batch
@@ -273,14 +273,9 @@ def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, stagin
 
 
 def _write_bookkeeping(base: Snapshot, writer: SnapshotWriter, summary: IngestSummary, started_at: datetime) -> None:
-    runs = base.scan("runs").collect()
-    record = pl.DataFrame([{
-        "run_id": summary.run_id, "command": "ingest", "started_at": started_at,
-        "finished_at": datetime.now(timezone.utc), "files_read": sum(f.status == "ingested" for f in summary.files),
-        "files_skipped": sum(f.status == "skipped" for f in summary.files), "rows_read": summary.rows_read,
-        "rows_stored": summary.rows_stored, "rows_quarantined": summary.rows_quarantined,
-        "rows_replaced": summary.rows_replaced + summary.rows_duplicate, "duration_s": summary.duration_s,
-        "summary_json": json.dumps(summary.to_dict(), ensure_ascii=False),
-    }], schema=RUNS.schema)
-    writer.write_table("runs", pl.concat([runs.select(RUNS.names), record]))
+    record_run(base, writer, "ingest", started_at, summary.duration_s, summary.to_dict(),
+               files_read=sum(f.status == "ingested" for f in summary.files),
+               files_skipped=sum(f.status == "skipped" for f in summary.files), rows_read=summary.rows_read,
+               rows_stored=summary.rows_stored, rows_quarantined=summary.rows_quarantined,
+               rows_replaced=summary.rows_replaced + summary.rows_duplicate)
 

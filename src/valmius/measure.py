@@ -30,7 +30,7 @@ import polars as pl
 from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIME, Table
 from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
 from valmius.responses import measure_responses
-from valmius.rolling import rolling_stats, rolling_stats_at
+from valmius.rolling import calendar, rolling_stats, rolling_stats_at
 from valmius.runs import record_run
 from valmius.settings import Settings
 
@@ -225,29 +225,18 @@ def calendar_points(times_s: pl.Series, every: str, zone: str) -> pl.DataFrame:
     if times_s.len() == 0:
         return pl.DataFrame(schema=schema)
     tz = ZoneInfo(zone)
-    first = datetime.fromtimestamp(int(times_s.min()), tz)
-    last = datetime.fromtimestamp(int(times_s.max()), tz)
-    start = first.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    first = datetime.fromtimestamp(int(times_s.min()), tz).date()
+    last = datetime.fromtimestamp(int(times_s.max()), tz).date()
     if every == "week":
-        start -= timedelta(days=start.weekday())
+        first -= timedelta(days=first.weekday())
     elif every == "month":
-        start = start.replace(day=1)
-    starts, ends = [], []
-    while start <= last.replace(tzinfo=None):
-        following = _next_period(start, every)
-        starts.append(start.replace(tzinfo=tz).astimezone(timezone.utc))
-        ends.append(following.replace(tzinfo=tz).astimezone(timezone.utc) - timedelta(seconds=1))
-        start = following
-    frame = pl.DataFrame({"period_start": starts, "at": ends}, schema={"period_start": UTC_TIME, "at": UTC_TIME})
-    return frame.with_columns(at_s=pl.col("at").dt.epoch("us") // _US)
-
-
-def _next_period(start: datetime, every: str) -> datetime:
-    if every == "day":
-        return start + timedelta(days=1)
-    if every == "week":
-        return start + timedelta(days=7)
-    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        first = first.replace(day=1)
+    # Period boundaries from the first period's start to past the last period's end (a month at most).
+    boundaries = calendar(first, last + timedelta(days=32), every, zone).astype("int64")
+    periods = int(np.searchsorted(boundaries, int(times_s.max()), side="right"))
+    starts, ends = boundaries[:periods], boundaries[1:periods + 1] - 1
+    return pl.DataFrame({"period_start": starts * _US, "at": ends * _US, "at_s": ends}).with_columns(
+        pl.col("period_start", "at").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
 
 
 def _partitions(frame: pl.DataFrame) -> set[tuple[int, int]]:

@@ -24,10 +24,8 @@ from valmius.lake import Snapshot
 from valmius.settings import Settings
 
 
-def _seconds(later: str | pl.Expr, earlier: str | pl.Expr) -> pl.Expr:
-    later = pl.col(later) if isinstance(later, str) else later
-    earlier = pl.col(earlier) if isinstance(earlier, str) else earlier
-    return (later - earlier).dt.total_seconds().cast(pl.Int64)
+def _seconds(later: str, earlier: str) -> pl.Expr:
+    return (pl.col(later) - pl.col(earlier)).dt.total_seconds().cast(pl.Int64)
 
 
 def first_units(units: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
