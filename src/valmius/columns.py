@@ -248,8 +248,69 @@ RUNS = Table(
     key=("run_id",),
 )
 
+_EVIDENCE = (
+    Column("count", pl.Int64, "Measured urgent tasks in the window.", nullable=False),
+    Column("median_s", pl.Float64, "Median response time in the window, seconds (even count: mean of the two middle values).", nullable=False),
+    Column("ci_low_s", pl.Float64, "Lower bound of the distribution-free confidence interval of the median, seconds; null when the count is too small to reach the level."),
+    Column("ci_high_s", pl.Float64, "Upper bound of that interval, seconds."),
+    Column("share_within_target", pl.Float64, "Share of the window's tasks within the target (0-1).", nullable=False),
+    Column("mean_s", pl.Float64, "Mean response time in the window, seconds.", nullable=False),
+    Column("target_s", pl.Int64, "Target for the first unit in this risk class, seconds (targets_s).", nullable=False),
+    Column("is_over_median", pl.Boolean, "Median over the target (the strategy's rule).", nullable=False),
+    Column("is_over_share", pl.Boolean, "Under 50 % of tasks within the target (the share rule; differs from the median rule only in ties and even counts).", nullable=False),
+    Column("is_flagged", pl.Boolean, "Over target by the rule that flags (flags.rule).", nullable=False),
+    Column("confidence", pl.String, "For flagged rows: certain (whole interval over the target), likely (median over, interval straddles or missing) or too_few_tasks (count under flags.min_tasks)."),
+    Column("years_over", pl.Int32, "Years of the review period in which the tasks here missed the target (by flags.rule).", nullable=False),
+    Column("years_in_review", pl.Int32, "Years in the review period (flags.review_years, limited to years with data).", nullable=False),
+    Column("is_problem", pl.Boolean, "Missed the target in every year of the review period (each year with tasks).", nullable=False),
+)
+
+FLAGS = Table(
+    "flags",
+    "Cells of the flagged risk classes (flags.risk_classes, default I) judged against their target over the trailing window ending at evaluated_at (valmius flag).",
+    (
+        Column("evaluated_at", UTC_TIME, "End of the trailing window (UTC): the last second of the latest calendar period.", nullable=False),
+        Column("window_days", pl.Int32, "Length of the trailing window in days.", nullable=False),
+        Column("cell_id", pl.String, "Risk cell id.", nullable=False),
+        Column("x_m", pl.Int64, "Easting of the cell's bottom-left corner, metres of the grid's coordinate system.", nullable=False),
+        Column("y_m", pl.Int64, "Northing of the cell's bottom-left corner, metres.", nullable=False),
+        Column("cell_size_m", pl.Int32, "Side of the cell in metres.", nullable=False),
+        Column("risk_class", pl.String, "Risk class of the cell (grid of the window's tasks).", nullable=False),
+        Column("municipality_code", pl.String, "Municipality of most of the cell's tasks."),
+        Column("station_id", pl.String, "Station whose units most often arrived first in the window."),
+        *_EVIDENCE,
+        Column("over_since", UTC_TIME, "Start of the unbroken run of calendar periods, ending at evaluated_at, in which the cell was over target (flagged rows)."),
+        Column("area_id", pl.Int32, "Area the flagged cell belongs to (areas.area_id); null when not flagged."),
+    ),
+    key=("cell_id",),
+)
+
+AREAS = Table(
+    "areas",
+    "Flagged cells that touch, joined into areas (flags.neighbourhood), with pooled evidence and what drives the delay (valmius flag). Area ids are ranks, worst first, and change between evaluations.",
+    (
+        Column("area_id", pl.Int32, "Area number: 1 is the area with the highest pooled median.", nullable=False),
+        Column("evaluated_at", UTC_TIME, "End of the trailing window (UTC).", nullable=False),
+        Column("window_days", pl.Int32, "Length of the trailing window in days.", nullable=False),
+        Column("risk_class", pl.String, "Risk class of the area's cells.", nullable=False),
+        Column("cells", pl.Int32, "Cells in the area.", nullable=False),
+        Column("cell_ids", pl.List(pl.String), "Ids of the area's cells.", nullable=False),
+        Column("municipality_code", pl.String, "Municipality of most of the area's tasks."),
+        Column("station_id", pl.String, "Station whose units most often arrived first in the area."),
+        *_EVIDENCE,
+        Column("erc_median_s", pl.Float64, "Median ERC processing (call to first alarm) of the area's tasks, seconds."),
+        Column("turnout_median_s", pl.Float64, "Median turnout (alarm to en route) of the first unit on scene, seconds."),
+        Column("travel_median_s", pl.Float64, "Median travel (en route to on scene) of the first unit on scene, seconds."),
+        Column("erc_excess_s", pl.Float64, "erc_median_s minus the same median over the class's cells that meet the target, seconds."),
+        Column("turnout_excess_s", pl.Float64, "turnout_median_s minus the same median over the class's cells that meet the target, seconds."),
+        Column("travel_excess_s", pl.Float64, "travel_median_s minus the same median over the class's cells that meet the target, seconds."),
+        Column("main_delay", pl.String, "The component with the largest excess: erc (call centre), turnout (station) or travel (road)."),
+    ),
+    key=("area_id",),
+)
+
 TABLES: dict[str, Table] = {t.name: t for t in (UNITS, INCIDENTS, QUARANTINE, CELLS, RESPONSES, ROLLING_EVENTS,
-                                                 ROLLING_CALENDAR, FILES, RUNS)}
+                                                 ROLLING_CALENDAR, FLAGS, AREAS, FILES, RUNS)}
 
 
 def empty_frame(table: Table) -> pl.DataFrame:
@@ -283,4 +344,4 @@ def _type_name(dtype: pl.DataType) -> str:
     if dtype == UTC_TIME:
         return "timestamp (UTC)"
     return {pl.String: "text", pl.Int64: "integer", pl.Int32: "integer", pl.Float64: "float",
-            pl.Boolean: "boolean"}.get(dtype, str(dtype))  # type: ignore[call-overload]
+            pl.Boolean: "boolean", pl.List(pl.String): "list of text"}.get(dtype, str(dtype))  # type: ignore[call-overload]

@@ -40,6 +40,8 @@ class PathSettings:
     """Folder where nightly export files arrive."""
     catalog: Path = Path("valmius.duckdb")
     """DuckDB catalog file with a view per lake table."""
+    reports: Path = Path("reports")
+    """Folder where valmius report writes its dated report folders."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,28 @@ class WindowSettings:
     """Coverage of the distribution-free confidence interval of a median (order statistics)."""
 
 
+@dataclass(frozen=True)
+class FlagSettings:
+    risk_classes: list[str] = field(default_factory=lambda: ["I"])
+    """Risk classes whose cells are judged, flagged and joined into areas (the strategy's target is for class I)."""
+    rule: str = "median"
+    """What flags a cell: "median" (median over the target, the strategy's rule) or "share" (under 50 % within target)."""
+    min_tasks: int = 10
+    """Cells and areas with fewer measured tasks in the window are flagged with confidence too_few_tasks."""
+    neighbourhood: int = 8
+    """Flagged cells that touch form one area: 8 (sides and corners) or 4 (sides only)."""
+    review_years: int = 4
+    """Years of the review period, ending with the evaluated year: a problem cell misses its target in each."""
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    language: str = "fi"
+    """Language of report labels: "fi" (Finnish) or "en" (English)."""
+    min_count_shown: int = 5
+    """Counts under this are shown as "< N", and no median or share of fewer tasks is shown."""
+
+
 def _default_targets() -> dict[str, int]:
     return {"I": 360, "II": 600, "III": 1200, "IV": 2400}
 
@@ -100,6 +124,8 @@ class Settings:
     counting: CountingSettings = field(default_factory=CountingSettings)
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     windows: WindowSettings = field(default_factory=WindowSettings)
+    flags: FlagSettings = field(default_factory=FlagSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
     targets_s: dict[str, int] = field(default_factory=_default_targets)
     """Response-time target of the first unit per risk class, in seconds (IV: no firm target)."""
     source: Path | None = None
@@ -243,6 +269,19 @@ def _check(settings: Settings, file: Path) -> None:
         raise SettingsError(f"{file}: key 'windows.calendar' must be \"day\", \"week\" or \"month\"")
     if not 0.5 <= settings.windows.ci_level < 1:
         raise SettingsError(f"{file}: key 'windows.ci_level' must be a coverage such as 0.95 (at least 0.5, below 1)")
+    unknown_classes = sorted(set(settings.flags.risk_classes) - set(RISK_CLASSES))
+    if unknown_classes:
+        raise SettingsError(f"{file}: key 'flags.risk_classes': unknown risk class {unknown_classes[0]!r}; use I, II, III, IV")
+    if settings.flags.rule not in ("median", "share"):
+        raise SettingsError(f"{file}: key 'flags.rule' must be \"median\" or \"share\"")
+    if settings.flags.neighbourhood not in (4, 8):
+        raise SettingsError(f"{file}: key 'flags.neighbourhood' must be 4 or 8")
+    if settings.flags.min_tasks < 1 or settings.flags.review_years < 1:
+        raise SettingsError(f"{file}: keys 'flags.min_tasks' and 'flags.review_years' must be at least 1")
+    if settings.report.language not in ("fi", "en"):
+        raise SettingsError(f"{file}: key 'report.language' must be \"fi\" or \"en\"")
+    if settings.report.min_count_shown < 1:
+        raise SettingsError(f"{file}: key 'report.min_count_shown' must be at least 1")
     if settings.windows.trailing_days <= 0:
         raise SettingsError(f"{file}: key 'windows.trailing_days' must be a positive number of days")
 
