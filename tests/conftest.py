@@ -38,9 +38,29 @@ def write_fi(path: Path, rows: list[str], encoding: str = "utf-8-sig", newline: 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return dataclasses.replace(Settings(), paths=PathSettings(lake=tmp_path / "lake", inbox=tmp_path / "inbox",
-                                                              catalog=tmp_path / "valmius.duckdb"))
+                                                              catalog=tmp_path / "valmius.duckdb",
+                                                              reports=tmp_path / "reports"))
 
 
 def table(settings: Settings, name: str) -> pl.DataFrame:
     """A whole lake table as valmius reads it."""
     return open_lake(settings.lake_path).scan(name).collect()
+
+
+@pytest.fixture
+def sample_lake(tmp_path, settings):
+    from test_demo_run import SAMPLE
+    from valmius.demo import build_world
+    from valmius.grid import import_risk_grid
+    from valmius.ingest import ingest
+    from valmius.mapping import load_mapping
+    from valmius.measure import measure
+
+    for file in sorted(SAMPLE.glob("*.csv")):
+        ingest([file], load_mapping("fi-erc"), settings)
+    world = build_world(0)
+    grid = tmp_path / "grid.csv"
+    world.cells.select("x_m", "y_m", "risk_class", "municipality_code").write_csv(grid)
+    import_risk_grid(grid, 2025, settings)
+    measure(settings)
+    return settings

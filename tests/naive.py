@@ -132,3 +132,28 @@ def rolling_stats_at(values, times, groups, length: int, at, within_target=None,
             rows.append({"group": group, "at": a, **window_stats([values[j] for j in members], hits, level)})
     keys = ["group", "at", "count", "median", "ci_low", "ci_high", "mean", "p90", "share_within"]
     return {key: np.array([row[key] for row in rows]) for key in keys}
+
+
+# --- Areas: connected components of cells --------------------------------------------------------
+
+def connected_components(cells: list[tuple[int, int]], neighbourhood: int) -> list[int]:
+    """Breadth-first search over a set of cells; components numbered in order of their smallest cell."""
+    offsets = [(1, 0), (-1, 0), (0, 1), (0, -1)]
+    if neighbourhood == 8:
+        offsets += [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+    present = set(cells)
+    component: dict[tuple[int, int], int] = {}
+    for start in sorted(present):
+        if start in component:
+            continue
+        label = len(set(component.values()))
+        queue = [start]
+        component[start] = label
+        while queue:
+            x, y = queue.pop()
+            for dx, dy in offsets:
+                other = (x + dx, y + dy)
+                if other in present and other not in component:
+                    component[other] = label
+                    queue.append(other)
+    return [component[c] for c in cells]

@@ -10,6 +10,7 @@ from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
 from valmius.measure import measure
+from valmius.flags import flag
 
 
 def test_every_stored_column_is_documented(tmp_path, settings):
@@ -19,6 +20,7 @@ def test_every_stored_column_is_documented(tmp_path, settings):
     grid.write_text("x_m,y_m,risk_class\n393000,6711000,I\n")
     import_risk_grid(grid, 2025, settings)
     measure(settings)
+    flag(settings)
     lake = settings.lake_path
     for name, spec in TABLES.items():
         files = list((lake / name).rglob("*.parquet"))

@@ -118,20 +118,6 @@ def test_responses_agree_with_duckdb_on_the_sample_week(tmp_path, settings, samp
     assert (joined["first_unit_id"] == joined["first_unit_id_duckdb"]).all()
 
 
-@pytest.fixture
-def sample_lake(tmp_path, settings):
-    from test_demo_run import SAMPLE
-
-    for file in sorted(SAMPLE.glob("*.csv")):
-        ingest([file], load_mapping("fi-erc"), settings)
-    world = build_world(0)
-    grid = tmp_path / "grid.csv"
-    world.cells.select("x_m", "y_m", "risk_class", "municipality_code").write_csv(grid)
-    import_risk_grid(grid, 2025, settings)
-    measure(settings)
-    return settings
-
-
 def _window_stats(values: np.ndarray, within: np.ndarray, level: float = 0.95) -> dict:
     """Independent statistics of one window: sorted values, binomial order statistics."""
     v = np.sort(values)

@@ -147,7 +147,7 @@ def demo(folder: Path, year: int, nights: int | None) -> None:
 @click.pass_context
 def run_nightly(ctx: click.Context, files: tuple[Path, ...], format_name: str | None, mapping_path: Path | None,
                 quiet: bool) -> None:
-    """The nightly run: ingest new exports (FILES, or the inbox folder) and measure.
+    """The nightly run: ingest new exports (FILES, or the inbox folder), measure and flag.
 
     Files seen before are skipped, so the inbox can keep old exports. Exit codes as for ingest.
 
@@ -188,6 +188,31 @@ def measure_command(ctx: click.Context, full: bool) -> None:
     from valmius.measure import measure
 
     click.echo(measure(_settings(ctx), full=full).to_text())
+
+
+@main.command(name="flag")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Judge the window ending at the end of this local day (default: the latest calendar period).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def flag_command(ctx: click.Context, at, as_json: bool) -> None:
+    """Flag the cells over their target and join them into areas.
+
+    Judges every cell of the flagged risk classes (flags.risk_classes, class I by default) on the
+    trailing window's measured urgent tasks: median and share within target, confidence interval,
+    confidence of the flag (certain, likely, too few tasks), problem cells missed every year of the
+    review period. Touching flagged cells become areas with pooled evidence and the component (ERC,
+    turnout, travel) that drives the delay. Writes the flags and areas tables.
+
+    \b
+    Example:
+      valmius flag
+      valmius flag --at 2025-12-31
+    """
+    from valmius.flags import flag
+
+    summary = flag(_settings(ctx), at=at.date() if at else None)
+    click.echo(json.dumps(summary.to_dict(), default=str, indent=2) if as_json else summary.to_text())
 
 
 @main.group()

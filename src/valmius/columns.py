@@ -287,9 +287,9 @@ FLAGS = Table(
 
 AREAS = Table(
     "areas",
-    "Flagged cells that touch, joined into areas (flags.neighbourhood), with pooled evidence and what drives the delay (valmius flag). Area ids are ranks, worst first, and change between evaluations.",
+    "Flagged cells that touch, joined into areas (flags.neighbourhood), with pooled evidence and what drives the delay (valmius flag). Area ids are ranks and change between evaluations.",
     (
-        Column("area_id", pl.Int32, "Area number: 1 is the area with the highest pooled median.", nullable=False),
+        Column("area_id", pl.Int32, "Area number, worst first: by confidence (certain, likely, too few tasks), then by pooled median.", nullable=False),
         Column("evaluated_at", UTC_TIME, "End of the trailing window (UTC).", nullable=False),
         Column("window_days", pl.Int32, "Length of the trailing window in days.", nullable=False),
         Column("risk_class", pl.String, "Risk class of the area's cells.", nullable=False),

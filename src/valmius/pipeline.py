@@ -1,7 +1,8 @@
-"""The nightly run, in one screen: read the inbox, ingest, measure.
+"""The nightly run, in one screen: read the inbox, ingest, measure, flag.
 
     exports in paths.inbox ──ingest──▶ units, incidents, quarantine   (valmius.ingest)
     risk grid (cells) + units ──measure──▶ responses, rolling_*       (valmius.measure)
+    responses + rolling_calendar ──flag──▶ flags, areas               (valmius.flags)
 
 Each step commits atomically on its own; a failed step leaves the lake as the previous step left
 it, and the next night picks up from there (ingested files are known by their content hash).
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from valmius.errors import InputError
+from valmius.flags import FlagSummary, flag
 from valmius.ingest import IngestSummary, ProgressCallback, ingest
 from valmius.mapping import Mapping
 from valmius.measure import MeasureSummary, measure
@@ -24,9 +26,10 @@ from valmius.settings import Settings
 class NightSummary:
     ingest: IngestSummary
     measure: MeasureSummary
+    flags: FlagSummary
 
     def to_text(self) -> str:
-        return f"{self.ingest.to_text()}\n{self.measure.to_text()}"
+        return f"{self.ingest.to_text()}\n{self.measure.to_text()}\n{self.flags.to_text()}"
 
 
 def inbox_files(settings: Settings) -> list[Path]:
@@ -39,6 +42,7 @@ def inbox_files(settings: Settings) -> list[Path]:
 
 def nightly(settings: Settings, mapping: Mapping, files: Sequence[Path] | None = None, *,
             progress: ProgressCallback | None = None) -> NightSummary:
-    """Ingest ``files`` (default: the inbox; files seen before are skipped), then measure."""
+    """Ingest ``files`` (default: the inbox; files seen before are skipped), measure, flag."""
     ingested = ingest(list(files) if files else inbox_files(settings), mapping, settings, progress=progress)
-    return NightSummary(ingested, measure(settings))
+    measured = measure(settings)
+    return NightSummary(ingested, measured, flag(settings))

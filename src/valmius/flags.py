@@ -1,0 +1,322 @@
+"""The flag stage: cells over their target, joined into areas, with the evidence and what drives it.
+
+``valmius flag`` (and the nightly pipeline, after measure) judges every cell of the flagged risk
+classes (``flags.risk_classes``, class I by default) on the measured urgent tasks of the trailing
+window (``windows.trailing_days``) that ends at ``evaluated_at``: by default the last second of the
+latest calendar period of ``rolling_calendar``, so that flags match the last point of the charts.
+
+- A cell's class and target are those of the risk grid valid at ``evaluated_at`` (its local year,
+  else the latest earlier grid); every task located in the cell counts against that target.
+- Rules (``../shared/DOMAIN.md``): the strategy's median rule (median over target) and the share
+  rule (under 50 % within target) are both computed; ``flags.rule`` says which one flags. Exactly
+  on target is within; an even count's median is the mean of the two middle values.
+- Confidence of a flag: ``too_few_tasks`` under ``flags.min_tasks`` tasks, else ``certain`` when the
+  whole confidence interval of the median (order statistics, ``windows.ci_level``) is over the
+  target, else ``likely``.
+- Areas: flagged cells of one class that touch (``flags.neighbourhood``) are one area
+  (:mod:`valmius.kernels.components`), judged on their pooled tasks. Its median ERC processing,
+  turnout and travel are set beside those of the class's cells that meet the target: the largest
+  excess says whether the delay is in the call centre, at the station or on the road.
+- Problem: over target (by ``flags.rule``, on that year's tasks) in every local calendar year of
+  the review period, the ``flags.review_years`` years ending with the evaluated one (only years in
+  which the lake has measured tasks; a cell needs tasks in each).
+
+Both tables are replaced whole, atomically, with a ``runs`` row that says which flags appeared and
+cleared since the previous evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+from valmius.columns import AREAS, FLAGS, UTC_TIME, conform, empty_frame
+from valmius.kernels.components import connected_components
+from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
+from valmius.rolling import ci_ranks
+from valmius.runs import record_run
+from valmius.settings import Settings
+
+COMPONENTS = ("erc", "turnout", "travel")
+CONFIDENCE_ORDER = {"certain": 0, "likely": 1, "too_few_tasks": 2}
+"""Areas are ranked by confidence, then by pooled median (highest first)."""
+_TASK_COLUMNS = ["incident_id", "call_at", "response_s", "erc_s", "turnout_s", "travel_s", "station_id",
+                 "municipality_code", "cell_id"]
+
+
+@dataclass
+class FlagSummary:
+    """What a flag run found."""
+
+    evaluated_at: datetime | None = None
+    cells_evaluated: int = 0
+    flagged: dict[str, int] = field(default_factory=dict)
+    """Flagged cells by confidence."""
+    areas: int = 0
+    problem_cells: int = 0
+    appeared: list[str] = field(default_factory=list)
+    """Cells flagged now that were not at the previous evaluation."""
+    cleared: list[str] = field(default_factory=list)
+    """Cells flagged at the previous evaluation that are not now."""
+    duration_s: float = 0.0
+    run_id: int | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def to_text(self) -> str:
+        if self.evaluated_at is None:
+            return "Flags: no measured urgent tasks yet; nothing to judge"
+        flagged = sum(self.flagged.values())
+        by = ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in self.flagged.items()) or "none"
+        return (f"Flags at {self.evaluated_at:%Y-%m-%d %H:%M} UTC: {self.cells_evaluated:,} cells judged, "
+                f"{flagged:,} over target ({by}) in {self.areas:,} areas; {self.problem_cells:,} problem cells; "
+                f"since the last evaluation {len(self.appeared)} appeared, {len(self.cleared)} cleared")
+
+
+def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
+    """Judge the cells and areas at ``at`` (default: the latest calendar period) and store ``flags``
+    and ``areas``, in one atomic commit."""
+    started, started_at = time.perf_counter(), datetime.now(timezone.utc)
+    root = settings.lake_path
+    with lake_lock(root):
+        base = open_lake(root)
+        writer = SnapshotWriter(base)
+        try:
+            flags, areas = evaluate(base, settings, at=at)
+            summary = _summary(flags, areas, base.scan("flags").collect())
+            writer.write_table("flags", flags)
+            writer.write_table("areas", areas)
+            summary.duration_s = time.perf_counter() - started
+            summary.run_id = writer.snapshot_id
+            record_run(base, writer, "flag", started_at, summary.duration_s, summary.to_dict(),
+                       rows_stored=flags.height)
+            writer.commit()
+        except BaseException:
+            writer.abandon()
+            raise
+    return summary
+
+
+def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ``flags`` and ``areas`` tables of ``snapshot`` at ``at`` (a local date: the window ends at
+    its last second; default: the end of the latest calendar period)."""
+    evaluated_at = evaluation_time(snapshot, settings, at)
+    if evaluated_at is None:
+        return empty_frame(FLAGS), empty_frame(AREAS)
+    cells = _cells_at(snapshot, settings, evaluated_at)
+    measured = snapshot.scan("responses").filter(pl.col("is_measured")).select(_TASK_COLUMNS).collect()
+    tasks = measured.join(cells.select("cell_id", "risk_class", "target_s"), on="cell_id", how="inner").with_columns(
+        within=pl.col("response_s") <= pl.col("target_s"))
+    start = evaluated_at - timedelta(days=settings.windows.trailing_days)
+    window = tasks.filter((pl.col("call_at") > start) & (pl.col("call_at") <= evaluated_at))
+    review = _review_years(measured, settings, evaluated_at)
+
+    judged = (
+        _judge(_evidence(window, ["cell_id"], settings), settings)
+        .join(_most_common(window, ["cell_id"], "station_id"), on="cell_id", how="left")
+        .join(_most_common(window, ["cell_id"], "municipality_code"), on="cell_id", how="left")
+        .join(_years_over(tasks, ["cell_id"], review, settings), on="cell_id", how="left")
+        .join(cells.drop("target_s"), on="cell_id", how="inner")
+        .join(_over_since(snapshot, settings, evaluated_at), on="cell_id", how="left")
+        .with_columns(over_since=pl.when("is_flagged").then("over_since"))
+        .pipe(_with_review, review)
+    )
+    labelled = _label_areas(judged, settings)
+    areas = _areas(window, tasks, labelled, review, settings)
+    flags = (
+        labelled.join(areas.select("area_key", "area_id"), on="area_key", how="left")
+        .with_columns(evaluated_at=pl.lit(evaluated_at, UTC_TIME), window_days=pl.lit(settings.windows.trailing_days),
+                      cell_size_m=pl.lit(settings.grid.cell_size_m))
+        .sort("cell_id")
+    )
+    areas = areas.with_columns(evaluated_at=pl.lit(evaluated_at, UTC_TIME),
+                               window_days=pl.lit(settings.windows.trailing_days)).sort("area_id")
+    return conform(flags, FLAGS), conform(areas, AREAS)
+
+
+def evaluation_time(snapshot: Snapshot, settings: Settings, at: date | None = None) -> datetime | None:
+    """End of the window to judge: the last second of local day ``at``, else of the latest calendar
+    period of ``rolling_calendar``; None when nothing is measured yet."""
+    if at is not None:
+        midnight = datetime(at.year, at.month, at.day, tzinfo=ZoneInfo(settings.time.zone)) + timedelta(days=1)
+        return midnight.astimezone(timezone.utc) - timedelta(seconds=1)
+    last = snapshot.scan("rolling_calendar").filter(pl.col("grouping") == "all").select(pl.col("at").max()).collect()
+    return last.item()
+
+
+def _cells_at(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
+    """Cells of the flagged classes in the grid valid at ``evaluated_at``, with their target."""
+    year = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year
+    cells = snapshot.scan("cells").filter(pl.col("valid_year") <= year)
+    latest = cells.select(pl.col("valid_year").max()).collect().item()
+    targets = pl.DataFrame({"risk_class": list(settings.targets_s), "target_s": list(settings.targets_s.values())},
+                           schema={"risk_class": pl.String, "target_s": pl.Int64})
+    if latest is None:  # no grid valid yet: no cell has a class
+        cells = cells.filter(pl.lit(False))
+    else:
+        cells = cells.filter(pl.col("valid_year") == latest)
+    return (cells.filter(pl.col("risk_class").is_in(settings.flags.risk_classes))
+            .select("cell_id", "x_m", "y_m", "risk_class").collect().join(targets, on="risk_class"))
+
+
+def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime) -> list[int]:
+    """Local calendar years of the review period that have measured tasks in the lake."""
+    last = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year
+    wanted = set(range(last - settings.flags.review_years + 1, last + 1))
+    years = measured.select(pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.year().unique())
+    return sorted(wanted & set(years.to_series().to_list()))
+
+
+def _evidence(tasks: pl.DataFrame, by: list[str], settings: Settings) -> pl.DataFrame:
+    """count, median_s, ci_low_s, ci_high_s, share_within_target, mean_s and target_s per group."""
+    grouped = tasks.group_by(by).agg(
+        count=pl.len(), sorted_s=pl.col("response_s").sort(), median_s=pl.col("response_s").median(),
+        share_within_target=pl.col("within").mean(), mean_s=pl.col("response_s").mean(),
+        target_s=pl.col("target_s").first(),
+    )
+    ks = ci_ranks(settings.windows.ci_level, int(grouped["count"].max() or 0))
+    k = pl.Series("k", ks[grouped["count"].to_numpy()] if grouped.height else [], dtype=pl.Int64)
+    has_interval = pl.col("k") > 0
+    return (
+        grouped.with_columns(k)
+        .with_columns(
+            ci_low_s=pl.when(has_interval).then(pl.col("sorted_s").list.get(pl.col("k") - 1)).cast(pl.Float64),
+            ci_high_s=pl.when(has_interval).then(pl.col("sorted_s").list.get(pl.col("count") - pl.col("k")))
+            .cast(pl.Float64),
+        )
+        .drop("sorted_s", "k")
+    )
+
+
+def _judge(evidence: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Add the two rules, the flag by ``flags.rule`` and the flag's confidence."""
+    over_median = pl.col("median_s") > pl.col("target_s")
+    over_share = pl.col("share_within_target") < 0.5
+    return evidence.with_columns(is_over_median=over_median, is_over_share=over_share).with_columns(
+        is_flagged=pl.col("is_over_median" if settings.flags.rule == "median" else "is_over_share"),
+    ).with_columns(
+        confidence=pl.when(~pl.col("is_flagged")).then(None)
+        .when(pl.col("count") < settings.flags.min_tasks).then(pl.lit("too_few_tasks"))
+        .when(pl.col("ci_low_s") > pl.col("target_s")).then(pl.lit("certain"))
+        .otherwise(pl.lit("likely")),
+    )
+
+
+def _is_over(settings: Settings) -> pl.Expr:
+    """Over target by ``flags.rule``, as an aggregation over tasks with ``response_s``, ``within``."""
+    if settings.flags.rule == "median":
+        return pl.col("response_s").median() > pl.col("target_s").first()
+    return pl.col("within").mean() < 0.5
+
+
+def _years_over(tasks: pl.DataFrame, by: list[str], review: list[int], settings: Settings) -> pl.DataFrame:
+    """years_over, years_in_review and is_problem per group over the review period."""
+    local_year = pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.year()
+    yearly = (tasks.with_columns(review_year=local_year).filter(pl.col("review_year").is_in(review))
+              .group_by([*by, "review_year"]).agg(is_over=_is_over(settings)))
+    return yearly.group_by(by).agg(years_over=pl.col("is_over").sum().cast(pl.Int32))
+
+
+def _with_review(frame: pl.DataFrame, review: list[int]) -> pl.DataFrame:
+    """Complete years_over (0 for groups without tasks in the review years), years_in_review, is_problem."""
+    years_over = pl.col("years_over").fill_null(0)
+    return frame.with_columns(years_over=years_over, years_in_review=pl.lit(len(review), pl.Int32),
+                              is_problem=(years_over == len(review)) & (len(review) > 0))
+
+
+def _most_common(tasks: pl.DataFrame, by: list[str], column: str) -> pl.DataFrame:
+    """The most frequent non-null value of ``column`` per group (ties: the smallest value)."""
+    counts = tasks.drop_nulls(column).group_by([*by, column]).len()
+    return counts.sort([*by, "len", column], descending=[False] * len(by) + [True, False]).group_by(
+        by, maintain_order=True).first().drop("len")
+
+
+def _over_since(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
+    """Per cell, the start of the unbroken run of calendar periods over target that ends with the
+    latest period at or before ``evaluated_at`` (``rolling_calendar``; periods with an empty window
+    break the run)."""
+    over = (pl.col("median_s") > pl.col("target_s")) if settings.flags.rule == "median" else (
+        pl.col("share_within_target") < 0.5)
+    points = (
+        snapshot.scan("rolling_calendar")
+        .filter(pl.col("grouping") == "cell", pl.col("at") <= evaluated_at)
+        .select(cell_id="group_key", period_start="period_start", at="at", median_s="median_s",
+                share_within_target="share_within_target")
+        .collect()
+    )
+    cells = _cells_at(snapshot, settings, evaluated_at).select("cell_id", "target_s")
+    points = points.join(cells, on="cell_id", how="inner").sort("cell_id", "at")
+    # A run breaks at a period not over target or after a gap (the previous point is not the
+    # period just before). Points after the last break belong to the final run.
+    contiguous = pl.col("at").shift(1).over("cell_id") == pl.col("period_start") - timedelta(seconds=1)
+    points = points.with_columns(is_over=over.fill_null(False)).with_columns(
+        run_id=(~pl.col("is_over") | ~contiguous.fill_null(False)).cast(pl.Int32).cum_sum().over("cell_id"))
+    final_run = pl.col("run_id") == pl.col("run_id").max().over("cell_id")
+    return points.filter(final_run, pl.col("is_over")).group_by("cell_id").agg(over_since=pl.col("period_start").min())
+
+
+def _label_areas(judged: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Add ``area_key`` (class and component) to the flagged cells; null for the others."""
+    size = settings.grid.cell_size_m
+    flagged = judged.filter(pl.col("is_flagged")).sort("risk_class", "x_m", "y_m")
+    keys = np.empty(flagged.height, dtype=object)
+    for risk_class in flagged["risk_class"].unique().to_list():
+        rows = (flagged["risk_class"] == risk_class).to_numpy()
+        labels = connected_components(flagged["x_m"].to_numpy()[rows] // size,
+                                      flagged["y_m"].to_numpy()[rows] // size, settings.flags.neighbourhood)
+        keys[rows] = [f"{risk_class}:{label}" for label in labels]
+    labelled = flagged.with_columns(area_key=pl.Series(keys.tolist(), dtype=pl.String))
+    return judged.join(labelled.select("cell_id", "area_key"), on="cell_id", how="left")
+
+
+def _areas(window: pl.DataFrame, tasks: pl.DataFrame, labelled: pl.DataFrame, review: list[int],
+           settings: Settings) -> pl.DataFrame:
+    """One row per area: pooled evidence, member cells, and the components against those of the
+    class's cells that meet the target."""
+    members = labelled.drop_nulls("area_key").select("cell_id", "area_key")
+    in_areas = window.join(members, on="cell_id")
+    meeting = window.join(labelled.filter(~pl.col("is_flagged")).select("cell_id"), on="cell_id")
+    medians = {f"{c}_median_s": pl.col(f"{c}_s").median().cast(pl.Float64) for c in COMPONENTS}
+    reference = meeting.group_by("risk_class").agg(**{f"{c}_reference_s": pl.col(f"{c}_s").median().cast(pl.Float64)
+                                                      for c in COMPONENTS})
+    excess = {f"{c}_excess_s": pl.col(f"{c}_median_s") - pl.col(f"{c}_reference_s") for c in COMPONENTS}
+    areas = (
+        _judge(_evidence(in_areas, ["area_key"], settings), settings)
+        .join(in_areas.group_by("area_key").agg(risk_class=pl.col("risk_class").first(), **medians), on="area_key")
+        .join(members.group_by("area_key").agg(cells=pl.len().cast(pl.Int32), cell_ids=pl.col("cell_id").sort()),
+              on="area_key")
+        .join(_most_common(in_areas, ["area_key"], "station_id"), on="area_key", how="left")
+        .join(_most_common(in_areas, ["area_key"], "municipality_code"), on="area_key", how="left")
+        .join(_years_over(tasks.join(members, on="cell_id"), ["area_key"], review, settings), on="area_key", how="left")
+        .join(reference, on="risk_class", how="left")
+        .with_columns(**excess)
+    )
+    largest = pl.max_horizontal(*(pl.col(f"{c}_excess_s") for c in COMPONENTS))
+    main_delay = pl.when(largest.is_null() | (largest <= 0)).then(None)
+    for c in COMPONENTS:
+        main_delay = main_delay.when(pl.col(f"{c}_excess_s") == largest).then(pl.lit(c))
+    certainty = pl.col("confidence").replace_strict(CONFIDENCE_ORDER, default=len(CONFIDENCE_ORDER))
+    ranked = areas.with_columns(main_delay=main_delay, first_cell=pl.col("cell_ids").list.first()).sort(
+        [certainty, "median_s", "count", "first_cell"], descending=[False, True, True, False])
+    return ranked.with_columns(area_id=pl.int_range(1, ranked.height + 1, dtype=pl.Int32)).pipe(_with_review, review)
+
+
+def _summary(flags: pl.DataFrame, areas: pl.DataFrame, previous: pl.DataFrame) -> FlagSummary:
+    now = set(flags.filter("is_flagged")["cell_id"].to_list())
+    before = set(previous.filter("is_flagged")["cell_id"].to_list())
+    by = flags.filter("is_flagged").group_by("confidence").len().sort("confidence")
+    return FlagSummary(
+        evaluated_at=flags["evaluated_at"].max() if flags.height else None,
+        cells_evaluated=flags.height,
+        flagged=dict(zip(by["confidence"].to_list(), by["len"].to_list())),
+        areas=areas.height,
+        problem_cells=int(flags["is_problem"].sum()),
+        appeared=sorted(now - before),
+        cleared=sorted(before - now),
+    )

@@ -1,0 +1,235 @@
+"""Flags and areas: recomputed independently from the stored responses, on a hand-made grid whose
+areas, confidences, components and problem cells are known."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from conftest import fi_row, table, write_fi
+from valmius.cli import main
+from valmius.flags import evaluate, flag
+from valmius.grid import import_risk_grid
+from valmius.ingest import ingest
+from valmius.lake import open_lake
+from valmius.mapping import load_mapping
+from valmius.measure import measure
+from valmius.settings import FlagSettings
+
+X0, Y0 = 390_000, 6_710_000
+HELSINKI = ZoneInfo("Europe/Helsinki")
+# Class I cells (column, row) of the hand-made grid; all others in the 10 x 3 block are class I too
+# but see fast tasks. Picture (row 2 on top), F = slow:
+#   F F . F . . L . S .        L: likely (interval straddles), S: over by the median rule only
+#   F . . F . . . . . .
+#   . F . . . . T . . .        T: too few tasks
+AREA_A = [(0, 2), (1, 2), (0, 1), (1, 0)]  # travel is slow: 480 s
+AREA_B = [(3, 2), (3, 1)]                  # turnout is slow: 420 s
+LIKELY, TOO_FEW, MEDIAN_ONLY = (6, 2), (6, 0), (8, 2)
+SLOW = set(AREA_A) | set(AREA_B) | {LIKELY, TOO_FEW, MEDIAN_ONLY}
+
+
+def _cell_id(cell: tuple[int, int]) -> str:
+    return f"1kmN{(Y0 + cell[1] * 1000) // 1000}E{(X0 + cell[0] * 1000) // 1000}"
+
+
+def _text(moment: datetime) -> str:
+    local = moment.astimezone(HELSINKI)
+    return f"{local.day}.{local.month}.{local.year} {local:%H:%M:%S}"
+
+
+def _task(n: int, cell: tuple[int, int], call: datetime, response_s: int, turnout_s: int = 60, erc_s: int = 60,
+          station: str = "KU10") -> str:
+    alarm = call + timedelta(seconds=erc_s)
+    return fi_row(incident=f"T{n:05d}", call=_text(call), alarm=_text(alarm),
+                  en_route=_text(alarm + timedelta(seconds=turnout_s)),
+                  on_scene=_text(alarm + timedelta(seconds=response_s)),
+                  free=_text(alarm + timedelta(seconds=response_s + 3600)),
+                  e=str(X0 + cell[0] * 1000 + 500), n=str(Y0 + cell[1] * 1000 + 500), station=station,
+                  unit=station + "1")
+
+
+def _month(year: int, month: int, index: int = 0) -> datetime:
+    return datetime(year, month, 15, 10, 0, tzinfo=HELSINKI) + timedelta(hours=index)
+
+
+def _rows() -> list[str]:
+    rows: list[str] = []
+
+    def add(cell, call, response_s, **kw):
+        rows.append(_task(len(rows), cell, call, response_s, **kw))
+
+    for cx in range(10):
+        for cy in range(3):
+            cell = (cx, cy)
+            if cell in SLOW:
+                continue
+            for m in range(1, 13):
+                add(cell, _month(2025, m), 240)  # meets: turnout 60, travel 180
+    for cell in AREA_A:
+        for m in range(1, 13):
+            add(cell, _month(2025, m), 480, station="KU20")
+    for cell in AREA_B:
+        for m in range(1, 13):
+            add(cell, _month(2025, m), 420, turnout_s=300, station="KU30")
+    add((3, 2), _month(2024, 6), 500)  # (3, 2) was over in 2024 too: a problem cell
+    add((0, 2), _month(2024, 6), 200)  # (0, 2) met the target in 2024
+    for m, value in enumerate([300] * 5 + [400] * 7, start=1):
+        add(LIKELY, _month(2025, m), value)
+    for m in (3, 6, 9):
+        add(TOO_FEW, _month(2025, m), 600)
+    for m, value in enumerate([300, 360, 400, 400], start=1):
+        add(MEDIAN_ONLY, _month(2025, m), value)
+    return rows
+
+
+@pytest.fixture
+def hand_lake(tmp_path, settings):
+    ingest([write_fi(tmp_path / "tasks.csv", _rows())], load_mapping("fi-erc"), settings)
+    grid = tmp_path / "grid.csv"
+    lines = ["x_m,y_m,risk_class,municipality_code"]
+    lines += [f"{X0 + cx * 1000},{Y0 + cy * 1000},I,186" for cx in range(10) for cy in range(3)]
+    lines.append(f"{X0 + 20_000},{Y0},II,186")
+    grid.write_text("\n".join(lines) + "\n")
+    for year in (2024, 2025):
+        import_risk_grid(grid, year, settings)
+    measure(settings)
+    return settings
+
+
+def _ci(values: np.ndarray, level: float) -> tuple[float | None, float | None]:
+    """Order-statistic interval of the median: largest k with P(Bin(n, 1/2) <= k - 1) <= (1 - level) / 2."""
+    v, n = np.sort(values), values.size
+    k = max([j for j in range(1, n + 1) if sum(math.comb(n, i) for i in range(j)) / 2**n <= (1 - level) / 2],
+            default=0)
+    return (float(v[k - 1]), float(v[n - k])) if k else (None, None)
+
+
+def _check_against_responses(settings, flags: pl.DataFrame) -> None:
+    responses = table(settings, "responses").filter("is_measured")
+    for row in flags.iter_rows(named=True):
+        start = row["evaluated_at"] - timedelta(days=row["window_days"])
+        mine = responses.filter(pl.col("cell_id") == row["cell_id"], pl.col("call_at") > start,
+                                pl.col("call_at") <= row["evaluated_at"])
+        values = mine["response_s"].to_numpy().astype(float)
+        assert row["count"] == values.size
+        assert row["median_s"] == pytest.approx(float(np.median(values)))
+        assert row["mean_s"] == pytest.approx(float(values.mean()))
+        assert row["share_within_target"] == pytest.approx(float((values <= row["target_s"]).mean()))
+        low, high = _ci(values, settings.windows.ci_level)
+        assert (row["ci_low_s"], row["ci_high_s"]) == (low, high)
+        assert row["is_over_median"] == (np.median(values) > row["target_s"])
+        assert row["is_over_share"] == ((values <= row["target_s"]).mean() < 0.5)
+
+
+def test_flags_recomputed_from_the_stored_responses(hand_lake):
+    flag(hand_lake)
+    flags = table(hand_lake, "flags")
+    assert flags.height == 30  # every class I cell with tasks; the class II cell is not judged
+    assert flags["evaluated_at"].unique().to_list() == [datetime(2025, 12, 31, 21, 59, 59, tzinfo=timezone.utc)]
+    _check_against_responses(hand_lake, flags)
+    flagged = set(flags.filter("is_flagged")["cell_id"].to_list())
+    assert flagged == {_cell_id(c) for c in SLOW}
+
+
+def test_confidence_and_the_two_rules(hand_lake):
+    flags = {r["cell_id"]: r for r in evaluate(open_lake(hand_lake.lake_path), hand_lake)[0].iter_rows(named=True)}
+    assert flags[_cell_id((0, 2))]["confidence"] == "certain"
+    assert flags[_cell_id(LIKELY)]["confidence"] == "likely"
+    assert flags[_cell_id(TOO_FEW)]["confidence"] == "too_few_tasks"
+    # 300, 360, 400, 400: median 380 is over 360, yet half the tasks are within: the rules differ.
+    median_only = flags[_cell_id(MEDIAN_ONLY)]
+    assert (median_only["is_over_median"], median_only["is_over_share"], median_only["is_flagged"]) == (True, False, True)
+    assert flags[_cell_id((2, 2))]["confidence"] is None and not flags[_cell_id((2, 2))]["is_flagged"]
+
+    by_share = dataclasses.replace(hand_lake, flags=FlagSettings(rule="share"))
+    shared = {r["cell_id"]: r for r in evaluate(open_lake(hand_lake.lake_path), by_share)[0].iter_rows(named=True)}
+    assert not shared[_cell_id(MEDIAN_ONLY)]["is_flagged"]
+    assert shared[_cell_id((0, 2))]["is_flagged"]
+
+
+def test_areas_known_components_pooled_evidence_and_why(hand_lake):
+    flags, areas = evaluate(open_lake(hand_lake.lake_path), hand_lake)
+    by_cells = {frozenset(r["cell_ids"]): r for r in areas.iter_rows(named=True)}
+    expected = [frozenset(_cell_id(c) for c in group) for group in
+                (AREA_A, AREA_B, [LIKELY], [TOO_FEW], [MEDIAN_ONLY])]
+    assert set(by_cells) == set(expected)
+    a, b = by_cells[expected[0]], by_cells[expected[1]]
+    assert (a["count"], a["median_s"], a["cells"], a["confidence"]) == (48, 480.0, 4, "certain")
+    assert (a["station_id"], a["main_delay"], a["travel_excess_s"], a["turnout_excess_s"]) == ("KU20", "travel", 240.0, 0.0)
+    assert (b["station_id"], b["main_delay"], b["turnout_excess_s"], b["travel_excess_s"]) == ("KU30", "turnout", 240.0, -60.0)
+    # Worst first: certain areas by median, then likely, then too few tasks.
+    assert [frozenset(r) for r in areas.sort("area_id")["cell_ids"].to_list()] == [
+        expected[0], expected[1], expected[2], expected[3], expected[4]]
+    assert areas.sort("area_id")["confidence"].to_list()[:3] == ["certain", "certain", "likely"]
+    # Each flagged cell points at its area.
+    area_of = dict(zip(flags["cell_id"], flags["area_id"]))
+    for row in areas.iter_rows(named=True):
+        assert {area_of[c] for c in row["cell_ids"]} == {row["area_id"]}
+
+    sides_only = dataclasses.replace(hand_lake, flags=FlagSettings(neighbourhood=4))
+    areas4 = evaluate(open_lake(hand_lake.lake_path), sides_only)[1]
+    assert {frozenset(r) for r in areas4["cell_ids"].to_list()} >= {
+        frozenset(_cell_id(c) for c in AREA_A[:3]), frozenset([_cell_id(AREA_A[3])])}
+
+
+def test_problem_cells_and_since_when(hand_lake):
+    flags = {r["cell_id"]: r for r in evaluate(open_lake(hand_lake.lake_path), hand_lake)[0].iter_rows(named=True)}
+    problem, once = flags[_cell_id((3, 2))], flags[_cell_id((0, 2))]
+    assert (problem["years_over"], problem["years_in_review"], problem["is_problem"]) == (2, 2, True)
+    assert (once["years_over"], once["years_in_review"], once["is_problem"]) == (1, 2, False)
+    # Over in every monthly window since its first task (June 2024), and since January 2025.
+    assert problem["over_since"] == datetime(2024, 6, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
+    assert flags[_cell_id((0, 1))]["over_since"] == datetime(2025, 1, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
+    # (0, 2) met the target in June 2024: its windows were under target until its 2025 tasks took over.
+    assert once["over_since"] > datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def test_an_earlier_window_and_what_changed(hand_lake):
+    june = evaluate(open_lake(hand_lake.lake_path), hand_lake, at=datetime(2025, 6, 30).date())[0]
+    assert june["evaluated_at"][0] == datetime(2025, 6, 30, 20, 59, 59, tzinfo=timezone.utc)
+    _check_against_responses(hand_lake, june)
+
+    first = flag(hand_lake)
+    assert first.appeared and not first.cleared
+    second = flag(dataclasses.replace(hand_lake, flags=FlagSettings(rule="share")))
+    assert second.cleared == [_cell_id(MEDIAN_ONLY)] and second.appeared == []
+    runs = table(hand_lake, "runs").filter(pl.col("command") == "flag")
+    assert runs.height == 2
+
+
+def test_flags_on_the_demo_sample_week(sample_lake):
+    flag(sample_lake)
+    flags = table(sample_lake, "flags")
+    assert flags.height > 0 and set(flags["risk_class"]) == {"I"}
+    _check_against_responses(sample_lake, flags)
+    # The last calendar point of each judged cell says the same.
+    last = table(sample_lake, "rolling_calendar").filter(pl.col("grouping") == "cell",
+                                                          pl.col("at") == flags["evaluated_at"][0])
+    joined = flags.join(last, left_on="cell_id", right_on="group_key", suffix="_rolling")
+    assert joined.height == flags.height
+    assert (joined["count"] == joined["count_rolling"]).all()
+    assert (joined["median_s"] == joined["median_s_rolling"]).all()
+
+
+def test_cli_flag(hand_lake, tmp_path):
+    config = tmp_path / "valmius.toml"
+    config.write_text(f'[paths]\nlake = "{hand_lake.lake_path}"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "flag"])
+    assert result.exit_code == 0, result.output
+    assert "over target" in result.output and "areas" in result.output
+    result = CliRunner().invoke(main, ["--config", str(config), "flag", "--at", "2025-06-30", "--json"])
+    assert result.exit_code == 0 and '"evaluated_at": "2025-06-30 20:59:59+00:00"' in result.output
+
+
+def test_empty_lake(settings):
+    flags, areas = evaluate(open_lake(settings.lake_path), settings)
+    assert flags.height == 0 and areas.height == 0
+    assert "nothing to judge" in flag(settings).to_text()
