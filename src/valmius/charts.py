@@ -1,0 +1,123 @@
+"""The report's Altair charts: frames in, charts out, no I/O.
+
+Every function takes frames that :mod:`valmius.report` has already aggregated and suppressed
+(small counts hidden), and labels in the report's language. Times are seconds on the data side and
+``m:ss`` on the axes and in tooltips.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from valmius.labels import AXIS_MMSS, text
+
+CLASS_COLOURS = {"I": "#b2182b", "II": "#ef8a62", "III": "#67a9cf", "IV": "#2166ac"}
+BAND_COLOURS = ["#1a9850", "#fee08b", "#fc8d59", "#d73027", "#bdbdbd", "#f0f0f0"]
+"""Within target, over by < 1 min, 1-2 min, > 2 min, too few tasks to show, other classes."""
+PART_COLOURS = {"erc": "#8da0cb", "turnout": "#fc8d62", "travel": "#66c2a5"}
+_FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
+
+
+def _axis_mmss(title: str, **kw) -> alt.Axis:
+    return alt.Axis(title=title, labelExpr=AXIS_MMSS, **kw)
+
+
+def cell_map(cells: pl.DataFrame, outlines: pl.DataFrame, borders: pl.DataFrame, bands: list[str],
+             language: str, title: str, width_px: int = 640) -> alt.LayerChart:
+    """Cells as squares coloured by band, flagged areas outlined, municipality borders.
+
+    ``cells``: x_m, y_m, x2_m, y2_m, band, and tooltip text columns cell, count, median, ci, share,
+    confidence. ``outlines``/``borders``: segments x_m, y_m, x2_m, y2_m. ``bands``: band labels in
+    the order of :data:`BAND_COLOURS`.
+    """
+    x_lo, x_hi = cells["x_m"].min(), cells["x2_m"].max()
+    y_lo, y_hi = cells["y_m"].min(), cells["y2_m"].max()
+    span_x, span_y = max(x_hi - x_lo, 1), max(y_hi - y_lo, 1)  # type: ignore[operator]
+    height_px = round(width_px * span_y / span_x)
+    if height_px > 760:  # tall territories: keep metres square by narrowing instead
+        width_px, height_px = round(760 * span_x / span_y), 760
+    x = alt.X("x_m:Q", scale=alt.Scale(domain=[x_lo, x_hi], nice=False, zero=False), axis=None)
+    y = alt.Y("y_m:Q", scale=alt.Scale(domain=[y_lo, y_hi], nice=False, zero=False), axis=None)
+    tooltip = [alt.Tooltip(f"{c}:N", title=text(c if c != "cell" else "cell", language))
+               for c in ("cell", "count", "median", "ci", "share", "confidence")]
+    squares = alt.Chart(cells).mark_rect(stroke="white", strokeWidth=0.3).encode(
+        x=x, x2="x2_m", y=y, y2="y2_m",
+        color=alt.Color("band:N", scale=alt.Scale(domain=bands, range=BAND_COLOURS[: len(bands)]),
+                        legend=alt.Legend(title=None, orient="bottom", columns=3)),
+        tooltip=tooltip,
+    )
+    layers: list[alt.Chart] = [squares]
+    if borders.height:
+        layers.append(alt.Chart(borders).mark_rule(color="#737373", strokeWidth=1).encode(
+            x=x, y=y, x2="x2_m", y2="y2_m"))
+    if outlines.height:
+        layers.append(alt.Chart(outlines).mark_rule(color="black", strokeWidth=2.2).encode(
+            x=x, y=y, x2="x2_m", y2="y2_m"))
+    return alt.layer(*layers).properties(width=width_px, height=height_px, title=title).configure_view(
+        stroke=None).configure(font=_FONT)
+
+
+def class_trend(points: pl.DataFrame, language: str, title: str) -> alt.FacetChart:
+    """Rolling median per risk class over time with its interval band and target line.
+
+    ``points``: period (date), risk_class, median_s, ci_low_s, ci_high_s, target_s and tooltip texts
+    count, median, ci. Points with too few tasks have null medians and are left out.
+    """
+    base = alt.Chart().encode(x=alt.X("period:T", title=text("month", language),
+                                      axis=alt.Axis(format="%m/%Y", labelAngle=0, tickCount=6)))
+    band = base.mark_area(opacity=0.25).encode(
+        y=alt.Y("ci_low_s:Q", axis=_axis_mmss(text("response_time", language)), scale=alt.Scale(zero=False)),
+        y2="ci_high_s:Q", color=alt.Color("risk_class:N", legend=None,
+                                          scale=alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values()))))
+    line = base.mark_line(point=True).encode(
+        y="median_s:Q", color=alt.Color("risk_class:N", legend=None,
+                                        scale=alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values()))),
+        tooltip=[alt.Tooltip("period:T", title=text("month", language), format="%m/%Y"),
+                 alt.Tooltip("median:N", title=text("median", language)),
+                 alt.Tooltip("ci:N", title=text("ci", language)),
+                 alt.Tooltip("count:N", title=text("count", language))])
+    target = alt.Chart().mark_rule(strokeDash=[6, 3], color="black").encode(y="max(target_s):Q")
+    return alt.layer(band, line, target, data=points.drop_nulls("median_s")).properties(
+        width=260, height=180).facet(
+        facet=alt.Facet("risk_class:N", title=text("risk_class", language), sort=list(CLASS_COLOURS)), columns=2,
+    ).resolve_scale(y="independent").properties(title=title).configure(font=_FONT)
+
+
+def response_ecdf(curve: pl.DataFrame, targets: pl.DataFrame, language: str, title: str) -> alt.LayerChart:
+    """Share of tasks reached within t, per risk class, with each class's target marked.
+
+    ``curve``: risk_class, response_s, share (0-1), on a grid of times. ``targets``: risk_class,
+    target_s (classes shown only).
+    """
+    colour = alt.Color("risk_class:N", title=text("risk_class", language),
+                       scale=alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values())))
+    x = alt.X("response_s:Q", axis=_axis_mmss(text("response_time", language), tickMinStep=60))
+    lines = alt.Chart(curve).mark_line(interpolate="step-after").encode(
+        x=x, y=alt.Y("share:Q", title=text("share_of_tasks", language), axis=alt.Axis(format="%"),
+                     scale=alt.Scale(domain=[0, 1])),
+        color=colour)
+    rules = alt.Chart(targets).mark_rule(strokeDash=[6, 3]).encode(x="target_s:Q", color=colour)
+    half = alt.Chart(pl.DataFrame({"share": [0.5]})).mark_rule(color="#999999", strokeDash=[2, 2]).encode(y="share:Q")
+    return alt.layer(lines, rules, half).properties(width=640, height=280, title=title).configure(font=_FONT)
+
+
+def component_bars(parts: pl.DataFrame, language: str, title: str) -> alt.Chart:
+    """Median ERC processing, turnout and travel of each flagged area beside the cells meeting the target.
+
+    ``parts``: group (label), group_order, part (erc/turnout/travel), part_label, median_s, median.
+    """
+    order = parts.sort("group_order")["group"].unique(maintain_order=True).to_list()
+    parts = parts.with_columns(part_order=pl.col("part").replace_strict({"erc": 0, "turnout": 1, "travel": 2}))
+    labels = [text(p, language) for p in PART_COLOURS]
+    return alt.Chart(parts).mark_bar().encode(
+        y=alt.Y("group:N", sort=order, title=None),
+        x=alt.X("median_s:Q", stack="zero", axis=_axis_mmss(text("seconds_median", language))),
+        color=alt.Color("part_label:N", title=text("part", language),
+                        scale=alt.Scale(domain=labels, range=list(PART_COLOURS.values())),
+                        sort=labels, legend=alt.Legend(orient="bottom")),
+        order=alt.Order("part_order:Q"),
+        tooltip=[alt.Tooltip("group:N", title=text("group", language)),
+                 alt.Tooltip("part_label:N", title=text("part", language)),
+                 alt.Tooltip("median:N", title=text("median", language))],
+    ).properties(width=560, height=max(60, 26 * len(order)), title=title).configure(font=_FONT)
