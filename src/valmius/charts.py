@@ -1,8 +1,9 @@
 """The report's Altair charts: frames in, charts out, no I/O.
 
 Every function takes frames that :mod:`valmius.report` has already aggregated and suppressed
-(small counts hidden), and labels in the report's language. Times are seconds on the data side and
-``m:ss`` on the axes and in tooltips.
+(small counts hidden), and labels in the report's language. Times come in as seconds (``*_s``) and
+are plotted in minutes, so that axis ticks fall on whole minutes, labelled ``m:ss``; tooltips show
+the ``m:ss`` texts the report made.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 
 def _axis_mmss(title: str, **kw) -> alt.Axis:
     return alt.Axis(title=title, labelExpr=AXIS_MMSS, **kw)
+
+
+def _minutes(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Add ``<name>_min`` for each ``<name>_s`` column."""
+    return frame.with_columns(**{c.removesuffix("_s") + "_min": pl.col(c) / 60 for c in columns})
 
 
 def cell_map(cells: pl.DataFrame, outlines: pl.DataFrame, borders: pl.DataFrame, bands: list[str],
@@ -67,18 +73,19 @@ def class_trend(points: pl.DataFrame, language: str, title: str) -> alt.FacetCha
     base = alt.Chart().encode(x=alt.X("period:T", title=text("month", language),
                                       axis=alt.Axis(format="%m/%Y", labelAngle=0, tickCount=6)))
     band = base.mark_area(opacity=0.25).encode(
-        y=alt.Y("ci_low_s:Q", axis=_axis_mmss(text("response_time", language)), scale=alt.Scale(zero=False)),
-        y2="ci_high_s:Q", color=alt.Color("risk_class:N", legend=None,
+        y=alt.Y("ci_low_min:Q", axis=_axis_mmss(text("response_time", language)), scale=alt.Scale(zero=False)),
+        y2="ci_high_min:Q", color=alt.Color("risk_class:N", legend=None,
                                           scale=alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values()))))
     line = base.mark_line(point=True).encode(
-        y="median_s:Q", color=alt.Color("risk_class:N", legend=None,
+        y="median_min:Q", color=alt.Color("risk_class:N", legend=None,
                                         scale=alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values()))),
         tooltip=[alt.Tooltip("period:T", title=text("month", language), format="%m/%Y"),
                  alt.Tooltip("median:N", title=text("median", language)),
                  alt.Tooltip("ci:N", title=text("ci", language)),
                  alt.Tooltip("count:N", title=text("count", language))])
-    target = alt.Chart().mark_rule(strokeDash=[6, 3], color="black").encode(y="max(target_s):Q")
-    return alt.layer(band, line, target, data=points.drop_nulls("median_s")).properties(
+    target = alt.Chart().mark_rule(strokeDash=[6, 3], color="black").encode(y="max(target_min):Q")
+    data = _minutes(points.drop_nulls("median_s"), "median_s", "ci_low_s", "ci_high_s", "target_s")
+    return alt.layer(band, line, target, data=data).properties(
         width=260, height=180).facet(
         facet=alt.Facet("risk_class:N", title=text("risk_class", language), sort=list(CLASS_COLOURS)), columns=2,
     ).resolve_scale(y="independent").properties(title=title).configure(font=_FONT)
@@ -92,12 +99,14 @@ def response_ecdf(curve: pl.DataFrame, targets: pl.DataFrame, language: str, tit
     """
     colour = alt.Color("risk_class:N", title=text("risk_class", language),
                        scale=alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values())))
-    x = alt.X("response_s:Q", axis=_axis_mmss(text("response_time", language), tickMinStep=60))
-    lines = alt.Chart(curve).mark_line(interpolate="step-after").encode(
+    x = alt.X("response_min:Q", axis=_axis_mmss(text("response_time", language), tickMinStep=1),
+              scale=alt.Scale(nice=False))
+    lines = alt.Chart(_minutes(curve, "response_s")).mark_line(interpolate="step-after").encode(
         x=x, y=alt.Y("share:Q", title=text("share_of_tasks", language), axis=alt.Axis(format="%"),
                      scale=alt.Scale(domain=[0, 1])),
         color=colour)
-    rules = alt.Chart(targets).mark_rule(strokeDash=[6, 3]).encode(x="target_s:Q", color=colour)
+    rules = alt.Chart(_minutes(targets, "target_s")).mark_rule(strokeDash=[6, 3]).encode(x="target_min:Q",
+                                                                                         color=colour)
     half = alt.Chart(pl.DataFrame({"share": [0.5]})).mark_rule(color="#999999", strokeDash=[2, 2]).encode(y="share:Q")
     return alt.layer(lines, rules, half).properties(width=640, height=280, title=title).configure(font=_FONT)
 
@@ -110,9 +119,9 @@ def component_bars(parts: pl.DataFrame, language: str, title: str) -> alt.Chart:
     order = parts.sort("group_order")["group"].unique(maintain_order=True).to_list()
     parts = parts.with_columns(part_order=pl.col("part").replace_strict({"erc": 0, "turnout": 1, "travel": 2}))
     labels = [text(p, language) for p in PART_COLOURS]
-    return alt.Chart(parts).mark_bar().encode(
+    return alt.Chart(_minutes(parts, "median_s")).mark_bar().encode(
         y=alt.Y("group:N", sort=order, title=None),
-        x=alt.X("median_s:Q", stack="zero", axis=_axis_mmss(text("seconds_median", language))),
+        x=alt.X("median_min:Q", stack="zero", axis=_axis_mmss(text("seconds_median", language), tickMinStep=0.5)),
         color=alt.Color("part_label:N", title=text("part", language),
                         scale=alt.Scale(domain=labels, range=list(PART_COLOURS.values())),
                         sort=labels, legend=alt.Legend(orient="bottom")),

@@ -147,7 +147,7 @@ def demo(folder: Path, year: int, nights: int | None) -> None:
 @click.pass_context
 def run_nightly(ctx: click.Context, files: tuple[Path, ...], format_name: str | None, mapping_path: Path | None,
                 quiet: bool) -> None:
-    """The nightly run: ingest new exports (FILES, or the inbox folder), measure and flag.
+    """The nightly run: ingest new exports (FILES, or the inbox folder), measure, flag and report.
 
     Files seen before are skipped, so the inbox can keep old exports. Exit codes as for ingest.
 
@@ -213,6 +213,35 @@ def flag_command(ctx: click.Context, at, as_json: bool) -> None:
 
     summary = flag(_settings(ctx), at=at.date() if at else None)
     click.echo(json.dumps(summary.to_dict(), default=str, indent=2) if as_json else summary.to_text())
+
+
+@main.command(name="report")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Report the window ending at the end of this local day (default: the latest calendar period).")
+@click.option("--language", type=click.Choice(["fi", "en"]), default=None,
+              help="Label language (default: the report.language setting, Finnish).")
+@click.pass_context
+def report_command(ctx: click.Context, at, language: str | None) -> None:
+    """Write the report: class I areas over target, how sure, since when and why.
+
+    One self-contained HTML file that opens offline (map of the cells, rolling medians per risk
+    class, distribution of response times, what drives the delay, ranked areas and cells), each
+    chart as PNG and SVG, the tables as CSV and the flagged cells and areas as GeoJSON and
+    GeoParquet for QGIS, in a folder named by today's date under paths.reports. Prints its path.
+
+    \b
+    Example:
+      valmius report
+      valmius report --at 2025-12-31 --language en
+    """
+    import dataclasses
+
+    from valmius.report import write_report
+
+    settings = _settings(ctx)
+    if language:
+        settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
+    click.echo(write_report(settings, at=at.date() if at else None).to_text())
 
 
 @main.group()

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from valmius.grid import grid_at
 from valmius.columns import AREAS, FLAGS, UTC_TIME, conform, empty_frame
 from valmius.kernels.components import connected_components
 from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
@@ -153,16 +154,10 @@ def evaluation_time(snapshot: Snapshot, settings: Settings, at: date | None = No
 def _cells_at(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
     """Cells of the flagged classes in the grid valid at ``evaluated_at``, with their target."""
     year = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year
-    cells = snapshot.scan("cells").filter(pl.col("valid_year") <= year)
-    latest = cells.select(pl.col("valid_year").max()).collect().item()
     targets = pl.DataFrame({"risk_class": list(settings.targets_s), "target_s": list(settings.targets_s.values())},
                            schema={"risk_class": pl.String, "target_s": pl.Int64})
-    if latest is None:  # no grid valid yet: no cell has a class
-        cells = cells.filter(pl.lit(False))
-    else:
-        cells = cells.filter(pl.col("valid_year") == latest)
-    return (cells.filter(pl.col("risk_class").is_in(settings.flags.risk_classes))
-            .select("cell_id", "x_m", "y_m", "risk_class").collect().join(targets, on="risk_class"))
+    return (grid_at(snapshot, year).filter(pl.col("risk_class").is_in(settings.flags.risk_classes))
+            .select("cell_id", "x_m", "y_m", "risk_class").join(targets, on="risk_class"))
 
 
 def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime) -> list[int]:

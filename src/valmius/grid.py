@@ -191,6 +191,15 @@ def stored_cells(snapshot: Snapshot, settings: Settings) -> pl.LazyFrame:
     return cells
 
 
+def grid_at(snapshot: Snapshot, year: int) -> pl.DataFrame:
+    """The grid valid in ``year``: that year's, else the latest earlier one (empty before the first)."""
+    earlier = [y for y in grid_years(snapshot) if y <= year]
+    cells = snapshot.scan("cells")
+    if not earlier:
+        return cells.filter(pl.lit(False)).collect()
+    return cells.filter(pl.col("valid_year") == earlier[-1]).collect()
+
+
 def grid_status(settings: Settings) -> GridStatus:
     """Stored grids with their class counts, and the lake's incidents per risk class."""
     snapshot = open_lake(settings.lake_path)

@@ -133,6 +133,6 @@ def municipality_name(code: str | None) -> str:
     return MUNICIPALITIES.get(code, code)
 
 
-AXIS_MMSS = ("floor(datum.value / 60) + ':' + (abs(datum.value % 60) < 10 ? '0' : '') "
-             "+ floor(abs(datum.value % 60))")
-"""Vega expression for axis labels: seconds as m:ss."""
+AXIS_MMSS = ("floor(datum.value) + ':' + (round((datum.value % 1) * 60) < 10 ? '0' : '') "
+             "+ round((datum.value % 1) * 60)")
+"""Vega expression for axis labels: minutes (so that ticks fall on whole minutes) as m:ss."""

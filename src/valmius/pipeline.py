@@ -1,8 +1,9 @@
-"""The nightly run, in one screen: read the inbox, ingest, measure, flag.
+"""The nightly run, in one screen: read the inbox, ingest, measure, flag, report.
 
     exports in paths.inbox ──ingest──▶ units, incidents, quarantine   (valmius.ingest)
     risk grid (cells) + units ──measure──▶ responses, rolling_*       (valmius.measure)
     responses + rolling_calendar ──flag──▶ flags, areas               (valmius.flags)
+    the lake ──report──▶ paths.reports/<date>/report.html, charts, GIS (valmius.report)
 
 Each step commits atomically on its own; a failed step leaves the lake as the previous step left
 it, and the next night picks up from there (ingested files are known by their content hash).
@@ -19,6 +20,7 @@ from valmius.flags import FlagSummary, flag
 from valmius.ingest import IngestSummary, ProgressCallback, ingest
 from valmius.mapping import Mapping
 from valmius.measure import MeasureSummary, measure
+from valmius.report import ReportResult, write_report
 from valmius.settings import Settings
 
 
@@ -27,9 +29,10 @@ class NightSummary:
     ingest: IngestSummary
     measure: MeasureSummary
     flags: FlagSummary
+    report: ReportResult
 
     def to_text(self) -> str:
-        return f"{self.ingest.to_text()}\n{self.measure.to_text()}\n{self.flags.to_text()}"
+        return "\n".join(s.to_text() for s in (self.ingest, self.measure, self.flags, self.report))
 
 
 def inbox_files(settings: Settings) -> list[Path]:
@@ -42,7 +45,8 @@ def inbox_files(settings: Settings) -> list[Path]:
 
 def nightly(settings: Settings, mapping: Mapping, files: Sequence[Path] | None = None, *,
             progress: ProgressCallback | None = None) -> NightSummary:
-    """Ingest ``files`` (default: the inbox; files seen before are skipped), measure, flag."""
+    """Ingest ``files`` (default: the inbox; files seen before are skipped), measure, flag, report."""
     ingested = ingest(list(files) if files else inbox_files(settings), mapping, settings, progress=progress)
     measured = measure(settings)
-    return NightSummary(ingested, measured, flag(settings))
+    flagged = flag(settings)
+    return NightSummary(ingested, measured, flagged, write_report(settings))

@@ -3,7 +3,8 @@
 ``valmius demo`` (and ``make demo``) writes the demo world and one year of overlapping nightly
 exports into a folder (reused when already there), imports the world's risk grids, ingests the
 exports one night at a time as a department's nightly job would, measures response times and
-rolling medians, flags the class I cells and areas over target, and prints the summary of the whole year.
+rolling medians, flags the class I cells and areas over target, writes the report, and prints the
+summary of the whole year.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from valmius.columns import TABLES
 from valmius.demo.generate import write_nightly_exports
 from valmius.demo.world import build_world, write_world
 from valmius.flags import FlagSummary, flag
+from valmius.report import ReportResult, write_report
 from valmius.grid import GridStatus, grid_status, grid_years, import_risk_grid
 from valmius.ingest import IngestSummary, ingest
 from valmius.lake import open_lake
@@ -43,6 +45,7 @@ class DemoSummary:
     grid: GridStatus | None = None
     measured: MeasureSummary | None = None
     flags: FlagSummary | None = None
+    report: ReportResult | None = None
 
     def to_text(self) -> str:
         reasons: dict[str, int] = {}
@@ -68,6 +71,8 @@ class DemoSummary:
             lines.append(self.measured.to_text())
         if self.flags is not None:
             lines.append(self.flags.to_text())
+        if self.report is not None:
+            lines.append(self.report.to_text())
         lines.append(f"Lake {self.folder / 'lake'}:")
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         lines.append(f"Try: duckdb -c \"select * from read_parquet('{self.folder / 'lake'}/incidents/**/*.parquet', "
@@ -115,6 +120,8 @@ def run_demo(
     if any(night.run_id is not None for night in summary.nights) or not open_lake(settings.lake_path).partitions("responses"):
         summary.measured = measure(settings)
         summary.flags = flag(settings)
+    if summary.flags is not None or not settings.paths.reports.exists():
+        summary.report = write_report(settings)
     lake = open_lake(settings.lake_path)
     summary.table_rows = {name: lake.scan(name).select(pl.len()).collect().item() for name in TABLES}
     summary.grid = grid_status(settings)

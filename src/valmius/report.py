@@ -1,0 +1,522 @@
+"""The report stage: one offline HTML file that says which class I areas are over target, how sure
+we are, since when and what drives it, with its charts as PNG and SVG and the flags as GIS files.
+
+``valmius report`` (and the nightly pipeline) judges the lake as ``valmius flag`` does (see
+:mod:`valmius.flags`; the same function, so the report's numbers are those of the ``flags`` and
+``areas`` tables after a flag run) and writes a dated folder::
+
+    reports/2026-11-23/
+      report.html                 self-contained: Vega libraries inlined, no network needed
+      charts/map.png|svg, trend.png|svg, ecdf.png|svg, components.png|svg
+      tables/areas.csv, tables/cells.csv
+      gis/areas.geojson|parquet, gis/flagged_cells.geojson|parquet   polygons in the grid's CRS
+
+Published figures never single out an incident: counts under ``report.min_count_shown`` read
+``< N`` and their medians, intervals and shares are left out, everywhere in the folder. The folder
+is written beside the old one and swapped in whole.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from importlib.metadata import version
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import altair as alt
+import numpy as np
+import polars as pl
+import vl_convert as vlc
+
+from valmius import charts, gis
+from valmius.flags import evaluate, evaluation_time
+from valmius.grid import grid_at
+from valmius.labels import count_text, mmss, municipality_name, percent, text
+from valmius.lake import Snapshot, open_lake
+from valmius.settings import Settings
+
+_LOCALES = {"fi": "fi-FI", "en": "en-GB"}
+
+
+@dataclass
+class ReportResult:
+    """What ``valmius report`` wrote."""
+
+    folder: Path
+    html: Path
+    evaluated_at: datetime | None
+    flagged_cells: int = 0
+    areas: int = 0
+    files: list[Path] = field(default_factory=list)
+
+    def to_text(self) -> str:
+        if self.evaluated_at is None:
+            return f"Report (no measured urgent tasks yet): {self.html}"
+        return (f"Report for the window ending {self.evaluated_at:%Y-%m-%d %H:%M} UTC: {self.flagged_cells} flagged "
+                f"cells in {self.areas} areas; {len(self.files)} files in {self.folder}\n{self.html}")
+
+
+def write_report(settings: Settings, *, at: date | None = None, today: date | None = None) -> ReportResult:
+    """Write the report folder ``paths.reports/<today>`` for the window ending at ``at`` (default:
+    the latest calendar period) and return what was written."""
+    snapshot = open_lake(settings.lake_path)
+    today = today or datetime.now(ZoneInfo(settings.time.zone)).date()
+    final = settings.paths.reports / today.isoformat()
+    work = final.with_name(f".{final.name}.tmp")
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "charts").mkdir(parents=True)
+    (work / "tables").mkdir()
+    (work / "gis").mkdir()
+    try:
+        evaluated_at, flagged, area_count = _build(snapshot, settings, at, work)
+        _swap_in(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    files = sorted(p for p in final.rglob("*") if p.is_file())
+    return ReportResult(final, final / "report.html", evaluated_at, flagged, area_count, files)
+
+
+def _swap_in(work: Path, final: Path) -> None:
+    """Replace ``final`` by ``work``: readers see the old folder or the new one, never half of one."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(work, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path) -> tuple[datetime | None, int, int]:
+    lang = settings.report.language
+    evaluated_at = evaluation_time(snapshot, settings, at)
+    sections: list[str] = []
+    specs: dict[str, dict] = {}
+    flagged_count = area_count = 0
+    if evaluated_at is None:
+        sections.append(f"<p>{_e(text('no_data', lang))}</p>")
+    else:
+        flags, areas = evaluate(snapshot, settings, at=at)
+        flagged_count, area_count = int(flags["is_flagged"].sum()), areas.height
+        ctx = _Context(snapshot, settings, evaluated_at, flags, areas)
+        sections.append(_summary_html(ctx))
+        built = {
+            "map": _map_chart(ctx),
+            "trend": _trend_chart(ctx),
+            "ecdf": _ecdf_chart(ctx),
+            "components": _components_chart(ctx),
+        }
+        for name, chart in built.items():
+            if chart is None:
+                continue
+            specs[name] = chart.to_dict()
+            _save_images(specs[name], folder / "charts" / name, lang)
+        sections.append(_chart_div("map", specs, text("map_note", lang)))
+        sections.append(_table_html(text("areas_table", lang), _areas_table(ctx)))
+        sections.append(_chart_div("components", specs))
+        sections.append(_chart_div("trend", specs))
+        sections.append(_chart_div("ecdf", specs))
+        sections.append(_table_html(text("cells_table", lang), _cells_table(ctx)))
+        _areas_table(ctx).write_csv(folder / "tables" / "areas.csv")
+        _cells_table(ctx).write_csv(folder / "tables" / "cells.csv")
+        _write_gis(ctx, folder / "gis")
+        sections.append(_method_html(ctx))
+    (folder / "report.html").write_text(_page(settings, evaluated_at, sections, specs, snapshot), encoding="utf-8")
+    return evaluated_at, flagged_count, area_count
+
+
+@dataclass
+class _Context:
+    snapshot: Snapshot
+    settings: Settings
+    evaluated_at: datetime
+    flags: pl.DataFrame
+    areas: pl.DataFrame
+
+    @property
+    def lang(self) -> str:
+        return self.settings.report.language
+
+    @property
+    def min_count(self) -> int:
+        return self.settings.report.min_count_shown
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.time.zone)
+
+    def shown(self, count: pl.Expr | str = "count") -> pl.Expr:
+        """Rows whose figures may be published."""
+        return (pl.col(count) if isinstance(count, str) else count) >= self.min_count
+
+
+# --- Summary -------------------------------------------------------------------------------------
+
+def _summary_html(ctx: _Context) -> str:
+    lang, flags = ctx.lang, ctx.flags
+    lines = []
+    latest = (ctx.snapshot.scan("rolling_calendar")
+              .filter(pl.col("grouping") == "risk_class", pl.col("at") <= ctx.evaluated_at)
+              .sort("at").group_by("group_key").last().collect().sort("group_key"))
+    for row in latest.iter_rows(named=True):
+        if row["group_key"] not in ctx.settings.flags.risk_classes:
+            continue
+        shown = row["count"] >= ctx.min_count
+        lines.append(text("headline", lang, risk_class=row["group_key"],
+                          median=mmss(row["median_s"]) if shown else "–",
+                          target=mmss(ctx.settings.targets_s[row["group_key"]]),
+                          share=percent(row["share_within_target"], lang) if shown else "–",
+                          count=count_text(row["count"], ctx.min_count)))
+    flagged = flags.filter("is_flagged")
+    if flagged.height:
+        by = dict(zip(*flagged.group_by("confidence").len().to_dict(as_series=False).values()))
+        years = _review_span(flags)
+        lines.append(text("summary_flags", lang, cells=flagged.height, areas=ctx.areas.height,
+                          certain=by.get("certain", 0), likely=by.get("likely", 0), few=by.get("too_few_tasks", 0),
+                          problem=int(flags["is_problem"].sum()), years=years))
+    else:
+        lines.append(text("no_flags", lang))
+    rule = ctx.settings.flags.rule
+    other = int(flags["is_over_share" if rule == "median" else "is_over_median"].sum())
+    lines.append(text(f"flag_rule_{rule}", lang, other=other))
+    return "\n".join(f"<p class='lead'>{_e(line)}</p>" for line in lines)
+
+
+def _review_span(flags: pl.DataFrame) -> str:
+    years = int(flags["years_in_review"].max() or 0)
+    end = flags["evaluated_at"][0].year if flags.height else 0
+    return f"{end - years + 1}–{end}" if years > 1 else str(end)
+
+
+# --- Charts --------------------------------------------------------------------------------------
+
+def _bands(lang: str, min_count: int) -> list[str]:
+    return [text("band_met", lang), text("band_1", lang), text("band_2", lang), text("band_3", lang),
+            text("band_few", lang, min_count=min_count), text("other_classes", lang)]
+
+
+def _map_chart(ctx: _Context) -> alt.LayerChart | None:
+    lang, size = ctx.lang, ctx.settings.grid.cell_size_m
+    grid = grid_at(ctx.snapshot, ctx.evaluated_at.astimezone(ctx.zone).year)
+    if grid.height == 0:
+        return None
+    judged_classes = ctx.settings.flags.risk_classes
+    focus = grid.filter(pl.col("risk_class").is_in(judged_classes))
+    if focus.height:  # keep the map to the judged cells' surroundings
+        pad = 3 * size
+        grid = grid.filter(pl.col("x_m").is_between(focus["x_m"].min() - pad, focus["x_m"].max() + pad),
+                           pl.col("y_m").is_between(focus["y_m"].min() - pad, focus["y_m"].max() + pad))
+    bands = _bands(lang, ctx.min_count)
+    over = pl.col("median_s") - pl.col("target_s")
+    cells = (
+        grid.select("cell_id", "x_m", "y_m", "risk_class", "municipality_code")
+        .join(ctx.flags.select("cell_id", "count", "median_s", "ci_low_s", "ci_high_s", "share_within_target",
+                               "target_s", "confidence"), on="cell_id", how="left")
+        .with_columns(count=pl.col("count").fill_null(0))
+        .with_columns(band=pl.when(~pl.col("risk_class").is_in(judged_classes)).then(pl.lit(bands[5]))
+                      .when(~ctx.shown()).then(pl.lit(bands[4]))
+                      .when(over <= 0).then(pl.lit(bands[0]))
+                      .when(over < 60).then(pl.lit(bands[1]))
+                      .when(over <= 120).then(pl.lit(bands[2]))
+                      .otherwise(pl.lit(bands[3])))
+    )
+    cells = _with_evidence_text(ctx, cells).with_columns(
+        x2_m=pl.col("x_m") + size, y2_m=pl.col("y_m") + size,
+        cell=pl.col("cell_id") + " (" + pl.col("risk_class") + ")")
+    outlines = []
+    for ids in ctx.areas["cell_ids"].to_list():
+        corners = ctx.flags.filter(pl.col("cell_id").is_in(ids)).select("x_m", "y_m").rows()
+        outlines += gis.boundary_segments(corners, size)
+    return charts.cell_map(
+        cells.select("x_m", "y_m", "x2_m", "y2_m", "band", "cell", "count", "median", "ci", "share", "confidence"),
+        _segments(outlines), _municipality_borders(grid, size), bands, lang,
+        text("map_title", lang, classes=", ".join(judged_classes)))
+
+
+def _segments(edges: list) -> pl.DataFrame:
+    return pl.DataFrame([(a[0], a[1], b[0], b[1]) for a, b in edges], schema=["x_m", "y_m", "x2_m", "y2_m"],
+                        orient="row")
+
+
+def _municipality_borders(grid: pl.DataFrame, size: int) -> pl.DataFrame:
+    """Edges between neighbouring cells of different municipalities (when the grid names them)."""
+    cells = grid.drop_nulls("municipality_code").select("x_m", "y_m", "municipality_code")
+    edges = []
+    for dx, dy in ((size, 0), (0, size)):
+        neighbours = cells.join(cells.with_columns(pl.col("x_m") - dx, pl.col("y_m") - dy), on=["x_m", "y_m"],
+                                suffix="_next").filter(pl.col("municipality_code") != pl.col("municipality_code_next"))
+        for x, y in neighbours.select("x_m", "y_m").iter_rows():
+            edges.append(((x + size, y), (x + size, y + size)) if dx else ((x, y + size), (x + size, y + size)))
+    return _segments(edges)
+
+
+def _with_evidence_text(ctx: _Context, frame: pl.DataFrame) -> pl.DataFrame:
+    """count, median, ci, share and confidence as published text (suppressed under the threshold)."""
+    lang, shown = ctx.lang, ctx.shown()
+    return frame.with_columns(
+        count=pl.col("count").map_elements(lambda n: count_text(n, ctx.min_count), return_dtype=pl.String),
+        median=pl.when(shown).then(pl.col("median_s").map_elements(mmss, return_dtype=pl.String)),
+        ci=pl.when(shown & pl.col("ci_low_s").is_not_null()).then(
+            pl.col("ci_low_s").map_elements(mmss, return_dtype=pl.String) + "–"
+            + pl.col("ci_high_s").map_elements(mmss, return_dtype=pl.String)),
+        share=pl.when(shown).then(pl.col("share_within_target").map_elements(
+            lambda s: percent(s, lang), return_dtype=pl.String)),
+        confidence=pl.col("confidence").map_elements(lambda c: text(c, lang), return_dtype=pl.String),
+    )
+
+
+def _trend_chart(ctx: _Context) -> alt.FacetChart | None:
+    points = (ctx.snapshot.scan("rolling_calendar")
+              .filter(pl.col("grouping") == "risk_class", pl.col("at") <= ctx.evaluated_at).collect())
+    if points.height == 0:
+        return None
+    targets = pl.DataFrame({"risk_class": list(ctx.settings.targets_s),
+                            "target_s": list(ctx.settings.targets_s.values())})
+    points = (
+        points.rename({"group_key": "risk_class"})
+        .join(targets, on="risk_class")
+        .with_columns(period=pl.col("period_start").dt.convert_time_zone(ctx.settings.time.zone).dt.date())
+        .filter(ctx.shown())
+    )
+    points = _with_evidence_text(ctx, points.with_columns(confidence=pl.lit(None, pl.String)))
+    return charts.class_trend(
+        points.select("period", "risk_class", "median_s", "ci_low_s", "ci_high_s", "target_s", "count", "median", "ci"),
+        ctx.lang, text("trend_title", ctx.lang, days=ctx.settings.windows.trailing_days,
+                       level=percent(ctx.settings.windows.ci_level, ctx.lang)))
+
+
+def _window_tasks(ctx: _Context) -> pl.DataFrame:
+    start = ctx.evaluated_at - timedelta(days=ctx.settings.windows.trailing_days)
+    return (ctx.snapshot.scan("responses")
+            .filter(pl.col("is_measured"), pl.col("call_at") > start, pl.col("call_at") <= ctx.evaluated_at,
+                    pl.col("risk_class").is_not_null())
+            .select("risk_class", "response_s").collect())
+
+
+def _ecdf_chart(ctx: _Context) -> alt.LayerChart | None:
+    """Share of tasks within t on a 15-second grid (a curve of counts, never single tasks)."""
+    tasks = _window_tasks(ctx)
+    rows, targets = [], []
+    limit = 3 * max(ctx.settings.targets_s.values())
+    for (risk_class,), group in tasks.group_by("risk_class"):
+        if group.height < ctx.min_count:
+            continue
+        values = np.sort(group["response_s"].to_numpy())
+        top = min(limit, float(np.quantile(values, 0.99)))
+        grid = np.arange(0, top + 15, 15)
+        share = np.searchsorted(values, grid, side="right") / values.size
+        rows.append(pl.DataFrame({"risk_class": risk_class, "response_s": grid, "share": share}))
+        targets.append((risk_class, ctx.settings.targets_s[risk_class]))
+    if not rows:
+        return None
+    return charts.response_ecdf(pl.concat(rows), pl.DataFrame(targets, schema=["risk_class", "target_s"],
+                                                              orient="row"),
+                                ctx.lang, text("ecdf_title", ctx.lang))
+
+
+def _components_chart(ctx: _Context) -> alt.Chart | None:
+    lang = ctx.lang
+    areas = ctx.areas.filter(ctx.shown()).sort("area_id").head(15)
+    if areas.height == 0:
+        return None
+    rows = []
+    for order, area in enumerate(areas.iter_rows(named=True)):
+        label = f"{text('area', lang)} {area['area_id']}: {municipality_name(area['municipality_code'])}"
+        for part in charts.PART_COLOURS:
+            rows.append((label, order, part, area[f"{part}_median_s"]))
+    for area in areas.unique("risk_class", keep="first", maintain_order=True).iter_rows(named=True):
+        # The excess is the area's median minus that of the class's cells meeting the target.
+        label = f"{text('meeting', lang)} ({area['risk_class']})"
+        for part in charts.PART_COLOURS:
+            median, excess = area[f"{part}_median_s"], area[f"{part}_excess_s"]
+            rows.append((label, 10_000, part, None if median is None or excess is None else median - excess))
+    parts = pl.DataFrame(rows, schema={"group": pl.String, "group_order": pl.Int64, "part": pl.String,
+                                       "median_s": pl.Float64}, orient="row").drop_nulls("median_s")
+    parts = parts.with_columns(part_label=pl.col("part").map_elements(lambda p: text(p, lang), return_dtype=pl.String),
+                               median=pl.col("median_s").map_elements(mmss, return_dtype=pl.String))
+    return charts.component_bars(parts, lang, text("components_title", lang))
+
+
+def _save_images(spec: dict, stem: Path, lang: str) -> None:
+    locale = _LOCALES[lang]
+    svg = vlc.vegalite_to_svg(spec, format_locale=locale, time_format_locale=locale)
+    stem.with_suffix(".svg").write_text(svg, encoding="utf-8")
+    stem.with_suffix(".png").write_bytes(vlc.vegalite_to_png(spec, scale=2, format_locale=locale,
+                                                             time_format_locale=locale))
+
+
+# --- Tables and GIS ------------------------------------------------------------------------------
+
+def _month_text(moment: datetime | None, zone: ZoneInfo) -> str:
+    return "" if moment is None else f"{moment.astimezone(zone):%m/%Y}"
+
+
+def _areas_table(ctx: _Context) -> pl.DataFrame:
+    lang = ctx.lang
+    frame = _with_evidence_text(ctx, ctx.areas.sort("area_id"))
+    return frame.select(
+        pl.col("area_id").alias(text("area", lang)),
+        pl.col("risk_class").alias(text("risk_class", lang)),
+        pl.col("municipality_code").map_elements(municipality_name, return_dtype=pl.String).alias(text("municipality", lang)),
+        pl.col("station_id").alias(text("station", lang)),
+        pl.col("cells").alias(text("cells", lang)),
+        pl.col("count").alias(text("count", lang)),
+        pl.col("median").alias(text("median", lang)),
+        pl.col("ci").alias(text("ci", lang)),
+        pl.col("share").alias(text("share", lang)),
+        pl.col("confidence").alias(text("confidence", lang)),
+        (pl.col("years_over").cast(pl.String) + "/" + pl.col("years_in_review").cast(pl.String)).alias(text("years_over", lang)),
+        pl.col("is_problem").map_elements(lambda b: text("yes" if b else "no", lang), return_dtype=pl.String).alias(text("problem", lang)),
+        pl.col("main_delay").map_elements(lambda d: text(d, lang), return_dtype=pl.String).alias(text("main_delay", lang)),
+    )
+
+
+def _cells_table(ctx: _Context) -> pl.DataFrame:
+    lang = ctx.lang
+    flagged = ctx.flags.filter("is_flagged").sort("area_id", "median_s", descending=[False, True])
+    frame = _with_evidence_text(ctx, flagged)
+    return frame.select(
+        pl.col("cell_id").alias(text("cell", lang)),
+        pl.col("area_id").alias(text("area", lang)),
+        pl.col("municipality_code").map_elements(municipality_name, return_dtype=pl.String).alias(text("municipality", lang)),
+        pl.col("station_id").alias(text("station", lang)),
+        pl.col("count").alias(text("count", lang)),
+        pl.col("median").alias(text("median", lang)),
+        pl.col("ci").alias(text("ci", lang)),
+        pl.col("share").alias(text("share", lang)),
+        pl.col("confidence").alias(text("confidence", lang)),
+        pl.col("over_since").map_elements(lambda t: _month_text(t, ctx.zone), return_dtype=pl.String).alias(text("over_since", lang)),
+        (pl.col("years_over").cast(pl.String) + "/" + pl.col("years_in_review").cast(pl.String)).alias(text("years_over", lang)),
+        pl.col("is_problem").map_elements(lambda b: text("yes" if b else "no", lang), return_dtype=pl.String).alias(text("problem", lang)),
+    )
+
+
+_SUPPRESSED = ("median_s", "ci_low_s", "ci_high_s", "share_within_target", "mean_s",
+               "erc_median_s", "turnout_median_s", "travel_median_s", "erc_excess_s", "turnout_excess_s",
+               "travel_excess_s")
+
+
+def _published(ctx: _Context, frame: pl.DataFrame) -> pl.DataFrame:
+    """Evidence columns as published: figures of too few tasks removed, the count kept as text."""
+    shown = ctx.shown()
+    return frame.with_columns(
+        count_shown=pl.col("count").map_elements(lambda n: count_text(n, ctx.min_count), return_dtype=pl.String),
+        count=pl.when(shown).then("count"),
+        **{c: pl.when(shown).then(c) for c in _SUPPRESSED if c in frame.columns},
+    )
+
+
+def _write_gis(ctx: _Context, folder: Path) -> None:
+    size, crs = ctx.settings.grid.cell_size_m, ctx.settings.grid.crs
+    cells = _published(ctx, ctx.flags.filter("is_flagged"))
+    cell_shapes = [[gis.cell_polygon(x, y, size)] for x, y in cells.select("x_m", "y_m").iter_rows()]
+    areas = _published(ctx, ctx.areas)
+    area_shapes = [gis.polygons(ctx.flags.filter(pl.col("cell_id").is_in(ids)).select("x_m", "y_m").rows(), size)
+                   for ids in areas["cell_ids"].to_list()]
+    for name, frame, shapes in (("flagged_cells", cells, cell_shapes), ("areas", areas, area_shapes)):
+        gis.write_geojson(folder / f"{name}.geojson", frame, shapes, crs)
+        gis.write_geoparquet(folder / f"{name}.parquet", frame, shapes, crs)
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _chart_div(name: str, specs: dict[str, dict], note: str | None = None) -> str:
+    if name not in specs:
+        return ""
+    caption = f"<p class='note'>{_e(note)}</p>" if note else ""
+    links = " · ".join(f"<a href='charts/{name}.{kind}'>{kind.upper()}</a>" for kind in ("png", "svg"))
+    return (f"<section class='chart'><div id='chart-{name}' class='vega-chart'></div>{caption}"
+            f"<p class='files'>{links}</p></section>")
+
+
+def _table_html(title: str, frame: pl.DataFrame) -> str:
+    if frame.height == 0:
+        return ""
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{_e('' if v is None else v)}</td>" for v in row) + "</tr>"
+                   for row in frame.iter_rows())
+    return f"<section><h2>{_e(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"
+
+
+def _method_html(ctx: _Context) -> str:
+    lang = ctx.lang
+    files = " · ".join(f"<a href='{p}'>{p}</a>" for p in (
+        "tables/areas.csv", "tables/cells.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
+        "gis/areas.parquet", "gis/flagged_cells.parquet"))
+    return (f"<section><h2>{_e(text('method', lang))}</h2><p>{_e(text('method_text', lang, min_count=ctx.min_count, neighbourhood=ctx.settings.flags.neighbourhood))}</p>"
+            f"<h2>{_e(text('files', lang))}</h2><p class='files'>{files}</p></section>")
+
+
+@functools.lru_cache(maxsize=1)
+def _vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed in one script, from vl-convert: the report needs no network."""
+    return vlc.javascript_bundle()
+
+
+def _script_json(value: object) -> str:
+    """JSON safe inside a <script> element."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _is_synthetic(snapshot: Snapshot) -> bool:
+    names = snapshot.scan("files").select("source_file").collect()["source_file"]
+    return names.len() > 0 and bool(names.str.contains("synthetic").all())
+
+
+_STYLE = """
+body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; margin: 2rem auto; max-width: 1100px;
+       color: #222; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+.sub { color: #555; margin-top: 0; } .lead { font-size: 1.05rem; } .note, .files { color: #666; font-size: .85rem; }
+.warn { background: #fff3cd; border: 1px solid #e0c36c; padding: .5rem .8rem; }
+table { border-collapse: collapse; font-size: .85rem; } th, td { border-bottom: 1px solid #ddd; padding: .25rem .5rem;
+text-align: left; } th { background: #f5f5f5; } section.chart { margin-top: 1.5rem; }
+"""
+
+
+def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str], specs: dict[str, dict],
+          snapshot: Snapshot) -> str:
+    lang = settings.report.language
+    zone = ZoneInfo(settings.time.zone)
+    end = "–" if evaluated_at is None else f"{evaluated_at.astimezone(zone):%d.%m.%Y}"
+    subtitle = text("subtitle", lang, days=settings.windows.trailing_days, end=end)
+    banner = f"<p class='warn'>{_e(text('synthetic', lang))}</p>" if _is_synthetic(snapshot) else ""
+    made = text("generated", lang, when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
+                version=version("valmius"))
+    locale = _LOCALES[lang]
+    options = {"renderer": "svg", "actions": False, "formatLocale": vlc.get_format_locale(locale),
+               "timeFormatLocale": vlc.get_time_format_locale(locale)}
+    embeds = "\n".join(f"vegaEmbed('#chart-{name}', {_script_json(spec)}, options).catch(console.error);"
+                       for name, spec in specs.items())
+    return f"""<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(text('title', lang))}</title>
+<style>{_STYLE}</style>
+<script type="text/javascript">{_vega_bundle()}</script>
+</head>
+<body>
+<h1>{_e(text('title', lang))}</h1>
+<p class="sub">{_e(subtitle)}</p>
+{banner}
+{''.join(sections)}
+<p class="note">{_e(made)}</p>
+<script type="text/javascript">
+const options = {_script_json(options)};
+{embeds}
+</script>
+</body>
+</html>
+"""

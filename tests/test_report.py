@@ -1,0 +1,135 @@
+"""The report folder: its numbers read against the stored flags, small counts suppressed, GIS files
+that QGIS can open, labels in both languages; the HTML needs nothing from the network."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from datetime import date
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from conftest import table
+from test_flags import AREA_A, SLOW, TOO_FEW, _cell_id, hand_lake  # noqa: F401  (fixture)
+from valmius.cli import main
+from valmius.flags import flag
+from valmius.labels import count_text, mmss
+from valmius.report import write_report
+from valmius.settings import ReportSettings
+
+TODAY = date(2026, 1, 5)
+
+
+def _report(settings, **kw):
+    return write_report(settings, today=TODAY, **kw)
+
+
+def test_folder_contents_and_numbers_match_the_stored_tables(hand_lake):
+    flag(hand_lake)
+    result = _report(hand_lake)
+    folder = hand_lake.paths.reports / "2026-01-05"
+    assert result.folder == folder and result.html == folder / "report.html"
+    names = {p.relative_to(folder).as_posix() for p in result.files}
+    for chart in ("map", "trend", "ecdf", "components"):
+        assert {f"charts/{chart}.png", f"charts/{chart}.svg"} <= names
+        assert (folder / "charts" / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (folder / "charts" / f"{chart}.svg").read_text()[:400]
+    assert {"tables/areas.csv", "tables/cells.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
+            "gis/areas.parquet", "gis/flagged_cells.parquet"} <= names
+
+    stored = table(hand_lake, "areas").sort("area_id")
+    csv = pl.read_csv(folder / "tables" / "areas.csv", infer_schema=False)
+    assert csv.height == stored.height
+    for row, line in zip(stored.iter_rows(named=True), csv.iter_rows(named=True)):
+        assert int(line["Alue"]) == row["area_id"]
+        if row["count"] >= 5:
+            assert line["Mediaani"] == mmss(row["median_s"]) and line["Tehtäviä"] == str(row["count"])
+    page = result.html.read_text()
+    area_1 = stored.row(0, named=True)
+    assert mmss(area_1["median_s"]) in page and area_1["station_id"] in page
+    assert result.flagged_cells == table(hand_lake, "flags")["is_flagged"].sum()
+
+
+def test_small_counts_are_never_shown(hand_lake):
+    result = _report(hand_lake)
+    cells = pl.read_csv(result.folder / "tables" / "cells.csv", infer_schema=False)
+    few = cells.filter(pl.col("Ruutu") == _cell_id(TOO_FEW)).row(0, named=True)
+    assert few["Tehtäviä"] == "< 5" and few["Mediaani"] is None and few["Luottamusväli"] is None
+    assert few["Tavoiteajassa"] is None and few["Varmuus"] == "liian vähän tehtäviä"
+
+    geo = json.loads((result.folder / "gis" / "flagged_cells.geojson").read_text())
+    props = {f["properties"]["cell_id"]: f["properties"] for f in geo["features"]}
+    assert props[_cell_id(TOO_FEW)]["count"] is None and props[_cell_id(TOO_FEW)]["median_s"] is None
+    assert props[_cell_id(TOO_FEW)]["count_shown"] == "< 5"
+    # In the map's data too: the cell's tooltip carries no median (10:00 would single out its tasks).
+    page = result.html.read_text()
+    record = re.search(r'\{[^{}]*"cell": "' + _cell_id(TOO_FEW) + r'[^{}]*\}', page).group(0)
+    assert '"count": "< 5"' in record and '"median": null' in record
+
+
+def test_gis_polygons(hand_lake):
+    result = _report(hand_lake)
+    areas = json.loads((result.folder / "gis" / "areas.geojson").read_text())
+    assert areas["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::3067"
+    by_cells = {frozenset(f["properties"]["cell_ids"]): f for f in areas["features"]}
+    a = by_cells[frozenset(_cell_id(c) for c in AREA_A)]
+    # Area A's cells touch at a corner only once (8-neighbourhood): two polygons, 4 km2 in all.
+    assert a["geometry"]["type"] == "MultiPolygon"
+    polygons = a["geometry"]["coordinates"]
+    area_m2 = sum(_shoelace(poly[0]) for poly in polygons)
+    assert area_m2 == 4_000_000
+    cells = json.loads((result.folder / "gis" / "flagged_cells.geojson").read_text())
+    assert {f["properties"]["cell_id"] for f in cells["features"]} == {_cell_id(c) for c in SLOW}
+    square = cells["features"][0]["geometry"]
+    assert square["type"] == "Polygon" and _shoelace(square["coordinates"][0]) == 1_000_000
+
+
+def _shoelace(ring) -> float:
+    return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:])) / 2
+
+
+def test_languages_and_a_past_window(hand_lake):
+    english = dataclasses.replace(hand_lake, report=ReportSettings(language="en"))
+    page = _report(english, at=date(2025, 6, 30)).html.read_text()
+    assert "Response times: risk class I areas over target" in page and "window ending 30.06.2025" in page
+    assert '<html lang="en">' in page
+    page = _report(hand_lake).html.read_text()
+    assert "Toimintavalmius: riskiluokan I alueet yli tavoiteajan" in page and '<html lang="fi">' in page
+
+
+def test_offline_html_and_atomic_rewrite(hand_lake):
+    first = _report(hand_lake)
+    page = first.html.read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "vegaEmbed" in page and page.count("vegaEmbed('#chart-") == 4
+    second = _report(hand_lake)
+    assert second.folder == first.folder
+    assert sorted(p.name for p in hand_lake.paths.reports.iterdir()) == ["2026-01-05"]  # no leftovers
+
+
+def test_empty_lake_report(settings):
+    result = _report(settings)
+    assert result.evaluated_at is None and "Ei mitattuja kiireellisiä tehtäviä" in result.html.read_text()
+
+
+def test_cli_report(hand_lake, tmp_path):
+    config = tmp_path / "valmius.toml"
+    config.write_text(f'[paths]\nlake = "{hand_lake.lake_path}"\nreports = "{tmp_path / "out"}"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "report", "--language", "en"])
+    assert result.exit_code == 0, result.output
+    path = result.output.strip().splitlines()[-1]
+    assert path.endswith("report.html") and (tmp_path / "out").is_dir()
+    assert "Response times" in open(path, encoding="utf-8").read()
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(360, "6:00"), (360.5, "6:01"), (359.4, "5:59"), (59.5, "1:00"),
+                                               (0, "0:00"), (3725, "62:05"), (None, "")])
+def test_mmss(seconds, text):
+    assert mmss(seconds) == text
+
+
+def test_count_text():
+    assert count_text(4, 5) == "< 5" and count_text(5, 5) == "5" and count_text(12345, 5) == "12\u00a0345"
