@@ -479,8 +479,9 @@ body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; margin:
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
 .sub { color: #555; margin-top: 0; } .lead { font-size: 1.05rem; } .note, .files { color: #666; font-size: .85rem; }
 .warn { background: #fff3cd; border: 1px solid #e0c36c; padding: .5rem .8rem; }
-table { border-collapse: collapse; font-size: .85rem; } th, td { border-bottom: 1px solid #ddd; padding: .25rem .5rem;
-text-align: left; } th { background: #f5f5f5; } section.chart { margin-top: 1.5rem; }
+table { border-collapse: collapse; font-size: .8rem; width: 100%; } th, td { border-bottom: 1px solid #ddd;
+padding: .25rem .4rem; text-align: left; vertical-align: top; } th { background: #f5f5f5; font-weight: 600; }
+section.chart { margin-top: 1.5rem; overflow-x: auto; }
 """
 
 
