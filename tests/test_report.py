@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from browser import needs_browser, open_in_browser
 from conftest import table
 from test_flags import AREA_A, SLOW, TOO_FEW, _cell_id, hand_lake  # noqa: F401  (fixture)
 from valmius.cli import main
@@ -133,3 +134,21 @@ def test_mmss(seconds, text):
 
 def test_count_text():
     assert count_text(4, 5) == "< 5" and count_text(5, 5) == "5" and count_text(12345, 5) == "12\u00a0345"
+
+
+@needs_browser
+def test_report_in_a_real_browser_offline(hand_lake, tmp_path):
+    flag(hand_lake)
+    result = _report(hand_lake)
+    visit = open_in_browser(result.html, screenshot=tmp_path / "report.png", chart_selector=".vega-chart",
+                            timeout_s=30)
+    assert visit.outside_requests == []
+    assert visit.console_errors == []
+    assert (visit.charts, visit.chart_errors) == (4, [])
+    assert visit.title == "Toimintavalmius: riskiluokan I alueet yli tavoiteajan"
+    # The numbers a reader sees are those of the stored tables.
+    areas = table(hand_lake, "areas").sort("area_id")
+    for row in areas.filter(pl.col("count") >= 5).iter_rows(named=True):
+        assert f"{mmss(row['median_s'])}" in visit.text
+        assert f"{mmss(row['ci_low_s'])}–{mmss(row['ci_high_s'])}" in visit.text
+    assert "< 5" in visit.text and (tmp_path / "report.png").stat().st_size > 10_000
