@@ -39,7 +39,9 @@ def write_fi(path: Path, rows: list[str], encoding: str = "utf-8-sig", newline: 
 def settings(tmp_path: Path) -> Settings:
     return dataclasses.replace(Settings(), paths=PathSettings(lake=tmp_path / "lake", inbox=tmp_path / "inbox",
                                                               catalog=tmp_path / "valmius.duckdb",
-                                                              reports=tmp_path / "reports"))
+                                                              reports=tmp_path / "reports",
+                                                              archive=tmp_path / "archive",
+                                                              rejected=tmp_path / "rejected"))
 
 
 def table(settings: Settings, name: str) -> pl.DataFrame:
