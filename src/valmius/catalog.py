@@ -230,11 +230,13 @@ def refresh_catalog(settings: Settings) -> Path:
     """Write the catalog at ``paths.catalog`` afresh (a temporary file renamed into place); its path."""
     target = Path(os.path.abspath(settings.paths.catalog))
     statements, _ = catalog_statements(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    _remove(tmp)
     try:
-        con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION})
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove(tmp)
+        # Views are bound when created: their relative paths must resolve against the catalog's folder.
+        con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION,
+                                               "file_search_path": str(target.parent)})
         try:
             con.execute("BEGIN TRANSACTION")
             for statement in statements:
@@ -254,6 +256,17 @@ def refresh_catalog(settings: Settings) -> Path:
     finally:
         _remove(tmp)
     return target
+
+
+def opening_instructions(path: Path) -> str:
+    """How to open the catalog at ``path`` from the DuckDB command line, Python and DBeaver."""
+    folder, name = path.parent, path.name
+    return "\n".join([
+        "Open it read-only from its own folder, or with file_search_path set to that folder:",
+        f"  DuckDB CLI: cd {folder} && duckdb -readonly {name}",
+        f"  Python:     duckdb.connect('{path}', read_only=True, config={{'file_search_path': '{folder}'}})",
+        f"  DBeaver:    a DuckDB connection to {path}, driver property file_search_path = {folder}",
+    ])
 
 
 def catalog_fingerprint(settings: Settings) -> str:
@@ -296,7 +309,7 @@ def _remove(path: Path) -> None:
     for leftover in (path, path.with_name(path.name + ".wal")):
         try:
             leftover.unlink()
-        except FileNotFoundError:
+        except OSError:  # not there (or no folder): nothing to clean up
             pass
 
 

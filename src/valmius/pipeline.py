@@ -1,7 +1,8 @@
-"""The nightly run, in one screen: read the inbox, ingest, measure.
+"""The nightly run, in one screen: read the inbox, ingest, measure, refresh the SQL catalog.
 
     exports in paths.inbox ──ingest──▶ units, incidents, quarantine   (valmius.ingest)
     risk grid (cells) + units ──measure──▶ responses, rolling_*       (valmius.measure)
+    lake tables ──catalog──▶ paths.catalog: a DuckDB view per table    (valmius.catalog)
 
 Each step commits atomically on its own; a failed step leaves the lake as the previous step left
 it, and the next night picks up from there (ingested files are known by their content hash).
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from valmius.catalog import refresh_catalog
 from valmius.errors import InputError
 from valmius.ingest import IngestSummary, ProgressCallback, ingest
 from valmius.mapping import Mapping
@@ -39,6 +41,8 @@ def inbox_files(settings: Settings) -> list[Path]:
 
 def nightly(settings: Settings, mapping: Mapping, files: Sequence[Path] | None = None, *,
             progress: ProgressCallback | None = None) -> NightSummary:
-    """Ingest ``files`` (default: the inbox; files seen before are skipped), then measure."""
+    """Ingest ``files`` (default: the inbox; files seen before are skipped), measure, refresh the catalog."""
     ingested = ingest(list(files) if files else inbox_files(settings), mapping, settings, progress=progress)
-    return NightSummary(ingested, measure(settings))
+    night = NightSummary(ingested, measure(settings))
+    refresh_catalog(settings)
+    return night

@@ -121,7 +121,7 @@ def _cast(value: str, type_name: str, where: Path | str, line: int | None, *, li
             return con.execute(sql, None if literal else {"value": value}).fetchall()[0][0]
     except duckdb.Error as exc:
         place = f"{where}, line {line}" if line else str(where)
-        raise QueryError(f"{place}: {value!r} is not a {type_name}: {_first_line(exc)}") from exc
+        raise QueryError(f"{place}: {value!r} is not of type {type_name}: {_first_line(exc)}") from exc
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:
@@ -306,6 +306,20 @@ def cell_text(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(cell_text(v) for v in value)
     return str(value)
+
+
+def rich_table(frame: pl.DataFrame, rows: int = TABLE_ROWS_SHOWN):
+    """The first ``rows`` rows as a rich Table for the terminal, numbers right-aligned."""
+    from rich.table import Table
+
+    shown = f"{min(rows, frame.height):,} of {frame.height:,} rows; --output csv for all" if frame.height > rows else \
+        f"{frame.height:,} rows"
+    table = Table(caption=shown, caption_justify="left")
+    for name, dtype in frame.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left", overflow="fold")
+    for row in frame.head(rows).iter_rows():
+        table.add_row(*(cell_text(v) for v in row))
+    return table
 
 
 def markdown_table(frame: pl.DataFrame, rows: int = EXAMPLE_ROWS) -> list[str]:

@@ -3,7 +3,7 @@
 ``valmius demo`` (and ``make demo``) writes the demo world and one year of overlapping nightly
 exports into a folder (reused when already there), imports the world's risk grids, ingests the
 exports one night at a time as a department's nightly job would, measures response times and
-rolling medians, and prints the summary of the whole year.
+rolling medians, writes the SQL catalog (valmius.duckdb) and prints the summary of the whole year.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from valmius.catalog import refresh_catalog
 from valmius.columns import TABLES
 from valmius.demo.generate import write_nightly_exports
 from valmius.demo.world import build_world, write_world
@@ -68,6 +69,7 @@ class DemoSummary:
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         lines.append(f"Try: duckdb -c \"select * from read_parquet('{self.folder / 'lake'}/incidents/**/*.parquet', "
                      "hive_partitioning = true) limit 5\"")
+        lines.append(f"SQL: valmius --config {self.folder / 'valmius.toml'} sql queries/class_i_by_month.sql")
         return "\n".join(lines)
 
 
@@ -110,6 +112,7 @@ def run_demo(
             on_night(index + 1, len(files), night)
     if any(night.run_id is not None for night in summary.nights) or not open_lake(settings.lake_path).partitions("responses"):
         summary.measured = measure(settings)
+    refresh_catalog(settings)
     lake = open_lake(settings.lake_path)
     summary.table_rows = {name: lake.scan(name).select(pl.len()).collect().item() for name in TABLES}
     summary.grid = grid_status(settings)
