@@ -231,7 +231,7 @@ def test_nightly_run_reads_the_inbox_and_measures(tmp_path):
     (tmp_path / "valmius.toml").write_text('[paths]\nlake = "lake"\ninbox = "inbox"\n')
     write_fi(inbox / "export-1.csv", [fi_row()])
     runner = CliRunner()
-    args = ["--config", str(tmp_path / "valmius.toml"), "run", "--format", "fi-erc", "--quiet"]
+    args = ["--config", str(tmp_path / "valmius.toml"), "nightly", "--format", "fi-erc", "--quiet", "--no-report"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "Measured 1 incidents" in result.output
