@@ -241,3 +241,20 @@ def test_nightly_run_reads_the_inbox_and_measures(tmp_path):
     (tmp_path / "valmius.toml").write_text('[paths]\nlake = "lake"\ninbox = "missing"\n')
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and "inbox folder not found" in result.output
+
+
+def test_a_new_grid_or_counting_setting_measures_every_response_again(sample_lake, tmp_path):
+    settings = sample_lake
+    before = table(settings, "responses")
+    grid = tmp_path / "all-class-ii.csv"
+    cells = build_world(0).cells.select("x_m", "y_m", pl.lit("II").alias("risk_class"), "municipality_code")
+    cells.write_csv(grid)
+    import_risk_grid(grid, 2025, settings)
+    assert measure(settings).responses_changed > 0
+    after = table(settings, "responses")
+    assert set(after.drop_nulls("risk_class")["risk_class"]) == {"II"}
+    assert before.height == after.height
+    narrowed = dataclasses.replace(settings, counting=CountingSettings(urgent_classes=["A"]))
+    measure(narrowed)
+    urgent = table(settings, "responses").filter("is_urgent")
+    assert set(urgent["urgency"]) == {"A"}

@@ -82,7 +82,8 @@ def measure(settings: Settings, *, full: bool = False) -> MeasureSummary:
             summary.duration_s = time.perf_counter() - started
             summary.run_id = writer.snapshot_id
             record_run(base, writer, "measure", started_at, summary.duration_s,
-                       {**summary.to_dict(), "fingerprint": _fingerprint(settings)},
+                       {**summary.to_dict(), "fingerprint": _fingerprint(settings),
+                        "responses_fingerprint": _responses_fingerprint(settings), "inputs": _inputs(base)},
                        rows_read=summary.incidents, rows_stored=summary.incidents)
             writer.commit()
         except BaseException:
@@ -98,32 +99,69 @@ def _fingerprint(settings: Settings) -> str:
                        "zone": settings.time.zone})
 
 
-def _last_fingerprint(base: Snapshot) -> str | None:
+def _responses_fingerprint(settings: Settings) -> str:
+    """The settings that shape responses: when they change, every response is measured again."""
+    c, g = settings.counting, settings.grid
+    return json.dumps({"urgent_classes": c.urgent_classes, "unit_types": c.unit_types, "task_types": c.task_types,
+                       "targets_s": settings.targets_s, "zone": settings.time.zone, "crs": g.crs,
+                       "cell_size_m": g.cell_size_m})
+
+
+def _inputs(base: Snapshot) -> dict[str, dict[str, str]]:
+    return {table: base.file_identities(table) for table in ("units", "incidents", "cells")}
+
+
+def _last_measure(base: Snapshot) -> dict:
     runs = base.scan("runs").filter(pl.col("command") == "measure").sort("run_id").collect()
-    if runs.height == 0:
+    return json.loads(runs["summary_json"][-1]) if runs.height else {}
+
+
+def _dirty_months(base: Snapshot, last: dict, settings: Settings) -> set[tuple[int, int]] | None:
+    """Partitions whose incidents or units changed since the last measure; None: measure them all
+    (first run, another grid, or settings that change responses)."""
+    inputs = _inputs(base)
+    before = last.get("inputs")
+    if (before is None or before.get("cells") != inputs["cells"]
+            or last.get("responses_fingerprint") != _responses_fingerprint(settings)):
         return None
-    return json.loads(runs["summary_json"][-1]).get("fingerprint")
+    dirty = set()
+    for table in ("units", "incidents"):
+        old, new = before.get(table, {}), inputs[table]
+        for key in set(old) | set(new):
+            if old.get(key) != new.get(key):
+                year, month = key.split("/")
+                dirty.add((int(year), int(month)))
+    return dirty
+
+
+def _in_months(months: set[tuple[int, int]]) -> pl.Expr:
+    return (pl.col("year") * 100 + pl.col("month")).is_in([y * 100 + m for y, m in months])
 
 
 def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool) -> MeasureSummary:
-    new = measure_responses(base, settings).collect()
-    old = base.scan("responses").collect()
-    full = full or _last_fingerprint(base) != _fingerprint(settings)
-    summary = MeasureSummary("full" if full else "incremental", incidents=new.height,
-                             measured=int(new["is_measured"].sum()))
-    reasons = new.drop_nulls("no_response_reason").group_by("no_response_reason").len().sort("len", descending=True)
-    summary.no_response = dict(zip(reasons["no_response_reason"].to_list(), reasons["len"].to_list()))
-
+    last = _last_measure(base)
+    full = full or last.get("fingerprint") != _fingerprint(settings)
+    dirty = None if full else _dirty_months(base, last, settings)
+    new = measure_responses(base, settings, dirty).collect()
+    stored = base.scan("responses")
+    old = (stored if dirty is None else stored.filter(_in_months(dirty))).collect()
     changed = pl.concat([
         new.join(old, on=RESPONSES.names, how="anti", nulls_equal=True),
         old.join(new, on=RESPONSES.names, how="anti", nulls_equal=True),
     ])
-    summary.responses_changed = changed["incident_id"].n_unique()
     written = _write_changed_partitions(writer, RESPONSES, old, new, _partitions(changed) if not full else None)
+    # Every response as it is after this run: the new ones, and the stored ones of clean partitions.
+    if dirty is not None:
+        new = pl.concat([stored.filter(~_in_months(dirty)).collect(), new])
+    summary = MeasureSummary("full" if full else "incremental", incidents=new.height,
+                             measured=int(new["is_measured"].sum()))
+    reasons = new.drop_nulls("no_response_reason").group_by("no_response_reason").len().sort("len", descending=True)
+    summary.no_response = dict(zip(reasons["no_response_reason"].to_list(), reasons["len"].to_list()))
+    summary.responses_changed = changed["incident_id"].n_unique()
 
     window_s = settings.windows.trailing_days * 86_400
     events = _long(new.filter("is_measured"))
-    points = calendar_points(events["t"], settings.windows.calendar, settings.time.zone)
+    points = all_points = calendar_points(events["t"], settings.windows.calendar, settings.time.zone)
     old_points = base.scan("rolling_calendar").select("at").unique().collect()["at"]
     old_points_s = set((old_points.dt.epoch("us") // _US).to_list())
     if not full and not old_points_s <= set(points["at_s"].to_list()):
@@ -140,6 +178,12 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
     summary.groups_recomputed = affected.height
 
     subset = events.join(affected, on=["grouping", "group_key"], how="semi")
+    if not full and span is not None:
+        # Only windows ending in the partitions the change reaches are rewritten: they need the
+        # tasks from one window before the first of those partitions on.
+        first, last = _month_bounds(span)
+        subset = subset.filter(pl.col("t") > first - window_s, pl.col("t") <= last)
+        points = points.filter(pl.col("at_s").is_between(first, last))
     event_rows = _event_stats(subset, window_s, settings)
     cal_rows = _calendar_stats(subset, points, window_s, settings)
     if full:
@@ -147,8 +191,9 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
             written += _write_changed_partitions(writer, table, base.scan(table.name).collect(),
                                                  rows.sort("grouping", "group_key", "at"), None)
     else:
-        fresh_points = points.filter(~pl.col("at_s").is_in(list(old_points_s)))
-        fresh = _calendar_stats(events, fresh_points, window_s, settings)
+        fresh_points = all_points.filter(~pl.col("at_s").is_in(list(old_points_s)))
+        recent = events.filter(pl.col("t") > (fresh_points["at_s"].min() or 0) - window_s)
+        fresh = _calendar_stats(recent, fresh_points, window_s, settings)
         written += _update_groups(base, writer, ROLLING_EVENTS, affected, span, event_rows, event_rows.clear())
         written += _update_groups(base, writer, ROLLING_CALENDAR, affected, span, cal_rows, fresh)
     summary.partitions_written = written
@@ -253,6 +298,15 @@ def _write_changed_partitions(writer: SnapshotWriter, table: Table, old: pl.Data
     for values in sorted(wanted):
         writer.write_partition(table.name, values, by_partition.get(values, new.clear()))
     return len(wanted)
+
+
+def _month_bounds(span: tuple[int, int]) -> tuple[int, int]:
+    """First second of the first (UTC) month partition of ``span``, last second of its last one."""
+    months = sorted(_months(span))
+    first = datetime(*months[0], 1, tzinfo=timezone.utc)
+    year, month = months[-1]
+    after = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
+    return int(first.timestamp()), int(after.timestamp()) - 1
 
 
 def _months(span: tuple[int, int] | None) -> set[tuple[int, int]]:
