@@ -142,62 +142,93 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
     last = _last_measure(base)
     full = full or last.get("fingerprint") != _fingerprint(settings)
     dirty = None if full else _dirty_months(base, last, settings)
+    full = dirty is None
     new = measure_responses(base, settings, dirty).collect()
     stored = base.scan("responses")
-    old = (stored if dirty is None else stored.filter(_in_months(dirty))).collect()
-    changed = pl.concat([
-        new.join(old, on=RESPONSES.names, how="anti", nulls_equal=True),
-        old.join(new, on=RESPONSES.names, how="anti", nulls_equal=True),
-    ])
-    written = _write_changed_partitions(writer, RESPONSES, old, new, _partitions(changed) if not full else None)
-    # Every response as it is after this run: the new ones, and the stored ones of clean partitions.
-    if dirty is not None:
-        new = pl.concat([stored.filter(~_in_months(dirty)).collect(), new])
-    summary = MeasureSummary("full" if full else "incremental", incidents=new.height,
-                             measured=int(new["is_measured"].sum()))
-    reasons = new.drop_nulls("no_response_reason").group_by("no_response_reason").len().sort("len", descending=True)
-    summary.no_response = dict(zip(reasons["no_response_reason"].to_list(), reasons["len"].to_list()))
-    summary.responses_changed = changed["incident_id"].n_unique()
+    if dirty is None:
+        changed = None
+        clean = stored.filter(pl.lit(False))
+        written = _write_changed_partitions(writer, RESPONSES, set(base.partitions("responses")), new, None)
+    else:
+        old = stored.filter(_in_months(dirty)).collect()
+        changed = pl.concat([
+            new.join(old, on=RESPONSES.names, how="anti", nulls_equal=True),
+            old.join(new, on=RESPONSES.names, how="anti", nulls_equal=True),
+        ])
+        clean = stored.filter(~_in_months(dirty))  # partitions this run leaves as they are
+        written = _write_changed_partitions(writer, RESPONSES, _partitions(old), new, _partitions(changed))
+    summary = _counted(clean, new, "full" if full else "incremental")
+    summary.responses_changed = new.height if changed is None else changed["incident_id"].n_unique()
 
+    # Every measured task after this run, read lazily: a nightly run needs only the recent ones.
+    measured = pl.concat([clean.filter("is_measured").select(_EVENT_COLUMNS),
+                          new.lazy().filter("is_measured").select(_EVENT_COLUMNS)])
     window_s = settings.windows.trailing_days * 86_400
-    events = _long(new.filter("is_measured"))
-    points = all_points = calendar_points(events["t"], settings.windows.calendar, settings.time.zone)
+    t = pl.col("call_at").dt.epoch("s")
+    t_range = measured.select(t.min().alias("lo"), t.max().alias("hi")).collect().row(0)
+    all_points = calendar_points(pl.Series([v for v in t_range if v is not None], dtype=pl.Int64),
+                                 settings.windows.calendar, settings.time.zone)
     old_points = base.scan("rolling_calendar").select("at").unique().collect()["at"]
     old_points_s = set((old_points.dt.epoch("us") // _US).to_list())
-    if not full and not old_points_s <= set(points["at_s"].to_list()):
+    if not full and not old_points_s <= set(all_points["at_s"].to_list()):
         full = True  # the calendar shrank (call times corrected backwards): start over
         summary.mode = "full"
 
     if full:
+        events = _long(measured.collect())
         affected = events.select("grouping", "group_key").unique()
-        span = None
-    else:
-        touched = _long(changed.filter("is_measured"))
-        affected = touched.select("grouping", "group_key").unique()
-        span = (touched["t"].min(), touched["t"].max() + window_s) if touched.height else None
-    summary.groups_recomputed = affected.height
+        summary.groups_recomputed = affected.height
+        for table, rows in ((ROLLING_EVENTS, _event_stats(events, window_s, settings)),
+                            (ROLLING_CALENDAR, _calendar_stats(events, all_points, window_s, settings))):
+            written += _write_changed_partitions(writer, table, set(base.partitions(table.name)), rows, None)
+        summary.partitions_written = written
+        return summary
 
-    subset = events.join(affected, on=["grouping", "group_key"], how="semi")
-    if not full and span is not None:
-        # Only windows ending in the partitions the change reaches are rewritten: they need the
-        # tasks from one window before the first of those partitions on.
+    assert changed is not None
+    touched = _long(changed.filter("is_measured"))
+    affected = touched.select("grouping", "group_key").unique()
+    summary.groups_recomputed = affected.height
+    span = (touched["t"].min(), touched["t"].max() + window_s) if touched.height else None
+    fresh_points = all_points.filter(~pl.col("at_s").is_in(list(old_points_s)))
+    # Tasks from one window before the first partition the change reaches (or the first new
+    # calendar point) on: the windows that end there need them; older windows stay as stored.
+    starts = ([_month_bounds(span)[0]] if span else []) + ([int(fresh_points["at_s"].min())] if fresh_points.height else [])
+    if not starts:
+        summary.partitions_written = written
+        return summary
+    since = datetime.fromtimestamp(min(starts) - window_s, timezone.utc)
+    events = _long(measured.filter(pl.col("call_at") > since).collect())
+    event_rows = cal_rows = None
+    if span is not None:
         first, last = _month_bounds(span)
-        subset = subset.filter(pl.col("t") > first - window_s, pl.col("t") <= last)
-        points = points.filter(pl.col("at_s").is_between(first, last))
-    event_rows = _event_stats(subset, window_s, settings)
-    cal_rows = _calendar_stats(subset, points, window_s, settings)
-    if full:
-        for table, rows in ((ROLLING_EVENTS, event_rows), (ROLLING_CALENDAR, cal_rows)):
-            written += _write_changed_partitions(writer, table, base.scan(table.name).collect(),
-                                                 rows.sort("grouping", "group_key", "at"), None)
-    else:
-        fresh_points = all_points.filter(~pl.col("at_s").is_in(list(old_points_s)))
-        recent = events.filter(pl.col("t") > (fresh_points["at_s"].min() or 0) - window_s)
-        fresh = _calendar_stats(recent, fresh_points, window_s, settings)
-        written += _update_groups(base, writer, ROLLING_EVENTS, affected, span, event_rows, event_rows.clear())
-        written += _update_groups(base, writer, ROLLING_CALENDAR, affected, span, cal_rows, fresh)
+        subset = events.join(affected, on=["grouping", "group_key"], how="semi").filter(
+            pl.col("t") > first - window_s, pl.col("t") <= last)
+        event_rows = _event_stats(subset, window_s, settings)
+        cal_rows = _calendar_stats(subset, all_points.filter(pl.col("at_s").is_between(first, last)), window_s,
+                                   settings)
+    empty_events = _event_stats(events.clear(), window_s, settings)
+    fresh = _calendar_stats(events, fresh_points, window_s, settings)
+    written += _update_groups(base, writer, ROLLING_EVENTS, affected, span,
+                              event_rows if event_rows is not None else empty_events, empty_events)
+    written += _update_groups(base, writer, ROLLING_CALENDAR, affected, span,
+                              cal_rows if cal_rows is not None else fresh.clear(), fresh)
     summary.partitions_written = written
     return summary
+
+
+_EVENT_COLUMNS = ["incident_id", "call_at", "response_s", "within_target", "risk_class", "municipality_code",
+                  "station_id", "cell_id"]
+
+
+def _counted(clean: pl.LazyFrame, new: pl.DataFrame, mode: str) -> MeasureSummary:
+    """The run's counts over every response after it: the stored clean partitions and the new ones."""
+    columns = ["is_measured", "no_response_reason"]
+    both = pl.concat([clean.select(columns), new.lazy().select(columns)])
+    totals = both.select(pl.len(), pl.col("is_measured").sum()).collect().row(0)
+    reasons = (both.drop_nulls("no_response_reason").group_by("no_response_reason").len()
+               .sort("len", descending=True).collect())
+    return MeasureSummary(mode, incidents=totals[0], measured=int(totals[1] or 0),
+                          no_response=dict(zip(reasons["no_response_reason"].to_list(), reasons["len"].to_list())))
 
 
 def _long(responses: pl.DataFrame) -> pl.DataFrame:
@@ -214,7 +245,10 @@ def _long(responses: pl.DataFrame) -> pl.DataFrame:
 
 
 def _codes(events: pl.DataFrame) -> np.ndarray:
-    return events.select(pl.struct("grouping", "group_key").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
+    """A dense integer per (grouping, group_key), in order of first appearance."""
+    keys = events.select("grouping", "group_key").unique(maintain_order=True).with_row_index("code")
+    return (events.select("grouping", "group_key").join(keys, on=["grouping", "group_key"], how="left",
+                                                        maintain_order="left")["code"].cast(pl.Int64).to_numpy())
 
 
 def _within(events: pl.DataFrame) -> np.ndarray:
@@ -225,13 +259,15 @@ def _within(events: pl.DataFrame) -> np.ndarray:
 def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
     if events.height == 0:
         return pl.DataFrame(schema=ROLLING_EVENTS.schema | {"year": pl.Int32, "month": pl.Int32})
-    stats = rolling_stats(events["value"].to_numpy(), events["t"].to_numpy(), _codes(events), window_s,
+    codes, times = _codes(events), events["t"].to_numpy()
+    stats = rolling_stats(events["value"].to_numpy(), times, codes, window_s,
                           within_target=_within(events), level=settings.windows.ci_level)
     frame = events.select("grouping", "group_key", "incident_id", "at").with_columns(
         window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
         **{column: _nullable(stats[key]) for key, column in STATS.items()},
     )
-    return _with_partition(frame.with_columns(pl.col("count").cast(pl.Int64)))
+    by_group_and_time = np.lexsort((times, codes))  # stored in that order: tight row-group statistics
+    return _with_partition(frame.with_columns(pl.col("count").cast(pl.Int64))[by_group_and_time])
 
 
 def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
@@ -290,10 +326,10 @@ def _partitions(frame: pl.DataFrame) -> set[tuple[int, int]]:
     return set(frame.select("year", "month").unique().iter_rows())
 
 
-def _write_changed_partitions(writer: SnapshotWriter, table: Table, old: pl.DataFrame, new: pl.DataFrame,
-                              only: set[tuple[int, int]] | None) -> int:
-    """Write ``new``'s partitions (all, or ``only``); partitions left empty are removed."""
-    wanted = (_partitions(old) | _partitions(new)) if only is None else only
+def _write_changed_partitions(writer: SnapshotWriter, table: Table, old_partitions: set[tuple[int, int]],
+                              new: pl.DataFrame, only: set[tuple[int, int]] | None) -> int:
+    """Write ``new``'s partitions (all, or ``only``); stored partitions left empty are removed."""
+    wanted = (old_partitions | _partitions(new)) if only is None else only
     by_partition = {key: part for key, part in new.partition_by(["year", "month"], as_dict=True).items()} if new.height else {}
     for values in sorted(wanted):
         writer.write_partition(table.name, values, by_partition.get(values, new.clear()))
