@@ -157,6 +157,21 @@ def lake_lock(root: Path) -> Iterator[None]:
         handle.close()
 
 
+@contextmanager
+def new_snapshot(root: Path) -> Iterator[tuple[Snapshot, SnapshotWriter]]:
+    """Hold the lock and build the next snapshot: ``(base, writer)``; committed when the block ends,
+    abandoned (leaving the lake as it was) when it raises."""
+    with lake_lock(root):
+        base = open_lake(root)
+        writer = SnapshotWriter(base)
+        try:
+            yield base, writer
+            writer.commit()
+        except BaseException:
+            writer.abandon()
+            raise
+
+
 def recover(root: Path) -> None:
     """Finish a committed run or discard an unfinished one (call with the lock held)."""
     snapshot = open_lake(root)

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIME, Table
-from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
+from valmius.lake import Snapshot, SnapshotWriter, new_snapshot
 from valmius.responses import measure_responses
 from valmius.rolling import calendar, rolling_stats, rolling_stats_at
 from valmius.runs import record_run
@@ -74,21 +74,14 @@ def measure(settings: Settings, *, full: bool = False) -> MeasureSummary:
     """Measure the lake's incidents and update the rolling tables, in one atomic commit."""
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     root = settings.lake_path
-    with lake_lock(root):
-        base = open_lake(root)
-        writer = SnapshotWriter(base)
-        try:
-            summary = _run(base, writer, settings, full)
-            summary.duration_s = time.perf_counter() - started
-            summary.run_id = writer.snapshot_id
-            record_run(base, writer, "measure", started_at, summary.duration_s,
-                       {**summary.to_dict(), "fingerprint": _fingerprint(settings),
-                        "responses_fingerprint": _responses_fingerprint(settings), "inputs": _inputs(base)},
-                       rows_read=summary.incidents, rows_stored=summary.incidents)
-            writer.commit()
-        except BaseException:
-            writer.abandon()
-            raise
+    with new_snapshot(root) as (base, writer):
+        summary = _run(base, writer, settings, full)
+        summary.duration_s = time.perf_counter() - started
+        summary.run_id = writer.snapshot_id
+        record_run(base, writer, "measure", started_at, summary.duration_s,
+                   {**summary.to_dict(), "fingerprint": _fingerprint(settings),
+                    "responses_fingerprint": _responses_fingerprint(settings), "inputs": _inputs(base)},
+                   rows_read=summary.incidents, rows_stored=summary.incidents)
     return summary
 
 

@@ -34,7 +34,7 @@ from valmius.catalog import refresh_catalog
 from valmius.errors import InputError, LakeError
 from valmius.flags import FlagSummary, flag
 from valmius.ingest import IngestSummary, ProgressCallback, ingest
-from valmius.lake import SnapshotWriter, lake_lock, open_lake
+from valmius.lake import new_snapshot
 from valmius.mapping import Mapping
 from valmius.measure import MeasureSummary, measure
 from valmius.report import ReportResult, write_report
@@ -178,17 +178,10 @@ def _free_name(target: Path) -> Path:
 def _record(settings: Settings, night: NightSummary, started_at: datetime, duration_s: float) -> int:
     """The nightly run's own ``runs`` row: every stage's summary and duration."""
     ingested = night.ingest
-    with lake_lock(settings.lake_path):
-        base = open_lake(settings.lake_path)
-        writer = SnapshotWriter(base)
-        try:
-            record_run(base, writer, "nightly", started_at, duration_s, night.to_dict(),
-                       files_read=sum(f.status == "ingested" for f in ingested.files),
-                       files_skipped=sum(f.status == "skipped" for f in ingested.files),
-                       rows_read=ingested.rows_read, rows_stored=ingested.rows_stored,
-                       rows_quarantined=ingested.rows_quarantined, rows_replaced=ingested.rows_replaced)
-            writer.commit()
-        except BaseException:
-            writer.abandon()
-            raise
+    with new_snapshot(settings.lake_path) as (base, writer):
+        record_run(base, writer, "nightly", started_at, duration_s, night.to_dict(),
+                   files_read=sum(f.status == "ingested" for f in ingested.files),
+                   files_skipped=sum(f.status == "skipped" for f in ingested.files),
+                   rows_read=ingested.rows_read, rows_stored=ingested.rows_stored,
+                   rows_quarantined=ingested.rows_quarantined, rows_replaced=ingested.rows_replaced)
     return writer.snapshot_id
