@@ -97,6 +97,10 @@ def find_previous(reports: Path, current_folder: str, made_on: date) -> Path | N
 def read_review(folder: Path) -> PreviousReview:
     """A stored review's manifest and yearly table; an error naming the file when it is unreadable."""
     manifest_path, yearly_path = folder / MANIFEST, folder / "tables" / "yearly.csv"
+    for path in (manifest_path, yearly_path):
+        if not path.is_file():
+            raise ReviewError(f"{path}: missing from the earlier review in {folder}; give another one with "
+                              f"--previous, or move the damaged folder away")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         previous = PreviousReview(
@@ -104,9 +108,6 @@ def read_review(folder: Path) -> PreviousReview:
             made_on=date.fromisoformat(manifest["made_on"]), settings=dict(manifest["settings"]),
             yearly=read_yearly(yearly_path), problem_cells=list(manifest["problem_cells"]),
             areas=int(manifest["areas"]), flagged_cells=int(manifest["flagged_cells"]))
-    except FileNotFoundError as exc:
-        raise ReviewError(f"{exc.filename}: missing from the earlier review in {folder}; give another one with "
-                          f"--previous, or move the damaged folder away") from exc
     except (ValueError, KeyError, TypeError, pl.exceptions.PolarsError) as exc:
         raise ReviewError(f"{folder}: the earlier review cannot be read ({type(exc).__name__}: {exc}); give another "
                           f"one with --previous, or move the damaged folder away") from exc

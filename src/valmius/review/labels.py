@@ -49,9 +49,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "unchanged": ("ennallaan", "unchanged"),
     "points": ("{delta} prosenttiyksikköä", "{delta} percentage points"),
     "national_sentence": (
-        "Kaikkien {count} kiireellisen tehtävän toimintavalmiusajan keskiarvo vuonna {year} oli {mean}; "
+        "Kaikkien {count} mitatun kiireellisen tehtävän toimintavalmiusajan keskiarvo vuonna {year} oli {mean}; "
         "valtakunnallinen tavoite on enintään {target}: {verdict}.",
-        "All {count} urgent tasks in {year} averaged {mean} against the national target of at most {target}: {verdict}."),
+        "All {count} measured urgent tasks in {year} averaged {mean} against the national target of at most "
+        "{target}: {verdict}."),
     "national_met": ("saavutettiin", "met"),
     "national_missed": ("jäi saavuttamatta, ylitys {over}", "missed by {over}"),
     "areas_sentence": (

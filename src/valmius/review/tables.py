@@ -4,6 +4,8 @@ Every figure comes from the stored ``responses`` table: the measured urgent task
 whose call falls in a local calendar year (``time.zone``) of the review period, with the conventions
 of the rest of valmius (median of an even count = mean of the two middle values; a response exactly
 on target is within it; the median's confidence interval from order statistics, ``windows.ci_level``).
+A task's target is that of its stored risk class in ``targets_s`` as now set (as the flags take it;
+the same as the stored ``target_s`` unless the targets changed since the last ``valmius measure``).
 Groups are judged by :func:`valmius.flags.judge_groups`, the function that judges cells and areas.
 
 - ``yearly``: per year and group, in the layout of ``rolling_calendar`` (``grouping`` and
@@ -82,12 +84,14 @@ def review_tables(snapshot: Snapshot, settings: Settings, first_year: int, last_
     urgent = (snapshot.scan("responses").filter(pl.col("year").is_between(first_year - 1, last_year))
               .with_columns(year=local_year(settings))
               .filter(pl.col("year").is_between(first_year, last_year), pl.col("is_urgent") & pl.col("is_counted_task"))
-              .select("year", "call_at", "response_s", "within_target", "target_s", "risk_class", "municipality_code",
-                      "station_id", "cell_id", "is_measured", "no_response_reason")
+              .select("year", "call_at", "response_s", "risk_class", "municipality_code", "station_id", "cell_id",
+                      "is_measured", "no_response_reason")
               .collect())
-    measured = urgent.filter("is_measured").select(
-        "year", "call_at", "response_s", "target_s", "risk_class", "municipality_code", "station_id", "cell_id",
-        within=pl.col("within_target"))
+    # Targets of the settings in force (as the flags take them), so that the manifest's are the ones used.
+    targets = {k: int(v) for k, v in settings.targets_s.items()}
+    measured = urgent.filter("is_measured").with_columns(
+        target_s=pl.col("risk_class").replace_strict(targets, default=None, return_dtype=pl.Int64),
+    ).with_columns(within=pl.col("response_s") <= pl.col("target_s")).drop("is_measured", "no_response_reason")
     cell_years = _cell_years(snapshot, settings, measured, last_year)
     flags, areas, evaluated_at = _end_of_period(snapshot, settings, first_year, last_year)
     return ReviewTables(
