@@ -302,7 +302,17 @@ def test_numbers_match_the_stored_responses(lake_copy):
     page = result.html.read_text()
     last = yearly.filter(pl.col("grouping") == "risk_class", pl.col("group_key") == "I", pl.col("year") == 2025).row(
         0, named=True)
-    assert f"mediaani oli {mmss(last['median_s'])} (95 %:n luottamusväli {mmss(last['ci_low_s'])}–" in page
+    summary = re.findall(r"<li>(.*?)</li>", re.search(r"<ul class='summary'>(.*?)</ul>", page).group(1))
+    assert summary[0] == (
+        f"Vuonna 2025 riskiluokassa I oli {last['count']} mitattua kiireellistä tehtävää; toimintavalmiusajan "
+        f"mediaani oli {mmss(last['median_s'])} (95 %:n luottamusväli {mmss(last['ci_low_s'])}–"
+        f"{mmss(last['ci_high_s'])}) ja {round(100 * last['share_within_target'])} % tehtävistä oli tavoiteajassa "
+        f"6:00. Tavoite (mediaani enintään 6:00) saavutettiin. Luottamusväli ulottuu tavoiteajan molemmin puolin, "
+        f"joten tulos ei ole varma.")
+    assert last["ci_low_s"] <= 360 < last["ci_high_s"]  # 36 tasks at 4:00 and 27 slower ones
+    met = yearly.filter(pl.col("grouping") == "risk_class", pl.col("group_key") == "I", ~pl.col("is_over_target"))
+    assert summary[1] == f"Riskiluokan I tavoite saavutettiin {met.height}/4 vuotena 2022–2025."
+    assert summary[-1].startswith("Aiempaa seurantaa ei löytynyt")
 
 
 def test_generated_multi_year_lake_against_the_responses(generated_lake):
@@ -401,6 +411,15 @@ def test_finnish_by_default_english_on_request(lake_copy):
                      r"most 9:20", page)
     # The stored tables are the same whatever the language.
     assert (finnish.folder / "tables" / "yearly.csv").read_text() == (result.folder / "tables" / "yearly.csv").read_text()
+
+
+def test_a_single_year(lake_copy):
+    result = write_review(lake_copy, first_year=2025, last_year=2025, today=TODAY)
+    page = result.html.read_text()
+    assert "Seurantakaudessa on vain yksi vuosi." in page and "Edellisvuoteen" not in page
+    changes = pl.read_csv(result.folder / "tables" / "changes.csv")
+    assert changes.filter(pl.col("median_s_before").is_not_null()).height == 0
+    _check_yearly_csv(lake_copy, result.folder, (2025,))
 
 
 def test_national_average_target_is_a_setting(lake_copy, tmp_path):

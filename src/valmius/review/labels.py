@@ -134,6 +134,10 @@ TEXTS: dict[str, tuple[str, str]] = {
                              "Since the previous review ({first}–{last}, made {made})"),
     "headline_title": ("Edellisen seurannan viimeinen vuosi ({year_before}) ja tämän seurannan viimeinen vuosi ({year})",
                        "The previous review's last year ({year_before}) and this review's last year ({year})"),
+    "headline_same": ("Edellisen seurannan viimeisen vuoden {year_before} luvut ovat samat kuin yllä: verrattuna "
+                      "edelliseen seurantaan muutos on sama kuin edellisestä vuodesta.",
+                      "The previous review's figures for its last year, {year_before}, are those above: the change "
+                      "since the previous review is the change since the year before."),
     "revisions_title": ("Samat vuodet kummassakin seurannassa: luvut silloin ja nyt (korjaukset ja myöhästyneet "
                         "tiedot näkyvät tässä)",
                         "Years in both reviews: figures then and now (corrections and late data show here)"),

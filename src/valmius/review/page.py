@@ -398,9 +398,17 @@ def _changes_section(p: PageInput) -> str:
     if previous is None:
         parts.append(f"<p>{_e(p.t('no_previous', folder=p.settings.paths.reports))}</p>")
         return "".join(parts)
-    parts.append(f"<h3>{_e(p.t('since_previous_title', first=previous.first_year, last=previous.last_year, made=_day(previous.made_on)))}</h3>")
-    parts.append(_change_table(p, changes.headline, str(previous.last_year), str(tables.last_year),
-                               p.t("headline_title", year_before=previous.last_year, year=tables.last_year)))
+    heading = p.t("since_previous_title", first=previous.first_year, last=previous.last_year,
+                  made=_day(previous.made_on))
+    parts.append(f"<h3>{_e(heading)}</h3>")
+    columns = ["grouping", "group_key", "median_s_before", "median_s", "share_within_target_before",
+               "share_within_target", "mean_s_before", "mean_s"]
+    if (previous.last_year == tables.last_year - 1
+            and changes.headline.select(columns).equals(changes.year_on_year.select(columns))):
+        parts.append(f"<p>{_e(p.t('headline_same', year_before=previous.last_year))}</p>")
+    else:
+        parts.append(_change_table(p, changes.headline, str(previous.last_year), str(tables.last_year),
+                                   p.t("headline_title", year_before=previous.last_year, year=tables.last_year)))
     problem = p.t("problem_changes", new=len(changes.new_problem_cells), cleared=len(changes.cleared_problem_cells),
                   kept=len(changes.kept_problem_cells))
     lists = [f"+ {', '.join(changes.new_problem_cells)}" if changes.new_problem_cells else "",
