@@ -217,7 +217,8 @@ def _expected_yearly(settings: Settings, years) -> dict[tuple, dict]:
 
 
 def _read_yearly(path: Path) -> pl.DataFrame:
-    return pl.read_csv(path, schema_overrides={"group_key": pl.String, "risk_class": pl.String})
+    return pl.read_csv(path, schema_overrides={"group_key": pl.String, "risk_class": pl.String,
+                                               "count_shown": pl.String})
 
 
 def _check_yearly_csv(settings: Settings, folder: Path, years) -> pl.DataFrame:
