@@ -7,6 +7,7 @@ Everything here works on published figures (:func:`valmius.review.tables.publish
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from importlib.metadata import version
@@ -72,8 +73,8 @@ def _level(p: PageInput) -> str:
 def _signed(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    whole = round(seconds)
-    return "±0:00" if whole == 0 else ("+" if whole > 0 else "\u2212") + mmss(abs(whole))
+    whole = math.floor(abs(seconds) + 0.5)  # whole seconds, halves away from zero
+    return "±0:00" if whole == 0 else ("+" if seconds > 0 else "\u2212") + mmss(whole)
 
 
 def _points(share_change: float | None) -> str:
@@ -145,7 +146,7 @@ def _change_words(p: PageInput, row: dict | None) -> str | None:
     if row is None or row["median_change_s"] is None or row["share_change"] is None:
         return None
     delta = row["median_change_s"]
-    median = (p.t("unchanged") if round(delta) == 0 else
+    median = (p.t("unchanged") if math.floor(abs(delta) + 0.5) == 0 else
               p.t("slower" if delta > 0 else "faster", delta=_signed(delta)))
     share = (p.t("unchanged") if round(row["share_change"] * 100) == 0 else
              p.t("points", delta=_points(row["share_change"])))

@@ -20,13 +20,12 @@ Groups are judged by :func:`valmius.flags.judge_groups`, the function that judge
   same evidence, each year against the target of that year's class. A **problem cell** was over
   its target by ``flags.rule`` in every year of the period, with tasks in each.
 - ``flags`` and ``areas``: :func:`valmius.flags.evaluate` at the end of the last year (the
-  trailing window ending 31 December), its review period set to the review's years.
+  trailing window ending 31 December).
 - ``coverage``: per year, the urgent tasks and why some are not measured or have no risk class.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -93,7 +92,7 @@ def review_tables(snapshot: Snapshot, settings: Settings, first_year: int, last_
         target_s=pl.col("risk_class").replace_strict(targets, default=None, return_dtype=pl.Int64),
     ).with_columns(within=pl.col("response_s") <= pl.col("target_s")).drop("is_measured", "no_response_reason")
     cell_years = _cell_years(snapshot, settings, measured, last_year)
-    flags, areas, evaluated_at = _end_of_period(snapshot, settings, first_year, last_year)
+    flags, areas, evaluated_at = _end_of_period(snapshot, settings, last_year)
     return ReviewTables(
         first_year, last_year,
         yearly=_yearly(measured, settings),
@@ -200,13 +199,11 @@ def _problem_cells(cell_years: pl.DataFrame, years: list[int], over: str) -> lis
     return sorted(per_cell.filter((pl.col("years") == len(years)) & pl.col("over"))["cell_id"].to_list())
 
 
-def _end_of_period(snapshot: Snapshot, settings: Settings, first_year: int,
+def _end_of_period(snapshot: Snapshot, settings: Settings,
                    last_year: int) -> tuple[pl.DataFrame, pl.DataFrame, datetime | None]:
-    """Flags and areas of the trailing window ending 31 December of the last year, with the review
-    period as the flags' review period."""
-    period = dataclasses.replace(settings, flags=dataclasses.replace(settings.flags,
-                                                                    review_years=last_year - first_year + 1))
-    flags, areas = evaluate(snapshot, period, at=date(last_year, 12, 31))
+    """Flags and areas of the trailing window ending 31 December of the last year, as the nightly
+    flags would judge them on that day."""
+    flags, areas = evaluate(snapshot, settings, at=date(last_year, 12, 31))
     evaluated_at = flags["evaluated_at"][0] if flags.height else None
     return flags, areas, evaluated_at
 
