@@ -262,6 +262,43 @@ def report_command(ctx: click.Context, at, language: str | None) -> None:
     click.echo(write_report(settings, at=at.date() if at else None).to_text())
 
 
+@main.command(name="review")
+@click.option("--from", "first_year", type=int, required=True, help="First local calendar year of the review period.")
+@click.option("--to", "last_year", type=int, required=True, help="Last local calendar year of the review period.")
+@click.option("--language", type=click.Choice(["fi", "en"]), default=None,
+              help="Label language (default: the report.language setting, Finnish).")
+@click.option("--previous", "previous", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Earlier review folder to compare with (default: the newest other review under paths.reports).")
+@click.pass_context
+def review_command(ctx: click.Context, first_year: int, last_year: int, language: str | None,
+                   previous: Path | None) -> None:
+    """Write the service-level decision review (palvelutasopäätöksen seuranta) of the years FROM-TO.
+
+    One offline HTML document for the board, summary first: per year and risk class the urgent
+    tasks, median with its confidence interval, share within target and mean, judged by both rules
+    (median at most the target; at least 50 % within it) with the deciding one (flags.rule) named;
+    the mean of all urgent tasks against the national target (review.national_mean_target_s, 9:20);
+    class I areas over target at the end of the period and problem cells over target in every year;
+    tables by municipality and by station; trend charts; and what changed since the year before and
+    since the previous review. Beside it: the charts as PNG and SVG, the tables as CSV and a
+    manifest, in paths.reports/review-FROM-TO-<today>. Reads the lake, never writes it.
+
+    \b
+    Example:
+      valmius review --from 2022 --to 2025
+      valmius review --from 2022 --to 2025 --language en
+      valmius review --from 2023 --to 2026 --previous reports/review-2022-2025-2026-01-15
+    """
+    import dataclasses
+
+    from valmius.review import write_review
+
+    settings = _settings(ctx)
+    if language:
+        settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
+    click.echo(write_review(settings, first_year=first_year, last_year=last_year, previous=previous).to_text())
+
+
 @main.command(name="sql")
 @click.argument("query_file", required=False, type=click.Path(path_type=Path))
 @click.option("-c", "--command", "sql_text", default=None, metavar="SQL", help="SQL to run instead of a query file.")

@@ -26,3 +26,7 @@ class InputError(ValmiusError):
 
 class LakeError(ValmiusError):
     """The lake cannot be read or written (busy, damaged, or on an unexpected layout)."""
+
+
+class ReviewError(ValmiusError):
+    """A service-level review cannot be made: years out of order, years without data, or an unreadable earlier review."""

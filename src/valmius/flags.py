@@ -112,9 +112,9 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
     review = _review_years(measured, settings, evaluated_at)
 
     judged = (
-        _judge(_evidence(window, ["cell_id"], settings), settings)
-        .join(_most_common(window, ["cell_id"], "station_id"), on="cell_id", how="left")
-        .join(_most_common(window, ["cell_id"], "municipality_code"), on="cell_id", how="left")
+        judge_groups(window, ["cell_id"], settings)
+        .join(most_common(window, ["cell_id"], "station_id"), on="cell_id", how="left")
+        .join(most_common(window, ["cell_id"], "municipality_code"), on="cell_id", how="left")
         .join(_years_over(tasks, ["cell_id"], review, settings), on="cell_id", how="left")
         .join(cells.drop("target_s"), on="cell_id", how="inner")
         .join(_over_since(snapshot, settings, evaluated_at), on="cell_id", how="left")
@@ -159,6 +159,19 @@ def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: date
     wanted = set(range(last - settings.flags.review_years + 1, last + 1))
     years = measured.select(pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.year().unique())
     return sorted(wanted & set(years.to_series().to_list()))
+
+
+def judge_groups(tasks: pl.DataFrame, by: list[str], settings: Settings) -> pl.DataFrame:
+    """Evidence and judgement of each group of measured tasks, by the rules of this module.
+
+    ``tasks``: one row per measured task with ``response_s``, ``within`` (within its target) and
+    ``target_s`` (one target per group), plus the ``by`` columns. One row per group: ``count``,
+    ``median_s``, ``ci_low_s``, ``ci_high_s`` (order statistics, ``windows.ci_level``; null when
+    the count is too small), ``share_within_target``, ``mean_s``, ``target_s``, both rules
+    (``is_over_median``, ``is_over_share``), ``is_flagged`` by ``flags.rule`` and ``confidence``.
+    The service-level review (:mod:`valmius.review`) judges its years and cells with it too.
+    """
+    return _judge(_evidence(tasks, by, settings), settings)
 
 
 def _evidence(tasks: pl.DataFrame, by: list[str], settings: Settings) -> pl.DataFrame:
@@ -218,8 +231,8 @@ def _with_review(frame: pl.DataFrame, review: list[int]) -> pl.DataFrame:
                               is_problem=(years_over == len(review)) & (len(review) > 0))
 
 
-def _most_common(tasks: pl.DataFrame, by: list[str], column: str) -> pl.DataFrame:
-    """The most frequent non-null value of ``column`` per group (ties: the smallest value)."""
+def most_common(tasks: pl.DataFrame, by: list[str], column: str) -> pl.DataFrame:
+    """The most frequent non-null value of ``column`` per group of ``by`` (ties: the smallest value)."""
     counts = tasks.drop_nulls(column).group_by([*by, column]).len()
     return counts.sort([*by, "len", column], descending=[False] * len(by) + [True, False]).group_by(
         by, maintain_order=True).first().drop("len")
@@ -275,12 +288,12 @@ def _areas(window: pl.DataFrame, tasks: pl.DataFrame, labelled: pl.DataFrame, re
                                                       for c in COMPONENTS})
     excess = {f"{c}_excess_s": pl.col(f"{c}_median_s") - pl.col(f"{c}_reference_s") for c in COMPONENTS}
     areas = (
-        _judge(_evidence(in_areas, ["area_key"], settings), settings)
+        judge_groups(in_areas, ["area_key"], settings)
         .join(in_areas.group_by("area_key").agg(risk_class=pl.col("risk_class").first(), **medians), on="area_key")
         .join(members.group_by("area_key").agg(cells=pl.len().cast(pl.Int32), cell_ids=pl.col("cell_id").sort()),
               on="area_key")
-        .join(_most_common(in_areas, ["area_key"], "station_id"), on="area_key", how="left")
-        .join(_most_common(in_areas, ["area_key"], "municipality_code"), on="area_key", how="left")
+        .join(most_common(in_areas, ["area_key"], "station_id"), on="area_key", how="left")
+        .join(most_common(in_areas, ["area_key"], "municipality_code"), on="area_key", how="left")
         .join(_years_over(tasks.join(members, on="cell_id"), ["area_key"], review, settings), on="area_key", how="left")
         .join(reference, on="risk_class", how="left")
         .with_columns(**excess)

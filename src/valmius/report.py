@@ -41,7 +41,8 @@ from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, open_lake
 from valmius.settings import Settings
 
-_LOCALES = {"fi": "fi-FI", "en": "en-GB"}
+LOCALES = {"fi": "fi-FI", "en": "en-GB"}
+"""Vega number and date locale of each report language."""
 
 
 @dataclass
@@ -75,7 +76,7 @@ def write_report(settings: Settings, *, at: date | None = None, today: date | No
     (work / "gis").mkdir()
     try:
         evaluated_at, flagged, area_count = _build(snapshot, settings, at, work)
-        _swap_in(work, final)
+        swap_in(work, final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -83,7 +84,7 @@ def write_report(settings: Settings, *, at: date | None = None, today: date | No
     return ReportResult(final, final / "report.html", evaluated_at, flagged, area_count, files)
 
 
-def _swap_in(work: Path, final: Path) -> None:
+def swap_in(work: Path, final: Path) -> None:
     """Replace ``final`` by ``work``: readers see the old folder or the new one, never half of one."""
     old = final.with_name(f".{final.name}.old")
     shutil.rmtree(old, ignore_errors=True)
@@ -116,7 +117,7 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
             if chart is None:
                 continue
             specs[name] = chart.to_dict()
-            _save_images(specs[name], folder / "charts" / name, lang)
+            save_images(specs[name], folder / "charts" / name, lang)
         sections.append(_chart_div("map", specs, text("map_note", lang)))
         sections.append(_table_html(text("areas_table", lang), _areas_table(ctx)))
         sections.append(_chart_div("components", specs))
@@ -343,8 +344,9 @@ def _components_chart(ctx: _Context) -> alt.Chart | None:
     return charts.component_bars(parts, lang, text("components_title", lang))
 
 
-def _save_images(spec: dict, stem: Path, lang: str) -> None:
-    locale = _LOCALES[lang]
+def save_images(spec: dict, stem: Path, lang: str) -> None:
+    """Write the chart ``spec`` as ``stem``.svg and ``stem``.png in the language's number and date formats."""
+    locale = LOCALES[lang]
     svg = vlc.vegalite_to_svg(spec, format_locale=locale, time_format_locale=locale)
     stem.with_suffix(".svg").write_text(svg, encoding="utf-8")
     stem.with_suffix(".png").write_bytes(vlc.vegalite_to_png(spec, scale=2, format_locale=locale,
@@ -464,22 +466,23 @@ def _method_html(ctx: _Context) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _vega_bundle() -> str:
+def vega_bundle() -> str:
     """Vega, Vega-Lite and vega-embed in one script, from vl-convert: the report needs no network."""
     return vlc.javascript_bundle()
 
 
-def _script_json(value: object) -> str:
+def script_json(value: object) -> str:
     """JSON safe inside a <script> element."""
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
-def _is_synthetic(snapshot: Snapshot) -> bool:
+def is_synthetic(snapshot: Snapshot) -> bool:
+    """Whether every ingested file is a SYNTHETIC demo export (the page then says so)."""
     names = snapshot.scan("files").select("source_file").collect()["source_file"]
     return names.len() > 0 and bool(names.str.contains("synthetic").all())
 
 
-_STYLE = """
+PAGE_STYLE = """
 body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; margin: 2rem auto; max-width: 1100px;
        color: #222; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
@@ -497,13 +500,13 @@ def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str]
     zone = ZoneInfo(settings.time.zone)
     end = "–" if evaluated_at is None else f"{evaluated_at.astimezone(zone):%d.%m.%Y}"
     subtitle = text("subtitle", lang, days=settings.windows.trailing_days, end=end)
-    banner = f"<p class='warn'>{_e(text('synthetic', lang))}</p>" if _is_synthetic(snapshot) else ""
+    banner = f"<p class='warn'>{_e(text('synthetic', lang))}</p>" if is_synthetic(snapshot) else ""
     made = text("generated", lang, when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
                 version=version("valmius"))
-    locale = _LOCALES[lang]
+    locale = LOCALES[lang]
     options = {"renderer": "svg", "actions": False, "formatLocale": vlc.get_format_locale(locale),
                "timeFormatLocale": vlc.get_time_format_locale(locale)}
-    embeds = "\n".join(f"vegaEmbed('#chart-{name}', {_script_json(spec)}, options).catch(console.error);"
+    embeds = "\n".join(f"vegaEmbed('#chart-{name}', {script_json(spec)}, options).catch(console.error);"
                        for name, spec in specs.items())
     return f"""<!DOCTYPE html>
 <html lang="{lang}">
@@ -511,8 +514,8 @@ def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str]
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(text('title', lang))}</title>
-<style>{_STYLE}</style>
-<script type="text/javascript">{_vega_bundle()}</script>
+<style>{PAGE_STYLE}</style>
+<script type="text/javascript">{vega_bundle()}</script>
 </head>
 <body>
 <h1>{_e(text('title', lang))}</h1>
@@ -521,7 +524,7 @@ def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str]
 {''.join(sections)}
 <p class="note">{_e(made)}</p>
 <script type="text/javascript">
-const options = {_script_json(options)};
+const options = {script_json(options)};
 {embeds}
 </script>
 </body>

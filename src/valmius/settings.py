@@ -114,6 +114,12 @@ class ReportSettings:
     """Counts under this are shown as "< N", and no median or share of fewer tasks is shown."""
 
 
+@dataclass(frozen=True)
+class ReviewSettings:
+    national_mean_target_s: int = 560
+    """National target for the mean response time over all urgent tasks, in seconds (9 min 20 s)."""
+
+
 def _default_targets() -> dict[str, int]:
     return {"I": 360, "II": 600, "III": 1200, "IV": 2400}
 
@@ -130,6 +136,7 @@ class Settings:
     windows: WindowSettings = field(default_factory=WindowSettings)
     flags: FlagSettings = field(default_factory=FlagSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
     targets_s: dict[str, int] = field(default_factory=_default_targets)
     """Response-time target of the first unit per risk class, in seconds (IV: no firm target)."""
     source: Path | None = None
@@ -286,6 +293,8 @@ def _check(settings: Settings, file: Path) -> None:
         raise SettingsError(f"{file}: key 'report.language' must be \"fi\" or \"en\"")
     if settings.report.min_count_shown < 1:
         raise SettingsError(f"{file}: key 'report.min_count_shown' must be at least 1")
+    if settings.review.national_mean_target_s <= 0:
+        raise SettingsError(f"{file}: key 'review.national_mean_target_s' must be a positive number of seconds")
     if settings.windows.trailing_days <= 0:
         raise SettingsError(f"{file}: key 'windows.trailing_days' must be a positive number of days")
 
