@@ -104,10 +104,14 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
     if evaluated_at is None:
         return empty_frame(FLAGS), empty_frame(AREAS)
     cells = _cells_at(snapshot, settings, evaluated_at)
-    measured = snapshot.scan("responses").filter(pl.col("is_measured")).select(_TASK_COLUMNS).collect()
+    start = evaluated_at - timedelta(days=settings.windows.trailing_days)
+    zone = ZoneInfo(settings.time.zone)
+    first_review_year = evaluated_at.astimezone(zone).year - settings.flags.review_years + 1
+    since = min(start, datetime(first_review_year, 1, 1, tzinfo=zone).astimezone(timezone.utc))  # older tasks judge nothing
+    measured = (snapshot.scan("responses").filter(pl.col("is_measured"), pl.col("call_at") >= since)
+                .select(_TASK_COLUMNS).collect())
     tasks = measured.join(cells.select("cell_id", "risk_class", "target_s"), on="cell_id", how="inner").with_columns(
         within=pl.col("response_s") <= pl.col("target_s"))
-    start = evaluated_at - timedelta(days=settings.windows.trailing_days)
     window = tasks.filter((pl.col("call_at") > start) & (pl.col("call_at") <= evaluated_at))
     review = _review_years(measured, settings, evaluated_at)
 
