@@ -4,7 +4,8 @@
 exports into a folder (reused when already there), imports the world's risk grids, ingests the
 exports one night at a time as a department's nightly job would, measures response times and
 rolling medians, flags the class I cells and areas over target, writes the SQL catalog
-(valmius.duckdb) and the report, and prints the summary of the whole year.
+(valmius.duckdb), the report and the year's service-level review, and prints the summary of the
+whole year.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from valmius.demo.generate import write_nightly_exports
 from valmius.demo.world import build_world, write_world
 from valmius.flags import FlagSummary, flag
 from valmius.report import ReportResult, write_report
+from valmius.review import ReviewResult, write_review
 from valmius.grid import GridStatus, grid_status, grid_years, import_risk_grid
 from valmius.ingest import IngestSummary, ingest
 from valmius.lake import open_lake
@@ -47,6 +49,7 @@ class DemoSummary:
     measured: MeasureSummary | None = None
     flags: FlagSummary | None = None
     report: ReportResult | None = None
+    review: ReviewResult | None = None
 
     def to_text(self) -> str:
         reasons: dict[str, int] = {}
@@ -74,6 +77,8 @@ class DemoSummary:
             lines.append(self.flags.to_text())
         if self.report is not None:
             lines.append(self.report.to_text())
+        if self.review is not None:
+            lines.append(self.review.to_text())
         lines.append(f"Lake {self.folder / 'lake'}:")
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         lines.append(f"Try: duckdb -c \"select * from read_parquet('{self.folder / 'lake'}/incidents/**/*.parquet', "
@@ -125,6 +130,7 @@ def run_demo(
     refresh_catalog(settings)
     if summary.flags is not None or not settings.paths.reports.exists():
         summary.report = write_report(settings)
+        summary.review = write_review(settings, first_year=year, last_year=year)
     lake = open_lake(settings.lake_path)
     summary.table_rows = {name: lake.scan(name).select(pl.len()).collect().item() for name in TABLES}
     summary.grid = grid_status(settings)
