@@ -10,6 +10,11 @@
 --
 -- Example (demo lake):
 --   | risk_class | tasks | median_erc_s | median_turnout_s | median_travel_s | median_response_s | median_response_mmss | target_s | share_within |
+--   |---|---|---|---|---|---|---|---|---|
+--   | I | 2220 | 60 | 65 | 165 | 256 | 4:16 | 360 | 0.796 |
+--   | II | 1814 | 66 | 68 | 220 | 325 | 5:25 | 600 | 0.909 |
+--   | III | 897 | 72 | 82 | 369 | 542 | 9:02 | 1200 | 0.964 |
+--   | IV | 130 | 79 | 125 | 494.5 | 734 | 12:14 | 2400 | 1 |
 WITH params AS (
     SELECT coalesce(CAST($year AS INTEGER), latest_year()) AS year
 )

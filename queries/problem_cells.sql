@@ -16,6 +16,10 @@
 --
 -- Example (demo lake):
 --   | cell_id | risk_class | municipality_code | years_in_review | tasks | min_over_target_s | yearly_medians |
+--   |---|---|---|---|---|---|---|
+--   | 1kmN6723E408 | I | 505 | 2 | 36 | 70 | 2024: 7:11 (1), 2025: 7:10 (35) |
+--   | 1kmN6722E407 | I | 505 | 2 | 28 | 9 | 2024: 7:37 (1), 2025: 6:09 (27) |
+--   | 1kmN6684E388 | I | 092 | 2 | 48 | 4 | 2024: 6:04 (1), 2025: 6:16 (47) |
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
            coalesce(CAST($end_year AS INTEGER), latest_year()) AS end_year,

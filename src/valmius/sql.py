@@ -328,6 +328,8 @@ def markdown_table(frame: pl.DataFrame, rows: int = EXAMPLE_ROWS) -> list[str]:
     lines += ["| " + " | ".join(cell_text(v) for v in row) + " |" for row in frame.head(rows).iter_rows()]
     if frame.height > rows:
         lines.append(f"({frame.height - rows} more rows)")
+    elif frame.height == 0:
+        lines.append("(no rows)")
     return lines
 
 
