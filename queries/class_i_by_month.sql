@@ -32,6 +32,7 @@ tasks AS (
     FROM responses AS r, params AS p
     WHERE r.is_measured AND r.risk_class = p.risk_class
       AND r.year BETWEEN p.year - 2 - trailing_days() // 365 AND p.year + 1
+      AND r.call_at > year_start(p.year) - trailing_window() AND r.call_at < year_start(p.year + 1)
 ),
 months AS (
     SELECT CAST(g.month AS DATE) AS month_start,

@@ -33,6 +33,7 @@ SELECT r.municipality_code,
        any_value(r.target_s) AS target_s
 FROM responses AS r, params AS p
 WHERE r.is_measured AND r.risk_class = p.risk_class
-  AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+  AND r.year BETWEEN p.year - 1 AND p.year + 1
+  AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 GROUP BY r.municipality_code
 ORDER BY median_s DESC, r.municipality_code

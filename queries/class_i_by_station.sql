@@ -35,6 +35,7 @@ SELECT r.station_id,
        median(r.travel_s) AS median_travel_s
 FROM responses AS r, params AS p
 WHERE r.is_measured AND r.risk_class = p.risk_class
-  AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+  AND r.year BETWEEN p.year - 1 AND p.year + 1
+  AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 GROUP BY r.station_id
 ORDER BY tasks DESC, r.station_id

@@ -29,6 +29,7 @@ SELECT coalesce(r.risk_class, 'no class') AS risk_class,
        share_within(r.response_s, r.target_s) AS share_within
 FROM responses AS r, params AS p
 WHERE r.is_measured
-  AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+  AND r.year BETWEEN p.year - 1 AND p.year + 1
+  AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 GROUP BY r.risk_class
 ORDER BY r.risk_class NULLS LAST

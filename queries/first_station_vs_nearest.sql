@@ -34,7 +34,8 @@ incidents_of_year AS (
     SELECT r.incident_id, r.cell_id, r.risk_class, r.is_measured, r.station_id AS first_station
     FROM responses AS r, params AS p
     WHERE r.is_urgent AND r.cell_id IS NOT NULL
-      AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+      AND r.year BETWEEN p.year - 1 AND p.year + 1
+      AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 ),
 travel AS (
     SELECT i.cell_id, u.station_id, count(*) AS trips,

@@ -19,7 +19,8 @@ WITH unclassified AS (
                 ELSE 'outside the grid''s cells' END AS reason
     FROM responses AS r
     WHERE r.risk_class IS NULL
-      AND (CAST($year AS INTEGER) IS NULL OR year(local_time(r.call_at)) = CAST($year AS INTEGER))
+      AND (CAST($year AS INTEGER) IS NULL
+           OR r.call_at >= year_start(CAST($year AS INTEGER)) AND r.call_at < year_start(CAST($year AS INTEGER) + 1))
 ),
 by_cell AS (
     SELECT reason, cell_id, count(*) AS incidents

@@ -36,6 +36,7 @@ SELECT r.incident_id,
        r.no_response_reason
 FROM responses AS r, params AS p
 WHERE r.response_s IS NULL AND (r.is_urgent OR NOT p.urgent_only)
-  AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+  AND r.year BETWEEN p.year - 1 AND p.year + 1
+  AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 ORDER BY r.call_at DESC, r.incident_id
 LIMIT CAST($limit AS INTEGER)

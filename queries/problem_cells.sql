@@ -31,7 +31,7 @@ tasks AS (
     FROM responses AS r, params AS p
     WHERE r.is_measured AND r.cell_id IS NOT NULL AND r.target_s IS NOT NULL
       AND r.year BETWEEN p.end_year - p.years AND p.end_year + 1
-      AND year(local_time(r.call_at)) BETWEEN p.end_year - p.years + 1 AND p.end_year
+      AND r.call_at >= year_start(p.end_year - p.years + 1) AND r.call_at < year_start(p.end_year + 1)
 ),
 review_years AS (
     SELECT DISTINCT year FROM tasks

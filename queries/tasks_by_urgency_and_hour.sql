@@ -25,7 +25,8 @@ WITH params AS (
 tasks AS (
     SELECT hour(local_time(r.call_at)) AS hour, r.urgency, r.is_urgent, r.is_measured, r.response_s
     FROM responses AS r, params AS p
-    WHERE r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+    WHERE r.year BETWEEN p.year - 1 AND p.year + 1
+      AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 )
 SELECT hour,
        urgency,

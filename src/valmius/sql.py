@@ -240,8 +240,9 @@ def _without_final_semicolon(query: str) -> str:
 
 
 def _positioned(con: duckdb.DuckDBPyConnection, body: str, values: dict[str, object], exc: duckdb.Error) -> duckdb.Error:
-    """DuckDB's relation API leaves the position out of binder errors; a prepared run reports it."""
-    if "\nLINE " in str(exc):
+    """DuckDB's relation API leaves the position out of binder errors; binding the statement again
+    through ``execute`` reports it (binding fails before anything runs)."""
+    if "\nLINE " in str(exc) or not isinstance(exc, (duckdb.BinderException, duckdb.CatalogException)):
         return exc
     try:
         con.execute(body, values or None)
