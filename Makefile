@@ -41,7 +41,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/rolling.py
 	$(BIN)/python benchmarks/cells.py
+<<<<<<< HEAD
 	$(BIN)/python benchmarks/pipeline.py
+=======
+	$(BIN)/python benchmarks/queries.py
+>>>>>>> sql
 
 clean:
 	rm -rf $(VENV) demo-run .pytest_cache

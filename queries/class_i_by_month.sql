@@ -12,6 +12,16 @@
 --
 -- Example (demo lake):
 --   | month | tasks | median_s | median_mmss | share_within | trailing_tasks | trailing_median_s | trailing_ci_low_s | trailing_ci_high_s | trailing_share_within | target_s |
+--   |---|---|---|---|---|---|---|---|---|---|---|
+--   | 2025-01 | 198 | 288 | 4:48 | 0.747 | 218 | 284 | 265 | 302 | 0.743 | 360 |
+--   | 2025-02 | 144 | 256.5 | 4:17 | 0.778 | 362 | 275 | 259 | 293 | 0.757 | 360 |
+--   | 2025-03 | 159 | 256 | 4:16 | 0.805 | 521 | 266 | 256 | 281 | 0.772 | 360 |
+--   | 2025-04 | 192 | 273.5 | 4:34 | 0.76 | 713 | 268 | 257 | 281 | 0.769 | 360 |
+--   | 2025-05 | 208 | 235 | 3:55 | 0.856 | 921 | 259 | 250 | 269 | 0.788 | 360 |
+--   | 2025-06 | 218 | 256 | 4:16 | 0.807 | 1139 | 259 | 250 | 268 | 0.792 | 360 |
+--   | 2025-07 | 226 | 252 | 4:12 | 0.819 | 1365 | 258 | 250 | 266 | 0.796 | 360 |
+--   | 2025-08 | 199 | 241 | 4:01 | 0.774 | 1564 | 256 | 249 | 264 | 0.793 | 360 |
+--   (4 more rows)
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
            coalesce(CAST($year AS INTEGER), latest_year()) AS year
@@ -22,6 +32,7 @@ tasks AS (
     FROM responses AS r, params AS p
     WHERE r.is_measured AND r.risk_class = p.risk_class
       AND r.year BETWEEN p.year - 2 - trailing_days() // 365 AND p.year + 1
+      AND r.call_at > year_start(p.year) - trailing_window() AND r.call_at < year_start(p.year + 1)
 ),
 months AS (
     SELECT CAST(g.month AS DATE) AS month_start,

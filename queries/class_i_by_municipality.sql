@@ -10,6 +10,14 @@
 --
 -- Example (demo lake):
 --   | municipality_code | tasks | median_s | median_mmss | ci_low_s | ci_high_s | share_within | mean_s | target_s |
+--   |---|---|---|---|---|---|---|---|---|
+--   | 543 | 96 | 428.5 | 7:09 | 384 | 479 | 0.302 | 457.385 | 360 |
+--   | 505 | 86 | 402 | 6:42 | 380 | 430 | 0.326 | 465.988 | 360 |
+--   | 858 | 72 | 356.5 | 5:57 | 315 | 385 | 0.528 | 383.181 | 360 |
+--   | 245 | 163 | 273 | 4:33 | 255 | 290 | 0.822 | 291.656 | 360 |
+--   | 092 | 1325 | 255 | 4:15 | 247 | 262 | 0.827 | 271.675 | 360 |
+--   | 186 | 320 | 213 | 3:33 | 203 | 228 | 0.931 | 244.812 | 360 |
+--   | 106 | 158 | 183 | 3:03 | 174 | 196 | 0.918 | 248.12 | 360 |
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
            coalesce(CAST($year AS INTEGER), latest_year()) AS year
@@ -25,6 +33,7 @@ SELECT r.municipality_code,
        any_value(r.target_s) AS target_s
 FROM responses AS r, params AS p
 WHERE r.is_measured AND r.risk_class = p.risk_class
-  AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+  AND r.year BETWEEN p.year - 1 AND p.year + 1
+  AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 GROUP BY r.municipality_code
 ORDER BY median_s DESC, r.municipality_code

@@ -10,6 +10,16 @@
 --
 -- Example (demo lake):
 --   | station_id | tasks | median_s | median_mmss | ci_low_s | ci_high_s | share_within | median_turnout_s | median_travel_s |
+--   |---|---|---|---|---|---|---|---|---|
+--   | KU10 | 416 | 289 | 4:49 | 280 | 303 | 0.779 | 62 | 225.5 |
+--   | KU11 | 388 | 241.5 | 4:02 | 228 | 251 | 0.933 | 63.5 | 169 |
+--   | KU12 | 309 | 241 | 4:01 | 220 | 257 | 0.835 | 63 | 165 |
+--   | KU30 | 307 | 211 | 3:31 | 200 | 224 | 0.971 | 62 | 144 |
+--   | KU20 | 219 | 290 | 4:50 | 276 | 307 | 0.763 | 62 | 222 |
+--   | KU40 | 149 | 177 | 2:57 | 172 | 189 | 0.973 | 61 | 119 |
+--   | KU13 | 135 | 205 | 3:25 | 186 | 223 | 0.815 | 64 | 126 |
+--   | KU14 | 91 | 403 | 6:43 | 306 | 479 | 0.462 | 62 | 325 |
+--   (8 more rows)
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
            coalesce(CAST($year AS INTEGER), latest_year()) AS year
@@ -25,6 +35,7 @@ SELECT r.station_id,
        median(r.travel_s) AS median_travel_s
 FROM responses AS r, params AS p
 WHERE r.is_measured AND r.risk_class = p.risk_class
-  AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+  AND r.year BETWEEN p.year - 1 AND p.year + 1
+  AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 GROUP BY r.station_id
 ORDER BY tasks DESC, r.station_id

@@ -10,6 +10,11 @@
 --
 -- Example (demo lake):
 --   | risk_class | tasks | median_erc_s | median_turnout_s | median_travel_s | median_response_s | median_response_mmss | target_s | share_within |
+--   |---|---|---|---|---|---|---|---|---|
+--   | I | 2220 | 60 | 65 | 165 | 256 | 4:16 | 360 | 0.796 |
+--   | II | 1814 | 66 | 68 | 220 | 325 | 5:25 | 600 | 0.909 |
+--   | III | 897 | 72 | 82 | 369 | 542 | 9:02 | 1200 | 0.964 |
+--   | IV | 130 | 79 | 125 | 494.5 | 734 | 12:14 | 2400 | 1 |
 WITH params AS (
     SELECT coalesce(CAST($year AS INTEGER), latest_year()) AS year
 )
@@ -24,6 +29,7 @@ SELECT coalesce(r.risk_class, 'no class') AS risk_class,
        share_within(r.response_s, r.target_s) AS share_within
 FROM responses AS r, params AS p
 WHERE r.is_measured
-  AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+  AND r.year BETWEEN p.year - 1 AND p.year + 1
+  AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 GROUP BY r.risk_class
 ORDER BY r.risk_class NULLS LAST

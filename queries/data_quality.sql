@@ -10,6 +10,16 @@
 --
 -- Example (demo lake):
 --   | reason_code | source_file | rows | first_line | columns | example_reason |
+--   |---|---|---|---|---|---|
+--   | negative_interval | demo-synthetic-fi-erc-20250702.csv | 3 | 26 | Kohteessa | Kohteessa '30.6.2025 09:02:35' is 205 s before Matkalla |
+--   | impossible_timestamp | demo-synthetic-fi-erc-20250708.csv | 2 | 33 | Kohteessa, Matkalla | Matkalla '31.2.2025 16:52:05' is not a real date and time |
+--   | impossible_timestamp | demo-synthetic-fi-erc-20250804.csv | 2 | 55 | Hälytetty | Hälytetty '31.2.2025 00:16:39' is not a real date and time |
+--   | impossible_timestamp | demo-synthetic-fi-erc-20250805.csv | 2 | 3 | Hälytetty | Hälytetty '31.2.2025 00:16:39' is not a real date and time |
+--   | negative_interval | demo-synthetic-fi-erc-20250101.csv | 2 | 48 | Kohteessa | Kohteessa '30.12.2024 22:32:23' is 104 s before Matkalla |
+--   | negative_interval | demo-synthetic-fi-erc-20250207.csv | 2 | 37 | Hälytetty, Kohteessa | Hälytetty '6.2.2025 04:52:47' is 3502 s before Vastaanotettu |
+--   | negative_interval | demo-synthetic-fi-erc-20250208.csv | 2 | 5 | Hälytetty, Kohteessa | Hälytetty '6.2.2025 04:52:47' is 3502 s before Vastaanotettu |
+--   | negative_interval | demo-synthetic-fi-erc-20250219.csv | 2 | 17 | Hälytetty, Kohteessa | Kohteessa '17.2.2025 09:58:28' is 58 s before Matkalla |
+--   (42 more rows)
 SELECT q.reason_code,
        q.source_file,
        count(*) AS rows,

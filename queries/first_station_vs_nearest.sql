@@ -15,6 +15,16 @@
 --
 -- Example (demo lake):
 --   | cell_id | tasks | nearest_station | nearest_median_travel_s | nearest_trips | first_from_nearest | share_first_from_nearest | most_often_first |
+--   |---|---|---|---|---|---|---|---|
+--   | 1kmN6687E394 | 26 | KU10 | 327.5 | 32 | 15 | 0.577 | KU10 |
+--   | 1kmN6689E391 | 27 | KU12 | 304 | 25 | 16 | 0.593 | KU12 |
+--   | 1kmN6688E392 | 28 | KU10 | 287 | 25 | 17 | 0.607 | KU10 |
+--   | 1kmN6688E393 | 20 | KU12 | 300.5 | 18 | 14 | 0.7 | KU12 |
+--   | 1kmN6689E392 | 62 | KU12 | 258 | 58 | 46 | 0.742 | KU12 |
+--   | 1kmN6684E383 | 21 | KU11 | 223 | 21 | 16 | 0.762 | KU11 |
+--   | 1kmN6684E381 | 21 | KU11 | 124 | 20 | 17 | 0.81 | KU11 |
+--   | 1kmN6684E379 | 27 | KU11 | 257 | 29 | 22 | 0.815 | KU11 |
+--   (12 more rows)
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
            coalesce(CAST($year AS INTEGER), latest_year()) AS year,
@@ -24,7 +34,8 @@ incidents_of_year AS (
     SELECT r.incident_id, r.cell_id, r.risk_class, r.is_measured, r.station_id AS first_station
     FROM responses AS r, params AS p
     WHERE r.is_urgent AND r.cell_id IS NOT NULL
-      AND r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+      AND r.year BETWEEN p.year - 1 AND p.year + 1
+      AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 ),
 travel AS (
     SELECT i.cell_id, u.station_id, count(*) AS trips,

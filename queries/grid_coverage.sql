@@ -2,13 +2,16 @@
 -- Incidents without a risk class by reason: no location in the export, a call before the first
 -- imported risk grid, or a location outside every cell of the grid in force. For each reason:
 -- incidents, urgent ones, the distinct cells they fall in (cells with tasks but no class) and
--- the cells with most of them. The same counts as `valmius grid show`.
+-- the cells with most of them. The same counts as `valmius grid show`. (The demo world's grid
+-- covers every demo incident, so there the answer is empty.)
 --
 -- Parameters:
 --   $year INTEGER = NULL   local calendar year; NULL: every year in the lake
 --
 -- Example (demo lake):
 --   | reason | incidents | urgent | cells | busiest_cells | first_call_local | last_call_local |
+--   |---|---|---|---|---|---|---|
+--   (no rows)
 WITH unclassified AS (
     SELECT r.incident_id, r.call_at, r.is_urgent, r.cell_id,
            CASE WHEN r.cell_id IS NULL THEN 'no location'
@@ -16,7 +19,8 @@ WITH unclassified AS (
                 ELSE 'outside the grid''s cells' END AS reason
     FROM responses AS r
     WHERE r.risk_class IS NULL
-      AND (CAST($year AS INTEGER) IS NULL OR year(local_time(r.call_at)) = CAST($year AS INTEGER))
+      AND (CAST($year AS INTEGER) IS NULL
+           OR r.call_at >= year_start(CAST($year AS INTEGER)) AND r.call_at < year_start(CAST($year AS INTEGER) + 1))
 ),
 by_cell AS (
     SELECT reason, cell_id, count(*) AS incidents

@@ -8,6 +8,9 @@
 --
 -- Example (demo lake):
 --   | year | tasks | mean_s | mean_mmss | median_s | target_s | mean_over_target_s | within |
+--   |---|---|---|---|---|---|---|---|
+--   | 2024 | 37 | 360.568 | 6:01 | 343 | 560 | -199.432 | True |
+--   | 2025 | 5061 | 386.696 | 6:27 | 321 | 560 | -173.304 | True |
 SELECT year(local_time(r.call_at)) AS year,
        count(*) AS tasks,
        avg(r.response_s) AS mean_s,

@@ -16,6 +16,10 @@
 --
 -- Example (demo lake):
 --   | cell_id | risk_class | municipality_code | years_in_review | tasks | min_over_target_s | yearly_medians |
+--   |---|---|---|---|---|---|---|
+--   | 1kmN6723E408 | I | 505 | 2 | 36 | 70 | 2024: 7:11 (1), 2025: 7:10 (35) |
+--   | 1kmN6722E407 | I | 505 | 2 | 28 | 9 | 2024: 7:37 (1), 2025: 6:09 (27) |
+--   | 1kmN6684E388 | I | 092 | 2 | 48 | 4 | 2024: 6:04 (1), 2025: 6:16 (47) |
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
            coalesce(CAST($end_year AS INTEGER), latest_year()) AS end_year,
@@ -27,7 +31,7 @@ tasks AS (
     FROM responses AS r, params AS p
     WHERE r.is_measured AND r.cell_id IS NOT NULL AND r.target_s IS NOT NULL
       AND r.year BETWEEN p.end_year - p.years AND p.end_year + 1
-      AND year(local_time(r.call_at)) BETWEEN p.end_year - p.years + 1 AND p.end_year
+      AND r.call_at >= year_start(p.end_year - p.years + 1) AND r.call_at < year_start(p.end_year + 1)
 ),
 review_years AS (
     SELECT DISTINCT year FROM tasks

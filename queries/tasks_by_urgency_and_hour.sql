@@ -9,13 +9,24 @@
 --
 -- Example (demo lake):
 --   | hour | urgency | is_urgent | tasks | share_of_urgency | measured | median_response_s |
+--   |---|---|---|---|---|---|---|
+--   | 0 | A | True | 29 | 0.031 | 29 | 307 |
+--   | 0 | B | True | 99 | 0.023 | 96 | 316 |
+--   | 0 | C | False | 46 | 0.025 | 0 |  |
+--   | 0 | D | False | 30 | 0.03 | 0 |  |
+--   | 1 | A | True | 23 | 0.025 | 23 | 346 |
+--   | 1 | B | True | 70 | 0.016 | 68 | 337 |
+--   | 1 | C | False | 27 | 0.015 | 0 |  |
+--   | 1 | D | False | 17 | 0.017 | 0 |  |
+--   (88 more rows)
 WITH params AS (
     SELECT coalesce(CAST($year AS INTEGER), latest_year()) AS year
 ),
 tasks AS (
     SELECT hour(local_time(r.call_at)) AS hour, r.urgency, r.is_urgent, r.is_measured, r.response_s
     FROM responses AS r, params AS p
-    WHERE r.year BETWEEN p.year - 1 AND p.year + 1 AND year(local_time(r.call_at)) = p.year
+    WHERE r.year BETWEEN p.year - 1 AND p.year + 1
+      AND r.call_at >= year_start(p.year) AND r.call_at < year_start(p.year + 1)
 )
 SELECT hour,
        urgency,

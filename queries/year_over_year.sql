@@ -8,6 +8,14 @@
 --
 -- Example (demo lake):
 --   | risk_class | year | tasks | median_s | median_mmss | share_within | median_change_s | share_change | target_s |
+--   |---|---|---|---|---|---|---|---|---|
+--   | I | 2024 | 20 | 240.5 | 4:01 | 0.7 |  |  | 360 |
+--   | I | 2025 | 2220 | 256 | 4:16 | 0.796 | 15.5 | 0.096 | 360 |
+--   | II | 2024 | 11 | 368 | 6:08 | 0.909 |  |  | 600 |
+--   | II | 2025 | 1814 | 325 | 5:25 | 0.909 | -43 | -0 | 600 |
+--   | III | 2024 | 6 | 516.5 | 8:37 | 1 |  |  | 1200 |
+--   | III | 2025 | 897 | 542 | 9:02 | 0.964 | 25.5 | -0.036 | 1200 |
+--   | IV | 2025 | 130 | 734 | 12:14 | 1 |  |  | 2400 |
 WITH yearly AS (
     SELECT r.risk_class,
            year(local_time(r.call_at)) AS year,

@@ -93,11 +93,14 @@ def sql_lake(tmp_path_factory) -> Settings:
     world = build_world(0)
     write_world(world, root / "world", years=(2023, 2024, 2025))
     write_bulk_export(world, root / "bulk.csv", 30_000, seed=3, start=date(2023, 1, 1), years=3)
+    def row(incident: str, day: str, **where: str) -> str:
+        return fi_row(incident=incident, call=f"{day} 12:00:00", alarm=f"{day} 12:01:00", en_route=f"{day} 12:02:00",
+                      on_scene=f"{day} 12:07:00", free=f"{day} 13:00:00", **where)
+
     unclassified = write_fi(root / "unclassified.csv", [
-        fi_row(incident="x-no-location", call="5.3.2024 10:00:00", n="", e=""),
-        fi_row(incident="x-helsinki", call="6.3.2024 11:00:00", n="6672000", e="385500"),  # south of the world
-        fi_row(incident="x-before-grids", call="30.12.2022 12:00:00", alarm="30.12.2022 12:01:00",
-               en_route="30.12.2022 12:02:00", on_scene="30.12.2022 12:07:00", free="30.12.2022 13:00:00"),
+        row("x-no-location", "5.3.2024", n="", e=""),
+        row("x-helsinki", "6.3.2024", n="6672000", e="385500"),  # south of the world's cells
+        row("x-before-grids", "30.12.2022"),
     ])
     mapping = load_mapping("fi-erc")
     ingest([root / "bulk.csv", unclassified], mapping, settings)

@@ -189,6 +189,7 @@ def test_domain_macros(tmp_path, settings):
     assert one("SELECT strftime(local_time(TIMESTAMPTZ '2025-01-15 10:00:00+00'), '%H'), "
                "strftime(local_time(TIMESTAMPTZ '2025-07-15 10:00:00+00'), '%H')") == ("12", "13")
     assert one("SELECT epoch(local_midnight(DATE '2025-03-31')) - epoch(local_midnight(DATE '2025-03-30'))") == (82800.0,)
+    assert one("SELECT epoch(year_start(2025)), epoch(year_start(2026))") == (1735682400.0, 1767218400.0)  # 22:00 UTC
     assert one("SELECT epoch(TIMESTAMPTZ '2025-06-01 00:00:00+00') - epoch(TIMESTAMPTZ '2025-06-01 00:00:00+00' - "
                "trailing_window()), trailing_days()") == (365 * 86400.0, 365)
     con.close()

@@ -22,7 +22,7 @@ def run(tmp_path, monkeypatch):
     return invoke
 
 
-@pytest.mark.parametrize("command", [[], ["ingest"], ["schema"], ["formats"], ["settings"]])
+@pytest.mark.parametrize("command", [[], ["ingest"], ["schema"], ["formats"], ["settings"], ["sql"], ["catalog"]])
 def test_every_command_has_help_with_an_example(run, command):
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Example" in result.output

@@ -334,7 +334,10 @@ def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | Non
     if output == "table" and out is None:
         from rich.console import Console
 
-        Console().print(rich_table(frame))
+        console = Console()
+        if not console.is_terminal:  # piped or logged: as wide as the table needs, never folded
+            console = Console(width=10_000)
+        console.print(rich_table(frame))
         return
     text = write_result(frame, output, out)
     if text is not None:

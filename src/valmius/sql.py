@@ -240,8 +240,9 @@ def _without_final_semicolon(query: str) -> str:
 
 
 def _positioned(con: duckdb.DuckDBPyConnection, body: str, values: dict[str, object], exc: duckdb.Error) -> duckdb.Error:
-    """DuckDB's relation API leaves the position out of binder errors; a prepared run reports it."""
-    if "\nLINE " in str(exc):
+    """DuckDB's relation API leaves the position out of binder errors; binding the statement again
+    through ``execute`` reports it (binding fails before anything runs)."""
+    if "\nLINE " in str(exc) or not isinstance(exc, (duckdb.BinderException, duckdb.CatalogException)):
         return exc
     try:
         con.execute(body, values or None)
@@ -328,6 +329,8 @@ def markdown_table(frame: pl.DataFrame, rows: int = EXAMPLE_ROWS) -> list[str]:
     lines += ["| " + " | ".join(cell_text(v) for v in row) + " |" for row in frame.head(rows).iter_rows()]
     if frame.height > rows:
         lines.append(f"({frame.height - rows} more rows)")
+    elif frame.height == 0:
+        lines.append("(no rows)")
     return lines
 
 

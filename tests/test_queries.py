@@ -1,0 +1,379 @@
+"""The query library and ``valmius sql``: every query file runs on a demo lake and agrees with answers
+computed independently in Polars or by the rolling engine; writes are refused; errors name file and line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from conftest import table
+from valmius.cli import EXIT_ERROR, EXIT_OK, main
+from valmius.grid import grid_status
+from valmius.sql import QueryError, read_query, run_query
+
+QUERIES = Path(__file__).resolve().parents[1] / "queries"
+QUERY_FILES = sorted(QUERIES.glob("*.sql"))
+ZONE = "Europe/Helsinki"
+
+
+@pytest.fixture(scope="module")
+def responses(sql_lake) -> pl.DataFrame:
+    """The stored responses with the local call time, for the independent answers."""
+    return table(sql_lake, "responses").with_columns(local=pl.col("call_at").dt.convert_time_zone(ZONE))
+
+
+def _latest_year(responses: pl.DataFrame) -> int:
+    return responses.filter("is_measured")["local"].dt.year().max()
+
+
+def _of_year(responses: pl.DataFrame, year: int) -> pl.DataFrame:
+    return responses.filter(pl.col("local").dt.year() == year)
+
+
+def _share(frame: pl.DataFrame) -> float:
+    return float((frame["response_s"] <= frame["target_s"]).fill_null(False).mean())
+
+
+def _run(settings, name: str, **params) -> pl.DataFrame:
+    return run_query(settings, QUERIES / name, params)
+
+
+def _close(a, b) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and abs(float(a) - float(b)) < 1e-9)
+
+
+def test_the_library_has_at_least_twelve_queries():
+    assert len(QUERY_FILES) >= 12
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
+def test_every_query_runs_with_its_defaults_and_its_header_is_true(sql_lake, path):
+    query = read_query(path)
+    assert query.question.endswith("?"), "the header's first line is the question"
+    used = duckdb.extract_statements(query.text)[0].named_parameters
+    assert set(query.parameters) == set(used), "declared parameters are exactly those the SQL uses"
+    assert all(p.meaning for p in query.parameters.values()), "each parameter says what it means"
+    result = run_query(sql_lake, path)
+    assert result.height > 0
+    assert query.example, "the header shows an example result"
+    assert query.example[0].split("|")[1:-1] and [c.strip() for c in query.example[0].split("|")[1:-1]] == result.columns
+
+
+def test_class_i_by_month_agrees_with_polars_and_the_rolling_engine(sql_lake, responses):
+    year = _latest_year(responses)
+    got = _run(sql_lake, "class_i_by_month.sql")
+    tasks = _of_year(responses, year).filter(pl.col("is_measured") & (pl.col("risk_class") == "I"))
+    own = {m: frame for (m,), frame in tasks.group_by(pl.col("local").dt.strftime("%Y-%m")).agg(pl.all())
+           .pipe(lambda f: f.partition_by("local", as_dict=True)).items()}
+    calendar = table(sql_lake, "rolling_calendar").filter((pl.col("grouping") == "risk_class") & (pl.col("group_key") == "I"))
+    calendar = calendar.with_columns(month=pl.col("period_start").dt.convert_time_zone(ZONE).dt.strftime("%Y-%m"))
+    engine = {row["month"]: row for row in calendar.iter_rows(named=True)}
+    assert got["month"].to_list() == sorted(m for m in engine if m.startswith(str(year)))
+    assert len(got) == 12
+    for row in got.iter_rows(named=True):
+        mine = own[row["month"]]
+        values = mine["response_s"][0].to_numpy()
+        assert row["tasks"] == len(values)
+        assert row["median_s"] == float(np.median(values))
+        within = (mine["response_s"][0] <= mine["target_s"][0]).fill_null(False)
+        assert _close(row["share_within"], within.mean())
+        window = engine[row["month"]]
+        assert row["trailing_tasks"] == window["count"]
+        for mine_name, engine_name in [("trailing_median_s", "median_s"), ("trailing_ci_low_s", "ci_low_s"),
+                                       ("trailing_ci_high_s", "ci_high_s"), ("trailing_share_within", "share_within_target")]:
+            assert _close(row[mine_name], window[engine_name]), (row["month"], mine_name)
+    earlier = _run(sql_lake, "class_i_by_month.sql", year="2024", risk_class="II")
+    assert earlier["month"].str.starts_with("2024").all() and (earlier["target_s"] == 600).all()
+
+
+def test_slowest_cells_agree_with_the_rolling_engine_per_cell(sql_lake):
+    got = _run(sql_lake, "slowest_class_i_cells.sql", limit=100_000)
+    cells = table(sql_lake, "cells").filter(pl.col("risk_class") == "I")["cell_id"].unique().to_list()
+    calendar = table(sql_lake, "rolling_calendar").filter(pl.col("grouping") == "cell")
+    last = calendar["at"].max()
+    engine = calendar.filter((pl.col("at") == last) & pl.col("group_key").is_in(cells))
+    assert sorted(got["cell_id"]) == sorted(engine["group_key"]) and got.height > 20
+    assert set(got["window_end_local"]) == {last.astimezone(__import__("zoneinfo").ZoneInfo(ZONE)).strftime("%Y-%m-%d %H:%M:%S")}
+    by_cell = {row["group_key"]: row for row in engine.iter_rows(named=True)}
+    for row in got.iter_rows(named=True):
+        window = by_cell[row["cell_id"]]
+        assert row["tasks"] == window["count"]
+        for name in ("median_s", "ci_low_s", "ci_high_s"):
+            assert _close(row[name], window[name]), (row["cell_id"], name)
+        assert _close(row["share_within"], window["share_within_target"])
+        assert row["over_target_s"] == row["median_s"] - 360
+    assert got["median_s"].to_list() == sorted(got["median_s"], reverse=True)
+    assert _run(sql_lake, "slowest_class_i_cells.sql", min_tasks=10)["tasks"].min() >= 10
+    assert _run(sql_lake, "slowest_class_i_cells.sql").height == 20
+
+
+@pytest.mark.parametrize("name, key, column", [
+    ("class_i_by_municipality.sql", "municipality_code", "municipality_code"),
+    ("class_i_by_station.sql", "station_id", "station_id"),
+])
+def test_class_i_by_group_agrees_with_polars(sql_lake, responses, name, key, column):
+    year = _latest_year(responses)
+    got = _run(sql_lake, name)
+    tasks = _of_year(responses, year).filter(pl.col("is_measured") & (pl.col("risk_class") == "I"))
+    expected = {k: g for (k,), g in tasks.group_by(column)}
+    assert sorted(got[key].to_list(), key=str) == sorted(expected, key=str)
+    for row in got.iter_rows(named=True):
+        group = expected[row[key]]
+        assert row["tasks"] == group.height
+        assert row["median_s"] == float(np.median(group["response_s"].to_numpy()))
+        assert _close(row["share_within"], _share(group))
+        if name == "class_i_by_station.sql":
+            assert row["median_travel_s"] == float(group["travel_s"].median())
+
+
+def test_components_by_class_agree_with_polars(sql_lake, responses):
+    got = _run(sql_lake, "components_by_class.sql")
+    tasks = _of_year(responses, _latest_year(responses)).filter("is_measured")
+    assert got["risk_class"].to_list()[:4] == ["I", "II", "III", "IV"]
+    for row in got.iter_rows(named=True):
+        group = tasks.filter(pl.col("risk_class").is_null() if row["risk_class"] == "no class"
+                             else pl.col("risk_class") == row["risk_class"])
+        assert row["tasks"] == group.height
+        for part in ("erc", "turnout", "travel", "response"):
+            assert _close(row[f"median_{part}_s"], group[f"{part}_s"].median()), (row["risk_class"], part)
+
+
+def test_incidents_where_no_unit_arrived(sql_lake, responses):
+    year = _latest_year(responses)
+    got = _run(sql_lake, "no_unit_arrived.sql", limit=100_000)
+    expected = _of_year(responses, year).filter(pl.col("response_s").is_null() & pl.col("is_urgent"))
+    assert got.height == expected.height > 0
+    assert set(got["incident_id"]) == set(expected["incident_id"])
+    assert set(got["no_response_reason"]) <= {"no_counted_unit", "no_alarm_time", "no_unit_arrived"}
+    assert got["call_local"].to_list() == sorted(got["call_local"], reverse=True)
+    everything = _run(sql_lake, "no_unit_arrived.sql", limit=100_000, urgent_only="false")
+    assert everything.height == _of_year(responses, year).filter(pl.col("response_s").is_null()).height > got.height
+
+
+def test_tasks_by_urgency_and_local_hour(sql_lake, responses):
+    year = _latest_year(responses)
+    got = _run(sql_lake, "tasks_by_urgency_and_hour.sql")
+    tasks = _of_year(responses, year)
+    expected = tasks.group_by(pl.col("local").dt.hour().alias("hour"), "urgency").len()
+    merged = got.join(expected.with_columns(pl.col("hour").cast(pl.Int64)), on=["hour", "urgency"], how="full")
+    assert (merged["tasks"] == merged["len"]).all() and got["tasks"].sum() == tasks.height
+    assert set(got["hour"]) == set(range(24))
+    shares = got.group_by("urgency").agg(pl.col("share_of_urgency").sum())
+    assert np.allclose(shares["share_of_urgency"].to_numpy(), 1.0)
+
+
+def test_data_quality_counts_every_quarantined_row(sql_lake):
+    quarantine = table(sql_lake, "quarantine")
+    defects = quarantine.filter(~pl.col("reason_code").is_in(["duplicate", "superseded"]))
+    got = _run(sql_lake, "data_quality.sql", limit=100_000)
+    assert got["rows"].sum() == defects.height > 0
+    assert not set(got["reason_code"]) & {"duplicate", "superseded"}
+    every = _run(sql_lake, "data_quality.sql", limit=100_000, include_replaced="true")
+    assert every["rows"].sum() == quarantine.height and "duplicate" in set(every["reason_code"])
+    first = got.row(0, named=True)
+    rows = defects.filter((pl.col("reason_code") == first["reason_code"]) & (pl.col("source_file") == first["source_file"]))
+    assert (first["rows"], first["first_line"]) == (rows.height, rows["source_row"].min())
+
+
+def test_year_over_year_agrees_with_polars(sql_lake, responses):
+    got = _run(sql_lake, "year_over_year.sql")
+    measured = responses.filter(pl.col("is_measured") & pl.col("risk_class").is_not_null())
+    assert sorted(set(got["year"])) == [2023, 2024, 2025]
+    for risk_class in ("I", "II"):
+        rows = got.filter(pl.col("risk_class") == risk_class).sort("year")
+        medians = [float(np.median(measured.filter((pl.col("risk_class") == risk_class)
+                                                   & (pl.col("local").dt.year() == y))["response_s"].to_numpy()))
+                   for y in rows["year"]]
+        assert rows["median_s"].to_list() == medians
+        assert rows["median_change_s"].to_list() == [None] + [b - a for a, b in zip(medians, medians[1:])]
+    assert _run(sql_lake, "year_over_year.sql", years=1)["year"].unique().to_list() == [2025]
+
+
+def test_problem_cells_agree_with_polars(sql_lake, responses):
+    got = _run(sql_lake, "problem_cells.sql")
+    classed = responses.filter(pl.col("is_measured") & pl.col("cell_id").is_not_null() & pl.col("target_s").is_not_null()
+                               & pl.col("local").dt.year().is_between(2022, 2025)).with_columns(year=pl.col("local").dt.year())
+    review = sorted(classed["year"].unique())
+    yearly = classed.group_by("cell_id", "year").agg(median=pl.col("response_s").median(), target=pl.col("target_s").first(),
+                                                     risk_class=pl.col("risk_class").first())
+    expected = set()
+    for (cell,), years in yearly.group_by("cell_id"):
+        years = years.sort("year")
+        if (years["year"].to_list() == review and (years["median"] > years["target"]).all()
+                and years["risk_class"][-1] == "I"):
+            expected.add(cell)
+    assert review == [2023, 2024, 2025]
+    assert set(got["cell_id"]) == expected and len(expected) > 0
+    assert (got["years_in_review"] == 3).all() and (got["min_over_target_s"] > 0).all()
+    shorter = _run(sql_lake, "problem_cells.sql", years=1)
+    assert set(shorter["cell_id"]) >= set(got["cell_id"]) and (shorter["years_in_review"] == 1).all()
+
+
+def test_first_station_versus_the_nearest_by_observed_travel(sql_lake, responses):
+    year = _latest_year(responses)
+    got = _run(sql_lake, "first_station_vs_nearest.sql", limit=100_000)
+    urgent = _of_year(responses, year).filter(pl.col("is_urgent") & pl.col("cell_id").is_not_null())
+    units = table(sql_lake, "units").drop_nulls(["en_route_at", "on_scene_at", "station_id"])
+    trips = (units.join(urgent.select("incident_id", "cell_id"), on="incident_id")
+             .with_columns(travel=(pl.col("on_scene_at") - pl.col("en_route_at")).dt.total_seconds())
+             .group_by("cell_id", "station_id").agg(trips=pl.len(), median=pl.col("travel").median())
+             .filter(pl.col("trips") >= 3))
+    nearest = trips.sort("median", "station_id").group_by("cell_id", maintain_order=True).first()
+    firsts = urgent.filter(pl.col("is_measured") & (pl.col("risk_class") == "I")).join(
+        nearest.select("cell_id", nearest="station_id"), on="cell_id")
+    expected = firsts.group_by("cell_id").agg(tasks=pl.len(), hits=(pl.col("station_id") == pl.col("nearest")).sum(),
+                                              nearest=pl.col("nearest").first())
+    assert got.height == expected.height > 20
+    mine = {row["cell_id"]: row for row in expected.iter_rows(named=True)}
+    for row in got.iter_rows(named=True):
+        cell = mine[row["cell_id"]]
+        assert (row["tasks"], row["first_from_nearest"], row["nearest_station"]) == (cell["tasks"], cell["hits"], cell["nearest"])
+    assert got["share_first_from_nearest"].to_list() == sorted(got["share_first_from_nearest"])
+
+
+def test_grid_coverage_counts_as_grid_show(sql_lake):
+    got = _run(sql_lake, "grid_coverage.sql")
+    expected = grid_status(sql_lake).no_class_reasons
+    assert dict(zip(got["reason"], got["incidents"])) == expected == {
+        "no location": 1, "outside the grid's cells": 1, "before the first risk grid": 1}
+    outside = got.filter(pl.col("reason") == "outside the grid's cells").row(0, named=True)
+    assert outside["cells"] == 1 and outside["busiest_cells"] == "1kmN6672E385 (1)"
+    assert _run(sql_lake, "grid_coverage.sql", year=2024)["reason"].sort().to_list() == [
+        "no location", "outside the grid's cells"]
+
+
+def test_national_average_agrees_with_polars(sql_lake, responses):
+    got = _run(sql_lake, "national_average.sql")
+    measured = responses.filter("is_measured")
+    for row in got.iter_rows(named=True):
+        values = measured.filter(pl.col("local").dt.year() == row["year"])["response_s"]
+        assert row["tasks"] == values.len() and _close(row["mean_s"], values.mean())
+        assert row["within"] == (values.mean() <= 560)
+    assert (_run(sql_lake, "national_average.sql", target_s=100)["within"] == False).all()  # noqa: E712
+
+
+# --- valmius sql on the command line
+
+
+@pytest.fixture
+def project(sql_lake, tmp_path) -> Path:
+    """A copy of the session's project folder with a valmius.toml, for commands that might write."""
+    folder = tmp_path / "project"
+    shutil.copytree(sql_lake.paths.lake.parent, folder, symlinks=True)
+    (folder / "valmius.toml").write_text('[paths]\nlake = "lake"\ncatalog = "valmius.duckdb"\n')
+    return folder
+
+
+def _cli(project: Path, *args: str):
+    return CliRunner().invoke(main, ["--config", str(project / "valmius.toml"), *args], catch_exceptions=False)
+
+
+def _lake_state(project: Path) -> list[tuple[str, int]]:
+    return sorted((str(p.relative_to(project)), p.stat().st_size) for p in (project / "lake").rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("statement", [
+    "COPY (SELECT * FROM units) TO '{out}'",
+    "COPY units TO '{out}' (FORMAT parquet)",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '{out}'",
+    "INSERT INTO units SELECT * FROM units",
+    "UPDATE responses SET response_s = 0",
+    "DELETE FROM quarantine",
+    "CREATE TABLE copy_of_units AS SELECT * FROM units",
+    "CREATE OR REPLACE VIEW units AS SELECT 1",
+    "DROP VIEW units",
+    "ATTACH '{out}' AS other",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET file_search_path = '/'",
+    "SET VARIABLE x = 1",
+    "PRAGMA enable_profiling",
+    "CALL checkpoint()",
+    "EXPORT DATABASE '{out}'",
+    "SELECT 1; DROP VIEW units",
+])
+def test_writes_through_valmius_sql_are_refused(project, tmp_path, statement):
+    out = tmp_path / "written"
+    before, catalog = _lake_state(project), (project / "valmius.duckdb").read_bytes()
+    result = _cli(project, "sql", "-c", statement.format(out=out))
+    assert result.exit_code == EXIT_ERROR
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: query, line 1:"), result.output
+    assert "refused" in lines[0] or "second statement" in lines[0]
+    assert not out.exists() and _lake_state(project) == before
+    assert (project / "valmius.duckdb").read_bytes() == catalog
+
+
+def test_sql_errors_name_the_file_and_line(project, tmp_path):
+    bad = tmp_path / "bad.sql"
+    bad.write_text("-- Question: Broken?\n--\nSELECT incident_id,\n       nonsense_s\nFROM responses\n")
+    result = _cli(project, "sql", str(bad))
+    assert result.exit_code == EXIT_ERROR
+    assert result.output.startswith(f"Error: {bad}, line 4: Binder Error: Referenced column \"nonsense_s\" not found")
+    assert len(result.output.strip().splitlines()) == 1
+    bad.write_text("-- header\nSELECT 1\nFROM responses\nWHERE AND\n")
+    assert _cli(project, "sql", str(bad)).output.startswith(f"Error: {bad}, line 4: Parser Error: syntax error")
+    result = _cli(project, "sql", "-c", "SELECT count(*) FROM responses WHERE year = $year")
+    assert "parameter $year has no value" in result.output and "--param year=VALUE" in result.output
+    result = _cli(project, "sql", str(QUERIES / "class_i_by_station.sql"), "--param", "year=twenty")
+    assert result.exit_code == EXIT_ERROR and "--param year: 'twenty' is not of type INTEGER" in result.output
+    result = _cli(project, "sql", str(QUERIES / "class_i_by_station.sql"), "--param", "yeer=2025")
+    assert "unknown parameter $yeer; this query's parameters: $risk_class, $year" in result.output
+    assert "query file not found" in _cli(project, "sql", "queries/nope.sql").output
+    assert "give a query file or -c SQL" in _cli(project, "sql").output
+
+
+def test_parameters_and_outputs(project, tmp_path):
+    args = [str(QUERIES / "class_i_by_station.sql"), "--param", "year=2024", "--param", "risk_class=II"]
+    result = _cli(project, "sql", *args, "--output", "csv")
+    assert result.exit_code == EXIT_OK
+    csv = pl.read_csv(result.output.encode())
+    assert csv.columns[:2] == ["station_id", "tasks"] and csv.height > 3
+    assert _cli(project, "sql", *args, "--out", str(tmp_path / "r.parquet")).exit_code == EXIT_OK
+    assert pl.read_parquet(tmp_path / "r.parquet")["tasks"].to_list() == csv["tasks"].to_list()
+    assert _cli(project, "sql", *args, "-o", "json", "--out", str(tmp_path / "r.json")).exit_code == EXIT_OK
+    assert [r["tasks"] for r in json.loads((tmp_path / "r.json").read_text())] == csv["tasks"].to_list()
+    assert "needs --out FILE" in _cli(project, "sql", *args, "-o", "parquet").output
+    table_output = _cli(project, "sql", "-c", "SELECT $n + 1 AS n, $day AS day", "-p", "n=41", "-p", "day=2025-01-31").output
+    assert "42" in table_output and "2025-01-31" in table_output and "1 rows" in table_output
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
+def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
+    """DBeaver or the DuckDB CLI run in the machine's zone: local times come only from local_time()."""
+    expected = run_query(sql_lake, path)
+    query = read_query(path)
+    folder = sql_lake.paths.catalog.parent
+    with duckdb.connect(str(sql_lake.paths.catalog), read_only=True, config={"file_search_path": str(folder)}) as con:
+        con.execute("SET TimeZone = 'America/Los_Angeles'")
+        got = con.sql(query.text.rstrip().rstrip(";"),
+                      params={name: p.default for name, p in query.parameters.items()} or None).pl()
+    assert got.equals(expected)
+
+
+def test_help_and_catalog_commands(project):
+    help_text = _cli(project, "sql", "--help").output
+    assert "Example" in help_text and "valmius sql queries/class_i_by_month.sql --param year=2025" in help_text
+    result = _cli(project, "catalog")
+    assert result.exit_code == EXIT_OK and f"Wrote {project / 'valmius.duckdb'}" in result.output
+    assert "file_search_path" in result.output and "duckdb -readonly valmius.duckdb" in result.output
+
+
+def test_a_malformed_header_names_its_line(tmp_path):
+    path = tmp_path / "x.sql"
+    path.write_text("-- Question: What?\n-- Parameters:\n--   $year = 2025\nSELECT $year\n")
+    with pytest.raises(QueryError, match=r"x.sql, line 3: a parameter line reads"):
+        read_query(path)
+
+
+def test_the_readme_lists_every_query():
+    readme = (QUERIES.parent / "README.md").read_text()
+    missing = [p.name for p in QUERY_FILES if f"queries/{p.name}" not in readme]
+    assert not missing, f"add these to the README's SQL section: {missing}"
