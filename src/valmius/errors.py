@@ -26,3 +26,7 @@ class InputError(ValmiusError):
 
 class LakeError(ValmiusError):
     """The lake cannot be read or written (busy, damaged, or on an unexpected layout)."""
+
+
+class ScenarioError(ValmiusError):
+    """A what-if scenario cannot be run as asked (unknown station, no station locations, no data)."""
