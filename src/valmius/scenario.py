@@ -270,7 +270,7 @@ def _move(tasks: pl.DataFrame, at_tasks: pl.DataFrame, times: StationTimes, chan
     model_new = pl.Series("model_new_s", times.model_time_s(station, x, y, at=change.to_m)).fill_nan(None)
     arrived = at_tasks.filter(pl.col("station_id") == station).select("incident_id", "first_on_scene_at")
     observed = (pl.col("first_on_scene_at") - pl.col("alarm_at")).dt.total_seconds().cast(pl.Float64)
-    shifted = observed + pl.col("model_new_s") - pl.col("model_old_s")
+    shifted = observed + (pl.col("model_new_s") - pl.col("model_old_s"))  # a move to the same place adds exactly 0
     moved = (pl.when(observed.is_not_null()).then(pl.max_horizontal(shifted, pl.lit(0.0)))
              .when(pl.col("model_old_s") < pl.col("response_s")).then(pl.lit(None, pl.Float64))  # could have been first: busy
              .otherwise("model_new_s"))
