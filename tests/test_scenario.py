@@ -125,7 +125,7 @@ def test_closing_the_west_station_puts_its_cell_over_target(two_stations):
     merged = result.areas.row(0, named=True)
     assert merged["cell_ids"] == [_cell_id(P), _cell_id(P2)] and merged["new_cells"] == [_cell_id(P)]
     assert (merged["count"], merged["median_before_s"], merged["median_after_s"], merged["is_new"]) == (10, (110 + 370) / 2, 387.5, False)
-    assert result.sources == {"observed": 3, "neighbourhood": 2}
+    assert result.sources == {"observed": 3, "neighbourhood": 2} and result.takeover == {EAST: 5}
     assert "Newly over target: 1" in result.to_text()
     assert f"{_cell_id(P)}: median 1:40 -> 6:40 (5 tasks, 5 changed)" in result.to_text()
 

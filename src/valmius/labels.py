@@ -108,6 +108,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scenario_cells_table": ("Ruudut, joiden aika muuttuu", "Cells whose times change"),
     "scenario_areas_table": ("Tavoiteajan ylittävät alueet muutoksen jälkeen", "Areas over target after the change"),
     "scenario_sources_table": ("Miten muuttuneiden tehtävien ajat saatiin", "How the changed tasks' times were found"),
+    "scenario_takeover_table": ("Ensimmäisenä paikalla muutoksen jälkeen (tehtävät, joiden aika muuttuu)",
+                                "First on scene after the change (tasks whose time changes)"),
     "scenario_method": ("Menetelmä, oletukset ja rajoitukset", "Method, assumptions and limits"),
     "station_point": ("Asema", "Station"),
     "new_location": ("uusi paikka", "new location"),

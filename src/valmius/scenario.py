@@ -108,6 +108,13 @@ class ScenarioResult:
         found = dict(zip(counts["source"].to_list(), counts["len"].to_list()))
         return {s: found[s] for s in SOURCES if s in found}
 
+    @property
+    def takeover(self) -> dict[str, int]:
+        """Tasks whose time changes, by the station that reaches them first after the change (most first)."""
+        changed = self.tasks.filter(pl.col("new_response_s") != pl.col("response_s")).drop_nulls("new_station_id")
+        counts = changed.group_by("new_station_id").len().sort(["len", "new_station_id"], descending=[True, False])
+        return dict(zip(counts["new_station_id"].to_list(), counts["len"].to_list()))
+
     def to_text(self) -> str:
         change, lines = self.change, []
         what = (f"station {change.station_id} closed" if change.kind == "close" else
@@ -119,6 +126,9 @@ class ScenarioResult:
         sources = ", ".join(f"{n} {_SOURCE_TEXT[s]}" for s, n in self.sources.items())
         lines.append(f"Tasks in the judged cells: {self.tasks.height:,}; first on scene from {change.station_id}: "
                      f"{first:,}; times changed: {changed:,}" + (f" ({sources})" if sources else ""))
+        if self.takeover:
+            lines.append("First on scene after the change: " + ", ".join(
+                f"{station} {count_text(n, self.min_count)}" for station, n in self.takeover.items()))
         for row in self.classes.iter_rows(named=True):
             if row["count"] < self.min_count:
                 lines.append(f"Class {row['risk_class']}: {count_text(row['count'], self.min_count)} tasks")
@@ -173,8 +183,9 @@ def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[st
     arrivals = station_arrivals(snapshot, settings, min(window_start, history_start), evaluated_at)
     known = known_stations(arrivals, stations)
     if change.station_id not in known:
-        raise ScenarioError(f"unknown station {change.station_id!r}: the lake's arrivals and the stations file know "
-                            f"{', '.join(known) or 'no station'}")
+        raise ScenarioError(f"unknown station {change.station_id!r}: the lake's arrivals of the last "
+                            f"{settings.scenario.history_days} days (scenario.history_days) and the stations file "
+                            f"know {', '.join(known) or 'no station'}")
     times = StationTimes.learn(arrivals.filter(pl.col("call_at") > history_start), stations, settings)
     tasks = _window_tasks(snapshot, settings, evaluated_at, window_start)
     at_tasks = arrivals.join(tasks.select("incident_id"), on="incident_id")
@@ -271,7 +282,7 @@ def _move(tasks: pl.DataFrame, at_tasks: pl.DataFrame, times: StationTimes, chan
     arrived = at_tasks.filter(pl.col("station_id") == station).select("incident_id", "first_on_scene_at")
     observed = (pl.col("first_on_scene_at") - pl.col("alarm_at")).dt.total_seconds().cast(pl.Float64)
     shifted = observed + (pl.col("model_new_s") - pl.col("model_old_s"))  # a move to the same place adds exactly 0
-    moved = (pl.when(observed.is_not_null()).then(pl.max_horizontal(shifted, pl.lit(0.0)))
+    moved = (pl.when(observed.is_not_null()).then(shifted.clip(lower_bound=0.0))
              .when(pl.col("model_old_s") < pl.col("response_s")).then(pl.lit(None, pl.Float64))  # could have been first: busy
              .otherwise("model_new_s"))
     is_faster = pl.col("moved_s").is_not_null() & (pl.col("moved_s") < pl.col("new_response_s"))

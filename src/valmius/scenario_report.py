@@ -62,6 +62,7 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
         table_html(text("scenario_cells_table", lang), cells_table),
         table_html(text("scenario_areas_table", lang), areas_table),
         table_html(text("scenario_sources_table", lang), _sources_table(result, lang)),
+        table_html(text("scenario_takeover_table", lang), _takeover_table(result, lang)),
         _method(result, settings),
         "<p class='files'>" + " · ".join(f"<a href='{escape(p.name)}'>{escape(p.name)}</a>" for p in files.values())
         + "</p>",
@@ -262,6 +263,13 @@ def _sources_table(result: ScenarioResult, lang: str) -> pl.DataFrame:
     return pl.DataFrame({text("how", lang): [text(f"source_{s}", lang) for s in SOURCES if s in found],
                          text("tasks", lang): [count_text(found[s], result.min_count) for s in SOURCES if s in found]},
                         schema={text("how", lang): pl.String, text("tasks", lang): pl.String})
+
+
+def _takeover_table(result: ScenarioResult, lang: str) -> pl.DataFrame:
+    takeover = result.takeover
+    return pl.DataFrame({text("station_point", lang): list(takeover),
+                         text("tasks", lang): [count_text(n, result.min_count) for n in takeover.values()]},
+                        schema={text("station_point", lang): pl.String, text("tasks", lang): pl.String})
 
 
 def _method(result: ScenarioResult, settings: Settings) -> str:

@@ -242,7 +242,8 @@ class StationTimes:
         r = self.neighbour_rings
         offsets = pl.DataFrame({"dx": list(range(-r, r + 1))}).join(pl.DataFrame({"dy": list(range(-r, r + 1))}),
                                                                     how="cross")
-        near = (observed.join(offsets, how="cross")
+        around = wanted.join(offsets, how="cross").select(ix=pl.col("ix") + pl.col("dx"), iy=pl.col("iy") + pl.col("dy"))
+        near = (observed.join(around.unique(), on=["ix", "iy"], how="semi").join(offsets, how="cross")
                 .with_columns(ix=pl.col("ix") + pl.col("dx"), iy=pl.col("iy") + pl.col("dy"))
                 .join(wanted, on=["ix", "iy"]).group_by("station_id", "ix", "iy")
                 .agg(near_n=pl.len(), near_s=pl.col("own_s").median()))
