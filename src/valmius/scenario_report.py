@@ -205,7 +205,8 @@ def _change_chart(result: ScenarioResult, lang: str):
     if moved.height == 0:
         return None
     frame = moved.select(
-        cell=pl.col("cell_id") + " " + pl.col("municipality_code").map_elements(municipality_name, return_dtype=pl.String),
+        cell=pl.concat_str(pl.col("cell_id"), pl.col("municipality_code").map_elements(
+            municipality_name, return_dtype=pl.String).fill_null(""), separator=" ").str.strip_chars(),
         before_s="median_before_s", after_s="median_after_s", target_s=pl.col("target_s").cast(pl.Float64),
         before=pl.col("median_before_s").map_elements(mmss, return_dtype=pl.String),
         after=pl.col("median_after_s").map_elements(mmss, return_dtype=pl.String),
