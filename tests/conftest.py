@@ -35,11 +35,16 @@ def write_fi(path: Path, rows: list[str], encoding: str = "utf-8-sig", newline: 
     return path
 
 
+def project_paths(root: Path) -> PathSettings:
+    """Every path setting inside ``root``, as a project folder has them."""
+    return PathSettings(lake=root / "lake", inbox=root / "inbox", catalog=root / "valmius.duckdb",
+                        reports=root / "reports", archive=root / "archive", rejected=root / "rejected",
+                        stations=root / "stations.csv")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(Settings(), paths=PathSettings(lake=tmp_path / "lake", inbox=tmp_path / "inbox",
-                                                              catalog=tmp_path / "valmius.duckdb",
-                                                              reports=tmp_path / "reports"))
+    return dataclasses.replace(Settings(), paths=project_paths(tmp_path))
 
 
 def table(settings: Settings, name: str) -> pl.DataFrame:
@@ -63,4 +68,42 @@ def sample_lake(tmp_path, settings):
     world.cells.select("x_m", "y_m", "risk_class", "municipality_code").write_csv(grid)
     import_risk_grid(grid, 2025, settings)
     measure(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def sql_lake(tmp_path_factory) -> Settings:
+    """A small SYNTHETIC demo lake, built once per session, for the SQL catalog and query tests.
+
+    Three years (2023-2025) of the demo world's exports (30,000 unit rows), the world's risk grids
+    of those years, and a few incidents without a risk class: one without a location, one outside
+    every cell, one before the first grid. Measured, with its catalog written. Tests must not
+    change it: copy it first.
+    """
+    from datetime import date
+
+    from valmius.catalog import refresh_catalog
+    from valmius.demo import build_world, write_bulk_export, write_world
+    from valmius.grid import import_risk_grid
+    from valmius.ingest import ingest
+    from valmius.mapping import load_mapping
+    from valmius.measure import measure
+
+    root = tmp_path_factory.mktemp("sql-project")
+    settings = dataclasses.replace(Settings(), paths=project_paths(root))
+    world = build_world(0)
+    write_world(world, root / "world", years=(2023, 2024, 2025))
+    write_bulk_export(world, root / "bulk.csv", 30_000, seed=3, start=date(2023, 1, 1), years=3)
+    unclassified = write_fi(root / "unclassified.csv", [
+        fi_row(incident="x-no-location", call="5.3.2024 10:00:00", n="", e=""),
+        fi_row(incident="x-helsinki", call="6.3.2024 11:00:00", n="6672000", e="385500"),  # south of the world
+        fi_row(incident="x-before-grids", call="30.12.2022 12:00:00", alarm="30.12.2022 12:01:00",
+               en_route="30.12.2022 12:02:00", on_scene="30.12.2022 12:07:00", free="30.12.2022 13:00:00"),
+    ])
+    mapping = load_mapping("fi-erc")
+    ingest([root / "bulk.csv", unclassified], mapping, settings)
+    for year in (2023, 2024, 2025):
+        import_risk_grid(root / "world" / f"risk_grid_{year}.csv", year, settings)
+    measure(settings)
+    refresh_catalog(settings)
     return settings

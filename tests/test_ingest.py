@@ -250,3 +250,12 @@ def test_counting_setting_overrides_urgent_classes(tmp_path, settings):
     ingest([write_fi(tmp_path / "u.csv", [fi_row(incident="c", urgency="C"), fi_row(incident="d", urgency="D")])], FI, wide)
     urgent = dict(table(wide, "incidents").select("incident_id", "is_urgent").iter_rows())
     assert urgent == {"c": True, "d": False}
+
+
+def test_a_file_whose_every_row_is_quarantined(tmp_path, settings):
+    for first in (True, False):  # into an empty lake, and into one that has rows
+        if not first:
+            ingest([write_fi(tmp_path / "good.csv", [fi_row()])], load_mapping("fi-erc"), settings)
+        bad = write_fi(tmp_path / f"bad-{first}.csv", [fi_row(incident=f"x{first}", urgency="?")])
+        summary = ingest([bad], load_mapping("fi-erc"), settings)
+        assert (summary.rows_stored, summary.rows_quarantined, summary.failed) == (0, 1, [])

@@ -188,7 +188,8 @@ def test_nightly_incremental_runs_equal_a_full_recomputation(tmp_path, settings,
     correction.write_text("\n".join([text[0], ";".join(fields)]) + "\n", encoding="utf-8-sig")
     ingest([correction], load_mapping("fi-erc"), settings)
     modes.append(measure(settings).mode)
-    assert modes[0] == "full" and set(modes[1:]) == {"incremental"}
+    # The first run, and the one after the grid arrived, measure everything; the others what changed.
+    assert [i for i, mode in enumerate(modes) if mode == "full"] == [0, 8]
     incremental = _tables(settings)
     assert incremental["rolling_events"].height > 0
     full_settings = dataclasses.replace(settings, paths=PathSettings(lake=tmp_path / "full"))
@@ -231,7 +232,7 @@ def test_nightly_run_reads_the_inbox_and_measures(tmp_path):
     (tmp_path / "valmius.toml").write_text('[paths]\nlake = "lake"\ninbox = "inbox"\n')
     write_fi(inbox / "export-1.csv", [fi_row()])
     runner = CliRunner()
-    args = ["--config", str(tmp_path / "valmius.toml"), "run", "--format", "fi-erc", "--quiet"]
+    args = ["--config", str(tmp_path / "valmius.toml"), "nightly", "--format", "fi-erc", "--quiet", "--no-report"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "Measured 1 incidents" in result.output
@@ -241,3 +242,20 @@ def test_nightly_run_reads_the_inbox_and_measures(tmp_path):
     (tmp_path / "valmius.toml").write_text('[paths]\nlake = "lake"\ninbox = "missing"\n')
     result = runner.invoke(main, args)
     assert result.exit_code == 1 and "inbox folder not found" in result.output
+
+
+def test_a_new_grid_or_counting_setting_measures_every_response_again(sample_lake, tmp_path):
+    settings = sample_lake
+    before = table(settings, "responses")
+    grid = tmp_path / "all-class-ii.csv"
+    cells = build_world(0).cells.select("x_m", "y_m", pl.lit("II").alias("risk_class"), "municipality_code")
+    cells.write_csv(grid)
+    import_risk_grid(grid, 2025, settings)
+    assert measure(settings).responses_changed > 0
+    after = table(settings, "responses")
+    assert set(after.drop_nulls("risk_class")["risk_class"]) == {"II"}
+    assert before.height == after.height
+    narrowed = dataclasses.replace(settings, counting=CountingSettings(urgent_classes=["A"]))
+    measure(narrowed)
+    urgent = table(settings, "responses").filter("is_urgent")
+    assert set(urgent["urgency"]) == {"A"}

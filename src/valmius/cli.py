@@ -40,6 +40,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
       valmius ingest exports/*.csv --format fi-erc
       valmius grid import risk_grid_2025.csv --year 2025
       valmius measure
+      valmius sql queries/class_i_by_month.sql
       valmius schema
     """
     ctx.obj = config
@@ -138,35 +139,52 @@ def demo(folder: Path, year: int, nights: int | None) -> None:
     click.echo(summary.to_text())
 
 
-@main.command(name="run")
+@main.command(name="nightly")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "format_name", default=None, help="Built-in format: valmius, fi-erc or sf-fire.")
 @click.option("--mapping", "mapping_path", type=click.Path(path_type=Path), default=None,
               help="Mapping file (TOML) for another export format.")
+@click.option("--no-report", is_flag=True, help="Skip writing the report (the tables are still updated).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def run_nightly(ctx: click.Context, files: tuple[Path, ...], format_name: str | None, mapping_path: Path | None,
-                quiet: bool) -> None:
-    """The nightly run: ingest new exports (FILES, or the inbox folder), measure, flag and report.
+def nightly_command(ctx: click.Context, files: tuple[Path, ...], format_name: str | None, mapping_path: Path | None,
+                    no_report: bool, as_json: bool, quiet: bool) -> None:
+    """The nightly run: ingest, measure, flag, refresh the SQL catalog, write the report.
 
-    Files seen before are skipped, so the inbox can keep old exports. Exit codes as for ingest.
+    Reads the new export files in the inbox folder (paths.inbox; or FILES), then moves each to
+    paths.archive once the lake holds it, or to paths.rejected with a .reason.txt when it could not
+    be read at all. Only one nightly run at a time; a run that crashed or was killed is carried on
+    by the next. The run, with every stage's duration and the flags that appeared or cleared, is
+    recorded in the runs table.
+
+    \b
+    Exit codes for a scheduler:
+      0  success
+      3  success with data warnings (rows quarantined)
+      1  failure (a file could not be read, or the run stopped with an error)
 
     \b
     Example:
-      valmius run --format fi-erc
-      valmius run exports/2025-11-23.csv --format fi-erc
+      valmius nightly --format fi-erc
+      valmius nightly exports/2025-11-23.csv --format fi-erc --no-report
     """
     from valmius.mapping import load_mapping
     from valmius.pipeline import nightly
 
     settings = _settings(ctx)
     mapping = load_mapping(format_name, mapping_path) if (format_name or mapping_path) else load_mapping("valmius")
-    if quiet:
-        summary = nightly(settings, mapping, files)
+    if quiet or as_json:
+        summary = nightly(settings, mapping, files, report=not no_report)
     else:
-        summary = _with_progress(lambda progress: nightly(settings, mapping, files, progress=progress))
-    click.echo(summary.to_text())
+        summary = _with_progress(lambda progress: nightly(settings, mapping, files, progress=progress,
+                                                          report=not no_report))
+    click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2, default=str) if as_json
+               else summary.to_text())
     _exit_for(summary.ingest)
+
+
+main.add_command(nightly_command, name="run")  # the earlier name, kept for existing schedules
 
 
 @main.command(name="measure")
@@ -242,6 +260,71 @@ def report_command(ctx: click.Context, at, language: str | None) -> None:
     if language:
         settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
     click.echo(write_report(settings, at=at.date() if at else None).to_text())
+
+
+@main.command(name="sql")
+@click.argument("query_file", required=False, type=click.Path(path_type=Path))
+@click.option("-c", "--command", "sql_text", default=None, metavar="SQL", help="SQL to run instead of a query file.")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="A named parameter ($NAME in the query), typed as the query file declares it; repeatable.")
+@click.option("--output", "-o", type=click.Choice(["table", "csv", "parquet", "json"]), default=None,
+              help="table (the terminal; default), csv, parquet or json (default with --out: from its suffix).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the result to this file.")
+@click.pass_context
+def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | None, params: tuple[str, ...],
+                output: str | None, out: Path | None) -> None:
+    """Run a read-only SQL query on the lake: a query FILE, or SQL given with -c.
+
+    Queries see every lake table as a view of the DuckDB catalog (see `valmius catalog`), written
+    first when it is missing or stale, and the domain's macros (target_s, mmss, share_within,
+    median_ci_low/high, local_time). Only reading statements run: COPY, INSERT, CREATE, ATTACH,
+    INSTALL, LOAD, SET and the like are refused. Query files in queries/ declare their parameters
+    and defaults in their header, so each runs without --param.
+
+    \b
+    Example:
+      valmius sql queries/class_i_by_month.sql --param year=2025
+      valmius sql queries/slowest_class_i_cells.sql -p month=2025-06 --out cells.csv
+      valmius sql -c "select risk_class, median(response_s) from responses where is_measured group by 1"
+    """
+    from valmius.sql import QueryError, parse_params, rich_table, run_query, write_result
+
+    if (query_file is None) == (sql_text is None):
+        raise QueryError("give a query file or -c SQL (one of them), e.g. valmius sql queries/class_i_by_month.sql")
+    if output is None:
+        output = {".csv": "csv", ".parquet": "parquet", ".json": "json"}.get(out.suffix.lower(), "table") if out else "table"
+    frame = run_query(_settings(ctx), query_file if query_file is not None else sql_text, parse_params(params))
+    if output == "table" and out is None:
+        from rich.console import Console
+
+        Console().print(rich_table(frame))
+        return
+    text = write_result(frame, output, out)
+    if text is not None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        click.echo(f"Wrote {frame.height:,} rows to {out}", err=True)
+
+
+@main.command(name="catalog")
+@click.pass_context
+def catalog_command(ctx: click.Context) -> None:
+    """Write the DuckDB catalog afresh and print how to open it.
+
+    The catalog (paths.catalog, valmius.duckdb by default) has a documented view per lake table and
+    macros for the domain; it holds no data and names the lake by a relative path, so the project
+    folder can be moved. The nightly run refreshes it; `valmius sql` does when it is stale.
+
+    \b
+    Example:
+      valmius catalog
+      cd demo-run && duckdb -readonly valmius.duckdb -c "select * from responses limit 5"
+    """
+    from valmius.catalog import opening_instructions, refresh_catalog
+
+    settings = _settings(ctx)
+    path = refresh_catalog(settings)
+    click.echo(f"Wrote {path}\n{opening_instructions(path)}")
 
 
 @main.command(name="scenario")

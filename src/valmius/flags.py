@@ -38,7 +38,7 @@ import polars as pl
 from valmius.grid import grid_at
 from valmius.columns import AREAS, FLAGS, UTC_TIME, conform, empty_frame
 from valmius.kernels.components import connected_components
-from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
+from valmius.lake import Snapshot, new_snapshot
 from valmius.rolling import ci_ranks
 from valmius.runs import record_run
 from valmius.settings import Settings
@@ -85,22 +85,15 @@ def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
     and ``areas``, in one atomic commit."""
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     root = settings.lake_path
-    with lake_lock(root):
-        base = open_lake(root)
-        writer = SnapshotWriter(base)
-        try:
-            flags, areas = evaluate(base, settings, at=at)
-            summary = _summary(flags, areas, base.scan("flags").collect())
-            writer.write_table("flags", flags)
-            writer.write_table("areas", areas)
-            summary.duration_s = time.perf_counter() - started
-            summary.run_id = writer.snapshot_id
-            record_run(base, writer, "flag", started_at, summary.duration_s, summary.to_dict(),
-                       rows_stored=flags.height)
-            writer.commit()
-        except BaseException:
-            writer.abandon()
-            raise
+    with new_snapshot(root) as (base, writer):
+        flags, areas = evaluate(base, settings, at=at)
+        summary = _summary(flags, areas, base.scan("flags").collect())
+        writer.write_table("flags", flags)
+        writer.write_table("areas", areas)
+        summary.duration_s = time.perf_counter() - started
+        summary.run_id = writer.snapshot_id
+        record_run(base, writer, "flag", started_at, summary.duration_s, summary.to_dict(),
+                   rows_stored=flags.height)
     return summary
 
 

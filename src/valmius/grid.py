@@ -38,7 +38,7 @@ import polars as pl
 from valmius.cells import cell_id, locate, parse_cell_ids, same_crs
 from valmius.columns import CELLS
 from valmius.errors import InputError, LakeError
-from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
+from valmius.lake import Snapshot, new_snapshot, open_lake
 from valmius.runs import record_run
 from valmius.settings import RISK_CLASSES, Settings
 
@@ -128,24 +128,17 @@ def import_risk_grid(path: Path, year: int, settings: Settings, *, crs: str | No
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     cells = read_risk_grid(path, settings, crs=crs)
     root = settings.lake_path
-    with lake_lock(root):
-        base = open_lake(root)
-        writer = SnapshotWriter(base)
-        try:
-            replaced = base.read_partition("cells", (year,)).height
-            writer.write_partition("cells", (year,), cells)
-            counts = cells.group_by("risk_class").len()
-            result = GridImport(Path(path).name, year, cells.height,
-                                dict(zip(counts["risk_class"].to_list(), counts["len"].to_list())), replaced,
-                                writer.snapshot_id)
-            record_run(base, writer, "grid import", started_at, time.perf_counter() - started,
-                       {"source_file": result.source_file, "year": year, "cells": cells.height,
-                        "by_class": result.by_class, "replaced_cells": replaced},
-                       files_read=1, rows_read=cells.height, rows_stored=cells.height, rows_replaced=replaced)
-            writer.commit()
-        except BaseException:
-            writer.abandon()
-            raise
+    with new_snapshot(root) as (base, writer):
+        replaced = base.read_partition("cells", (year,)).height
+        writer.write_partition("cells", (year,), cells)
+        counts = cells.group_by("risk_class").len()
+        result = GridImport(Path(path).name, year, cells.height,
+                            dict(zip(counts["risk_class"].to_list(), counts["len"].to_list())), replaced,
+                            writer.snapshot_id)
+        record_run(base, writer, "grid import", started_at, time.perf_counter() - started,
+                   {"source_file": result.source_file, "year": year, "cells": cells.height,
+                    "by_class": result.by_class, "replaced_cells": replaced},
+                   files_read=1, rows_read=cells.height, rows_stored=cells.height, rows_replaced=replaced)
     return result
 
 

@@ -68,6 +68,20 @@ class Snapshot:
         assert all(len(p) == len(spec) for p in found)
         return sorted(found)
 
+    def file_identities(self, table: str) -> dict[str, str]:
+        """Each partition file of ``table`` as ``inode:size:mtime_ns``, keyed by its partition
+        ("2025/3"; "" when unpartitioned). A partition a run did not rewrite is a hard link to the
+        same file, so its identity stays; a rewritten one gets a new file and a new identity."""
+        folder = self.table_folder(table)
+        if folder is None:
+            return {}
+        found = {}
+        for file in folder.rglob(PART_FILE):
+            info = file.stat()
+            key = "/".join(p.split("=", 1)[1] for p in file.relative_to(folder).parts[:-1])
+            found[key] = f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+        return found
+
     def partition_file(self, table: str, values: tuple[int, ...]) -> Path | None:
         folder = self.table_folder(table)
         if folder is None:
@@ -141,6 +155,21 @@ def lake_lock(root: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+@contextmanager
+def new_snapshot(root: Path) -> Iterator[tuple[Snapshot, SnapshotWriter]]:
+    """Hold the lock and build the next snapshot: ``(base, writer)``; committed when the block ends,
+    abandoned (leaving the lake as it was) when it raises."""
+    with lake_lock(root):
+        base = open_lake(root)
+        writer = SnapshotWriter(base)
+        try:
+            yield base, writer
+            writer.commit()
+        except BaseException:
+            writer.abandon()
+            raise
 
 
 def recover(root: Path) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIME, Table
-from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
+from valmius.lake import Snapshot, SnapshotWriter, new_snapshot
 from valmius.responses import measure_responses
 from valmius.rolling import calendar, rolling_stats, rolling_stats_at
 from valmius.runs import record_run
@@ -74,20 +74,14 @@ def measure(settings: Settings, *, full: bool = False) -> MeasureSummary:
     """Measure the lake's incidents and update the rolling tables, in one atomic commit."""
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     root = settings.lake_path
-    with lake_lock(root):
-        base = open_lake(root)
-        writer = SnapshotWriter(base)
-        try:
-            summary = _run(base, writer, settings, full)
-            summary.duration_s = time.perf_counter() - started
-            summary.run_id = writer.snapshot_id
-            record_run(base, writer, "measure", started_at, summary.duration_s,
-                       {**summary.to_dict(), "fingerprint": _fingerprint(settings)},
-                       rows_read=summary.incidents, rows_stored=summary.incidents)
-            writer.commit()
-        except BaseException:
-            writer.abandon()
-            raise
+    with new_snapshot(root) as (base, writer):
+        summary = _run(base, writer, settings, full)
+        summary.duration_s = time.perf_counter() - started
+        summary.run_id = writer.snapshot_id
+        record_run(base, writer, "measure", started_at, summary.duration_s,
+                   {**summary.to_dict(), "fingerprint": _fingerprint(settings),
+                    "responses_fingerprint": _responses_fingerprint(settings), "inputs": _inputs(base)},
+                   rows_read=summary.incidents, rows_stored=summary.incidents)
     return summary
 
 
@@ -98,61 +92,136 @@ def _fingerprint(settings: Settings) -> str:
                        "zone": settings.time.zone})
 
 
-def _last_fingerprint(base: Snapshot) -> str | None:
+def _responses_fingerprint(settings: Settings) -> str:
+    """The settings that shape responses: when they change, every response is measured again."""
+    c, g = settings.counting, settings.grid
+    return json.dumps({"urgent_classes": c.urgent_classes, "unit_types": c.unit_types, "task_types": c.task_types,
+                       "targets_s": settings.targets_s, "zone": settings.time.zone, "crs": g.crs,
+                       "cell_size_m": g.cell_size_m})
+
+
+def _inputs(base: Snapshot) -> dict[str, dict[str, str]]:
+    return {table: base.file_identities(table) for table in ("units", "incidents", "cells")}
+
+
+def _last_measure(base: Snapshot) -> dict:
     runs = base.scan("runs").filter(pl.col("command") == "measure").sort("run_id").collect()
-    if runs.height == 0:
+    return json.loads(runs["summary_json"][-1]) if runs.height else {}
+
+
+def _dirty_months(base: Snapshot, last: dict, settings: Settings) -> set[tuple[int, int]] | None:
+    """Partitions whose incidents or units changed since the last measure; None: measure them all
+    (first run, another grid, or settings that change responses)."""
+    inputs = _inputs(base)
+    before = last.get("inputs")
+    if (before is None or before.get("cells") != inputs["cells"]
+            or last.get("responses_fingerprint") != _responses_fingerprint(settings)):
         return None
-    return json.loads(runs["summary_json"][-1]).get("fingerprint")
+    dirty = set()
+    for table in ("units", "incidents"):
+        old, new = before.get(table, {}), inputs[table]
+        for key in set(old) | set(new):
+            if old.get(key) != new.get(key):
+                year, month = key.split("/")
+                dirty.add((int(year), int(month)))
+    return dirty
+
+
+def _in_months(months: set[tuple[int, int]]) -> pl.Expr:
+    return (pl.col("year") * 100 + pl.col("month")).is_in([y * 100 + m for y, m in months])
 
 
 def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool) -> MeasureSummary:
-    new = measure_responses(base, settings).collect()
-    old = base.scan("responses").collect()
-    full = full or _last_fingerprint(base) != _fingerprint(settings)
-    summary = MeasureSummary("full" if full else "incremental", incidents=new.height,
-                             measured=int(new["is_measured"].sum()))
-    reasons = new.drop_nulls("no_response_reason").group_by("no_response_reason").len().sort("len", descending=True)
-    summary.no_response = dict(zip(reasons["no_response_reason"].to_list(), reasons["len"].to_list()))
+    last = _last_measure(base)
+    full = full or last.get("fingerprint") != _fingerprint(settings)
+    dirty = None if full else _dirty_months(base, last, settings)
+    full = dirty is None
+    new = measure_responses(base, settings, dirty).collect()
+    stored = base.scan("responses")
+    if dirty is None:
+        changed = None
+        clean = stored.filter(pl.lit(False))
+        written = _write_changed_partitions(writer, RESPONSES, set(base.partitions("responses")), new, None)
+    else:
+        old = stored.filter(_in_months(dirty)).collect()
+        changed = pl.concat([
+            new.join(old, on=RESPONSES.names, how="anti", nulls_equal=True),
+            old.join(new, on=RESPONSES.names, how="anti", nulls_equal=True),
+        ])
+        clean = stored.filter(~_in_months(dirty))  # partitions this run leaves as they are
+        written = _write_changed_partitions(writer, RESPONSES, _partitions(old), new, _partitions(changed))
+    summary = _counted(clean, new, "full" if full else "incremental")
+    summary.responses_changed = new.height if changed is None else changed["incident_id"].n_unique()
 
-    changed = pl.concat([
-        new.join(old, on=RESPONSES.names, how="anti", nulls_equal=True),
-        old.join(new, on=RESPONSES.names, how="anti", nulls_equal=True),
-    ])
-    summary.responses_changed = changed["incident_id"].n_unique()
-    written = _write_changed_partitions(writer, RESPONSES, old, new, _partitions(changed) if not full else None)
-
+    # Every measured task after this run, read lazily: a nightly run needs only the recent ones.
+    measured = pl.concat([clean.filter("is_measured").select(_EVENT_COLUMNS),
+                          new.lazy().filter("is_measured").select(_EVENT_COLUMNS)])
     window_s = settings.windows.trailing_days * 86_400
-    events = _long(new.filter("is_measured"))
-    points = calendar_points(events["t"], settings.windows.calendar, settings.time.zone)
+    t = pl.col("call_at").dt.epoch("s")
+    t_range = measured.select(t.min().alias("lo"), t.max().alias("hi")).collect().row(0)
+    all_points = calendar_points(pl.Series([v for v in t_range if v is not None], dtype=pl.Int64),
+                                 settings.windows.calendar, settings.time.zone)
     old_points = base.scan("rolling_calendar").select("at").unique().collect()["at"]
     old_points_s = set((old_points.dt.epoch("us") // _US).to_list())
-    if not full and not old_points_s <= set(points["at_s"].to_list()):
+    if not full and not old_points_s <= set(all_points["at_s"].to_list()):
         full = True  # the calendar shrank (call times corrected backwards): start over
         summary.mode = "full"
 
     if full:
+        events = _long(measured.collect())
         affected = events.select("grouping", "group_key").unique()
-        span = None
-    else:
-        touched = _long(changed.filter("is_measured"))
-        affected = touched.select("grouping", "group_key").unique()
-        span = (touched["t"].min(), touched["t"].max() + window_s) if touched.height else None
-    summary.groups_recomputed = affected.height
+        summary.groups_recomputed = affected.height
+        for table, rows in ((ROLLING_EVENTS, _event_stats(events, window_s, settings)),
+                            (ROLLING_CALENDAR, _calendar_stats(events, all_points, window_s, settings))):
+            written += _write_changed_partitions(writer, table, set(base.partitions(table.name)), rows, None)
+        summary.partitions_written = written
+        return summary
 
-    subset = events.join(affected, on=["grouping", "group_key"], how="semi")
-    event_rows = _event_stats(subset, window_s, settings)
-    cal_rows = _calendar_stats(subset, points, window_s, settings)
-    if full:
-        for table, rows in ((ROLLING_EVENTS, event_rows), (ROLLING_CALENDAR, cal_rows)):
-            written += _write_changed_partitions(writer, table, base.scan(table.name).collect(),
-                                                 rows.sort("grouping", "group_key", "at"), None)
-    else:
-        fresh_points = points.filter(~pl.col("at_s").is_in(list(old_points_s)))
-        fresh = _calendar_stats(events, fresh_points, window_s, settings)
-        written += _update_groups(base, writer, ROLLING_EVENTS, affected, span, event_rows, event_rows.clear())
-        written += _update_groups(base, writer, ROLLING_CALENDAR, affected, span, cal_rows, fresh)
+    assert changed is not None
+    touched = _long(changed.filter("is_measured"))
+    affected = touched.select("grouping", "group_key").unique()
+    summary.groups_recomputed = affected.height
+    span = (touched["t"].min(), touched["t"].max() + window_s) if touched.height else None
+    fresh_points = all_points.filter(~pl.col("at_s").is_in(list(old_points_s)))
+    # Tasks from one window before the first partition the change reaches (or the first new
+    # calendar point) on: the windows that end there need them; older windows stay as stored.
+    starts = ([_month_bounds(span)[0]] if span else []) + ([int(fresh_points["at_s"].min())] if fresh_points.height else [])
+    if not starts:
+        summary.partitions_written = written
+        return summary
+    since = datetime.fromtimestamp(min(starts) - window_s, timezone.utc)
+    events = _long(measured.filter(pl.col("call_at") > since).collect())
+    event_rows = cal_rows = None
+    if span is not None:
+        first, last = _month_bounds(span)
+        subset = events.join(affected, on=["grouping", "group_key"], how="semi").filter(
+            pl.col("t") > first - window_s, pl.col("t") <= last)
+        event_rows = _event_stats(subset, window_s, settings)
+        cal_rows = _calendar_stats(subset, all_points.filter(pl.col("at_s").is_between(first, last)), window_s,
+                                   settings)
+    empty_events = _event_stats(events.clear(), window_s, settings)
+    fresh = _calendar_stats(events, fresh_points, window_s, settings)
+    written += _update_groups(base, writer, ROLLING_EVENTS, affected, span,
+                              event_rows if event_rows is not None else empty_events, empty_events)
+    written += _update_groups(base, writer, ROLLING_CALENDAR, affected, span,
+                              cal_rows if cal_rows is not None else fresh.clear(), fresh)
     summary.partitions_written = written
     return summary
+
+
+_EVENT_COLUMNS = ["incident_id", "call_at", "response_s", "within_target", "risk_class", "municipality_code",
+                  "station_id", "cell_id"]
+
+
+def _counted(clean: pl.LazyFrame, new: pl.DataFrame, mode: str) -> MeasureSummary:
+    """The run's counts over every response after it: the stored clean partitions and the new ones."""
+    columns = ["is_measured", "no_response_reason"]
+    both = pl.concat([clean.select(columns), new.lazy().select(columns)])
+    totals = both.select(pl.len(), pl.col("is_measured").sum()).collect().row(0)
+    reasons = (both.drop_nulls("no_response_reason").group_by("no_response_reason").len()
+               .sort("len", descending=True).collect())
+    return MeasureSummary(mode, incidents=totals[0], measured=int(totals[1] or 0),
+                          no_response=dict(zip(reasons["no_response_reason"].to_list(), reasons["len"].to_list())))
 
 
 def _long(responses: pl.DataFrame) -> pl.DataFrame:
@@ -169,7 +238,10 @@ def _long(responses: pl.DataFrame) -> pl.DataFrame:
 
 
 def _codes(events: pl.DataFrame) -> np.ndarray:
-    return events.select(pl.struct("grouping", "group_key").rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
+    """A dense integer per (grouping, group_key), in order of first appearance."""
+    keys = events.select("grouping", "group_key").unique(maintain_order=True).with_row_index("code")
+    return (events.select("grouping", "group_key").join(keys, on=["grouping", "group_key"], how="left",
+                                                        maintain_order="left")["code"].cast(pl.Int64).to_numpy())
 
 
 def _within(events: pl.DataFrame) -> np.ndarray:
@@ -180,13 +252,15 @@ def _within(events: pl.DataFrame) -> np.ndarray:
 def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
     if events.height == 0:
         return pl.DataFrame(schema=ROLLING_EVENTS.schema | {"year": pl.Int32, "month": pl.Int32})
-    stats = rolling_stats(events["value"].to_numpy(), events["t"].to_numpy(), _codes(events), window_s,
+    codes, times = _codes(events), events["t"].to_numpy()
+    stats = rolling_stats(events["value"].to_numpy(), times, codes, window_s,
                           within_target=_within(events), level=settings.windows.ci_level)
     frame = events.select("grouping", "group_key", "incident_id", "at").with_columns(
         window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
         **{column: _nullable(stats[key]) for key, column in STATS.items()},
     )
-    return _with_partition(frame.with_columns(pl.col("count").cast(pl.Int64)))
+    by_group_and_time = np.lexsort((times, codes))  # stored in that order: tight row-group statistics
+    return _with_partition(frame.with_columns(pl.col("count").cast(pl.Int64))[by_group_and_time])
 
 
 def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
@@ -245,14 +319,23 @@ def _partitions(frame: pl.DataFrame) -> set[tuple[int, int]]:
     return set(frame.select("year", "month").unique().iter_rows())
 
 
-def _write_changed_partitions(writer: SnapshotWriter, table: Table, old: pl.DataFrame, new: pl.DataFrame,
-                              only: set[tuple[int, int]] | None) -> int:
-    """Write ``new``'s partitions (all, or ``only``); partitions left empty are removed."""
-    wanted = (_partitions(old) | _partitions(new)) if only is None else only
+def _write_changed_partitions(writer: SnapshotWriter, table: Table, old_partitions: set[tuple[int, int]],
+                              new: pl.DataFrame, only: set[tuple[int, int]] | None) -> int:
+    """Write ``new``'s partitions (all, or ``only``); stored partitions left empty are removed."""
+    wanted = (old_partitions | _partitions(new)) if only is None else only
     by_partition = {key: part for key, part in new.partition_by(["year", "month"], as_dict=True).items()} if new.height else {}
     for values in sorted(wanted):
         writer.write_partition(table.name, values, by_partition.get(values, new.clear()))
     return len(wanted)
+
+
+def _month_bounds(span: tuple[int, int]) -> tuple[int, int]:
+    """First second of the first (UTC) month partition of ``span``, last second of its last one."""
+    months = sorted(_months(span))
+    first = datetime(*months[0], 1, tzinfo=timezone.utc)
+    year, month = months[-1]
+    after = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
+    return int(first.timestamp()), int(after.timestamp()) - 1
 
 
 def _months(span: tuple[int, int] | None) -> set[tuple[int, int]]:

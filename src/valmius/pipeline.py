@@ -1,38 +1,97 @@
-"""The nightly run, in one screen: read the inbox, ingest, measure, flag, report.
+"""The nightly run, in one screen: read the inbox, ingest, measure, flag, refresh the catalog, report.
 
     exports in paths.inbox ──ingest──▶ units, incidents, quarantine   (valmius.ingest)
     risk grid (cells) + units ──measure──▶ responses, rolling_*       (valmius.measure)
     responses + rolling_calendar ──flag──▶ flags, areas               (valmius.flags)
+    lake tables ──catalog──▶ paths.catalog: a DuckDB view per table    (valmius.catalog)
     the lake ──report──▶ paths.reports/<date>/report.html, charts, GIS (valmius.report)
 
-Each step commits atomically on its own; a failed step leaves the lake as the previous step left
-it, and the next night picks up from there (ingested files are known by their content hash).
+Each stage commits atomically on its own, so a run that crashed or was killed leaves the lake as its
+last finished stage left it, and the next run carries on from there: files already ingested are
+known by their content hash (and only then moved out of the inbox), measure recomputes whatever
+differs from the stored responses, and flags, catalog and report are made afresh. A lock
+(``paths.lake/.nightly.lock``) keeps two nightly runs from overlapping.
+
+Inbox files are moved when the run is done with them: ingested or already-known files to
+``paths.archive``, files that could not be read at all to ``paths.rejected`` with a ``.reason.txt``
+beside them. The run's own ``runs`` row (command ``nightly``) holds every stage's summary and
+duration, and the flags that appeared or cleared.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
-from valmius.errors import InputError
+from valmius.catalog import refresh_catalog
+from valmius.errors import InputError, LakeError
 from valmius.flags import FlagSummary, flag
 from valmius.ingest import IngestSummary, ProgressCallback, ingest
+from valmius.lake import new_snapshot
 from valmius.mapping import Mapping
 from valmius.measure import MeasureSummary, measure
 from valmius.report import ReportResult, write_report
+from valmius.runs import record_run
 from valmius.settings import Settings
 
 
 @dataclass
 class NightSummary:
+    """What one nightly run did, stage by stage."""
+
     ingest: IngestSummary
-    measure: MeasureSummary
-    flags: FlagSummary
-    report: ReportResult
+    measure: MeasureSummary | None = None
+    flags: FlagSummary | None = None
+    catalog: Path | None = None
+    report: ReportResult | None = None
+    stage_s: dict[str, float] = field(default_factory=dict)
+    moved: dict[str, list[str]] = field(default_factory=dict)
+    """Inbox files moved, by destination: archive or rejected."""
+    run_id: int | None = None
+
+    @property
+    def has_warnings(self) -> bool:
+        """Data warnings: rows quarantined (the run itself succeeded)."""
+        return self.ingest.rows_quarantined > 0
+
+    @property
+    def has_failures(self) -> bool:
+        """A file could not be read at all."""
+        return bool(self.ingest.failed)
+
+    def to_dict(self) -> dict:
+        return {
+            "ingest": self.ingest.to_dict(),
+            "measure": self.measure.to_dict() if self.measure else None,
+            "flags": self.flags.to_dict() if self.flags else None,
+            "catalog": str(self.catalog) if self.catalog else None,
+            "report": str(self.report.html) if self.report else None,
+            "stage_s": {k: round(v, 3) for k, v in self.stage_s.items()},
+            "moved": self.moved,
+        }
 
     def to_text(self) -> str:
-        return "\n".join(s.to_text() for s in (self.ingest, self.measure, self.flags, self.report))
+        parts = [self.ingest.to_text()]
+        parts += [s.to_text() for s in (self.measure, self.flags) if s is not None]
+        if self.flags is not None and (self.flags.appeared or self.flags.cleared):
+            parts.append(f"Flags appeared: {', '.join(self.flags.appeared) or '-'}; "
+                         f"cleared: {', '.join(self.flags.cleared) or '-'}")
+        if self.catalog is not None:
+            parts.append(f"SQL catalog: {self.catalog}")
+        if self.report is not None:
+            parts.append(self.report.to_text())
+        for where, names in self.moved.items():
+            parts.append(f"Moved to {where}: {len(names)} file(s)")
+        stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.stage_s.items())
+        parts.append(f"Nightly run {self.run_id if self.run_id is not None else '-'}: {stages}")
+        return "\n".join(parts)
 
 
 def inbox_files(settings: Settings) -> list[Path]:
@@ -44,9 +103,85 @@ def inbox_files(settings: Settings) -> list[Path]:
 
 
 def nightly(settings: Settings, mapping: Mapping, files: Sequence[Path] | None = None, *,
-            progress: ProgressCallback | None = None) -> NightSummary:
-    """Ingest ``files`` (default: the inbox; files seen before are skipped), measure, flag, report."""
-    ingested = ingest(list(files) if files else inbox_files(settings), mapping, settings, progress=progress)
-    measured = measure(settings)
-    flagged = flag(settings)
-    return NightSummary(ingested, measured, flagged, write_report(settings))
+            progress: ProgressCallback | None = None, report: bool = True) -> NightSummary:
+    """The nightly run over ``files`` (default: the inbox, whose files are then archived or rejected)."""
+    started_at, started = datetime.now(timezone.utc), time.perf_counter()
+    with nightly_lock(settings):
+        from_inbox = not files
+        paths = inbox_files(settings) if from_inbox else list(files or [])
+        stage_s: dict[str, float] = {}
+        ingested = _timed(stage_s, "ingest", lambda: ingest(paths, mapping, settings, progress=progress))
+        night = NightSummary(ingested, stage_s=stage_s)
+        if from_inbox:
+            night.moved = _move_done(settings, paths, ingested)
+        night.measure = _timed(stage_s, "measure", lambda: measure(settings))
+        night.flags = _timed(stage_s, "flag", lambda: flag(settings))
+        night.catalog = _timed(stage_s, "catalog", lambda: refresh_catalog(settings))
+        if report:
+            night.report = _timed(stage_s, "report", lambda: write_report(settings))
+        night.run_id = _record(settings, night, started_at, time.perf_counter() - started)
+    return night
+
+
+def _timed(stage_s: dict[str, float], name: str, work: Callable):
+    started = time.perf_counter()
+    result = work()
+    stage_s[name] = time.perf_counter() - started
+    return result
+
+
+@contextmanager
+def nightly_lock(settings: Settings) -> Iterator[None]:
+    """Only one nightly run at a time; a second one stops with a clear error instead of waiting."""
+    root = settings.lake_path
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".nightly.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LakeError(f"{root}: another nightly run (process {handle.read().strip() or '?'}) is still going; "
+                            "wait for it to finish") from exc
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+def _move_done(settings: Settings, paths: list[Path], ingested: IngestSummary) -> dict[str, list[str]]:
+    """Archive the inbox files the lake now holds; reject (with a reason file) those it could not read."""
+    reports = {r.name: r for r in ingested.files}
+    moved: dict[str, list[str]] = {}
+    for path in paths:
+        report = reports.get(path.name)
+        if report is None or not path.exists():
+            continue
+        where = settings.paths.rejected if report.status == "failed" else settings.paths.archive
+        where.mkdir(parents=True, exist_ok=True)
+        target = _free_name(where / path.name)
+        if report.status == "failed":
+            target.with_name(target.name + ".reason.txt").write_text(report.message + "\n", encoding="utf-8")
+        shutil.move(path, target)
+        moved.setdefault(where.name, []).append(path.name)
+    return moved
+
+
+def _free_name(target: Path) -> Path:
+    """``target``, or ``name.1.csv``, ``name.2.csv``... when a file of that name is there already."""
+    n = 0
+    candidate = target
+    while candidate.exists():
+        n += 1
+        candidate = target.with_name(f"{target.stem}.{n}{target.suffix}")
+    return candidate
+
+
+def _record(settings: Settings, night: NightSummary, started_at: datetime, duration_s: float) -> int:
+    """The nightly run's own ``runs`` row: every stage's summary and duration."""
+    ingested = night.ingest
+    with new_snapshot(settings.lake_path) as (base, writer):
+        record_run(base, writer, "nightly", started_at, duration_s, night.to_dict(),
+                   files_read=sum(f.status == "ingested" for f in ingested.files),
+                   files_skipped=sum(f.status == "skipped" for f in ingested.files),
+                   rows_read=ingested.rows_read, rows_stored=ingested.rows_stored,
+                   rows_quarantined=ingested.rows_quarantined, rows_replaced=ingested.rows_replaced)
+    return writer.snapshot_id

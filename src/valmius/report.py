@@ -361,22 +361,36 @@ def _month_text(moment: datetime | None, zone: ZoneInfo) -> str:
     return "" if moment is None else f"{moment.astimezone(zone):%m/%Y}"
 
 
-def _areas_table(ctx: _Context) -> pl.DataFrame:
+def _evidence_columns(ctx: _Context) -> list[pl.Expr]:
+    """Where, who and how sure, as published: the columns both ranked tables share."""
     lang = ctx.lang
-    frame = _with_evidence_text(ctx, ctx.areas.sort("area_id"))
-    return frame.select(
-        pl.col("area_id").alias(text("area", lang)),
-        pl.col("risk_class").alias(text("risk_class", lang)),
+    return [
         pl.col("municipality_code").map_elements(municipality_name, return_dtype=pl.String).alias(text("municipality", lang)),
         pl.col("station_id").alias(text("station", lang)),
-        pl.col("cells").alias(text("cells", lang)),
         pl.col("count").alias(text("count", lang)),
         pl.col("median").alias(text("median", lang)),
         pl.col("ci").alias(text("ci", lang)),
         pl.col("share").alias(text("share", lang)),
         pl.col("confidence").alias(text("confidence", lang)),
+    ]
+
+
+def _review_columns(ctx: _Context) -> list[pl.Expr]:
+    lang = ctx.lang
+    return [
         (pl.col("years_over").cast(pl.String) + "/" + pl.col("years_in_review").cast(pl.String)).alias(text("years_over", lang)),
         pl.col("is_problem").map_elements(lambda b: text("yes" if b else "no", lang), return_dtype=pl.String).alias(text("problem", lang)),
+    ]
+
+
+def _areas_table(ctx: _Context) -> pl.DataFrame:
+    lang = ctx.lang
+    return _with_evidence_text(ctx, ctx.areas.sort("area_id")).select(
+        pl.col("area_id").alias(text("area", lang)),
+        pl.col("risk_class").alias(text("risk_class", lang)),
+        pl.col("cells").alias(text("cells", lang)),
+        *_evidence_columns(ctx),
+        *_review_columns(ctx),
         pl.col("main_delay").map_elements(lambda d: text(d, lang), return_dtype=pl.String).alias(text("main_delay", lang)),
     )
 
@@ -384,20 +398,12 @@ def _areas_table(ctx: _Context) -> pl.DataFrame:
 def _cells_table(ctx: _Context) -> pl.DataFrame:
     lang = ctx.lang
     flagged = ctx.flags.filter("is_flagged").sort("area_id", "median_s", descending=[False, True])
-    frame = _with_evidence_text(ctx, flagged)
-    return frame.select(
+    return _with_evidence_text(ctx, flagged).select(
         pl.col("cell_id").alias(text("cell", lang)),
         pl.col("area_id").alias(text("area", lang)),
-        pl.col("municipality_code").map_elements(municipality_name, return_dtype=pl.String).alias(text("municipality", lang)),
-        pl.col("station_id").alias(text("station", lang)),
-        pl.col("count").alias(text("count", lang)),
-        pl.col("median").alias(text("median", lang)),
-        pl.col("ci").alias(text("ci", lang)),
-        pl.col("share").alias(text("share", lang)),
-        pl.col("confidence").alias(text("confidence", lang)),
+        *_evidence_columns(ctx),
         pl.col("over_since").map_elements(lambda t: _month_text(t, ctx.zone), return_dtype=pl.String).alias(text("over_since", lang)),
-        (pl.col("years_over").cast(pl.String) + "/" + pl.col("years_in_review").cast(pl.String)).alias(text("years_over", lang)),
-        pl.col("is_problem").map_elements(lambda b: text("yes" if b else "no", lang), return_dtype=pl.String).alias(text("problem", lang)),
+        *_review_columns(ctx),
     )
 
 

@@ -48,10 +48,17 @@ def first_units(units: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     )
 
 
-def measure_responses(snapshot: Snapshot, settings: Settings) -> pl.LazyFrame:
-    """The ``responses`` table for every incident in the lake."""
-    incidents = assign_cells(snapshot.scan("incidents"), snapshot, settings)
-    firsts = first_units(snapshot.scan("units"), settings)
+def measure_responses(snapshot: Snapshot, settings: Settings,
+                      months: set[tuple[int, int]] | None = None) -> pl.LazyFrame:
+    """The ``responses`` table for every incident in the lake, or in the (year, month) partitions
+    ``months`` only (incidents and their units share the partition of the call)."""
+    incidents, units = snapshot.scan("incidents"), snapshot.scan("units")
+    if months is not None:
+        keys = [y * 100 + m for y, m in months]
+        incidents = incidents.filter((pl.col("year") * 100 + pl.col("month")).is_in(keys))
+        units = units.filter((pl.col("year") * 100 + pl.col("month")).is_in(keys))
+    incidents = assign_cells(incidents, snapshot, settings)
+    firsts = first_units(units, settings)
     urgent_classes = settings.counting.urgent_classes
     is_urgent = pl.col("urgency").is_in(urgent_classes).fill_null(False) if urgent_classes else pl.col("is_urgent")
     task_types = settings.counting.task_types

@@ -42,6 +42,10 @@ class PathSettings:
     """DuckDB catalog file with a view per lake table."""
     reports: Path = Path("reports")
     """Folder where valmius report writes its dated report folders."""
+    archive: Path = Path("archive")
+    """Folder where the nightly run moves the inbox files it has ingested (or had ingested before)."""
+    rejected: Path = Path("rejected")
+    """Folder where the nightly run moves inbox files it could not read at all, each with a .reason.txt."""
     stations: Path = Path("stations.csv")
     """CSV of station locations (station_id, x_m, y_m in grid metres) for valmius scenario; --move needs it."""
 

@@ -188,6 +188,8 @@ class MergeResult:
 def merge(base: Snapshot, writer: SnapshotWriter, staging: Staging) -> MergeResult:
     """Rewrite every partition the staged rows touch; return the rows they replace."""
     spread = staging.spread()
+    if spread.height == 0:  # every row of the run was quarantined: no partition changes
+        return MergeResult(empty_rejected(), 0, 0)
     # Incidents whose rows in this run fall in several partitions: the newest row decides.
     split = spread.filter(pl.col("p_min") != pl.col("p_max"))["incident_id"]
     split_rows = staging.scan_incidents(split)

@@ -3,8 +3,8 @@
 ``valmius demo`` (and ``make demo``) writes the demo world and one year of overlapping nightly
 exports into a folder (reused when already there), imports the world's risk grids, ingests the
 exports one night at a time as a department's nightly job would, measures response times and
-rolling medians, flags the class I cells and areas over target, writes the report, and prints the
-summary of the whole year.
+rolling medians, flags the class I cells and areas over target, writes the SQL catalog
+(valmius.duckdb) and the report, and prints the summary of the whole year.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from valmius.catalog import refresh_catalog
 from valmius.columns import TABLES
 from valmius.demo.generate import write_nightly_exports
 from valmius.demo.world import build_world, write_world
@@ -78,6 +79,7 @@ class DemoSummary:
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         lines.append(f"Try: duckdb -c \"select * from read_parquet('{self.folder / 'lake'}/incidents/**/*.parquet', "
                      "hive_partitioning = true) limit 5\"")
+        lines.append(f"SQL: valmius --config {self.folder / 'valmius.toml'} sql queries/class_i_by_month.sql")
         return "\n".join(lines)
 
 
@@ -121,6 +123,7 @@ def run_demo(
     if any(night.run_id is not None for night in summary.nights) or not open_lake(settings.lake_path).partitions("responses"):
         summary.measured = measure(settings)
         summary.flags = flag(settings)
+    refresh_catalog(settings)
     if summary.flags is not None or not settings.paths.reports.exists():
         summary.report = write_report(settings)
     lake = open_lake(settings.lake_path)

@@ -1,0 +1,143 @@
+"""The whole pipeline at scale: a full rebuild, one incremental night, and a hand-written DuckDB script.
+
+Ten years of SYNTHETIC exports (10 million unit rows by default, the demo world's generator, the
+same file as benchmarks/ingest.py), with the world's risk grid for every year. Each step runs in a
+fresh process:
+- valmius full rebuild: ingest the export into an empty lake, measure everything (responses,
+  rolling medians per department, class, municipality, station and cell, at every task and every
+  month), flag cells and areas;
+- a hand-written DuckDB SQL script that computes the same per-incident response times (earliest
+  counted alarm to earliest on scene, local time to UTC) and per-cell trailing 365-day medians at
+  every task, from the same CSV;
+- one incremental night on top of the rebuilt lake: `valmius nightly` with the next night's export
+  (ingest, measure, flag, catalog; and again with the report).
+Goals (issue 7): full rebuild within 2x of the DuckDB script; an incremental night at least 20x
+faster than the full rebuild; peak memory under 6 GB.
+
+    python benchmarks/pipeline.py [--rows 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import WORK, measure, save  # noqa: E402
+from ingest import export_file  # noqa: E402
+
+FIRST_YEAR, YEARS = 2016, 10
+
+DUCKDB_SCRIPT = """
+SET enable_progress_bar = false;
+CREATE TEMP TABLE raw AS
+SELECT "Tehtävänumero" AS incident_id, "Kiireellisyys" AS urgency,
+       strptime("Vastaanotettu", '%d.%m.%Y %H:%M:%S') AT TIME ZONE 'Europe/Helsinki' AS call_at,
+       try_strptime("Hälytetty", '%d.%m.%Y %H:%M:%S') AT TIME ZONE 'Europe/Helsinki' AS alarm_at,
+       try_strptime("Kohteessa", '%d.%m.%Y %H:%M:%S') AT TIME ZONE 'Europe/Helsinki' AS on_scene_at,
+       TRY_CAST(replace("Koordinaatti_E", ',', '.') AS DOUBLE) AS x_m,
+       TRY_CAST(replace("Koordinaatti_N", ',', '.') AS DOUBLE) AS y_m
+FROM read_csv('{csv}', delim=';', header=true, all_varchar=true);
+CREATE TEMP TABLE responses AS
+SELECT incident_id, min(call_at) AS call_at,
+       date_diff('second', min(alarm_at), min(on_scene_at)) AS response_s,
+       '1kmN' || CAST(floor(any_value(y_m) / 1000) AS BIGINT) || 'E' || CAST(floor(any_value(x_m) / 1000) AS BIGINT) AS cell_id
+FROM raw WHERE urgency IN ('A', 'B') GROUP BY incident_id;
+COPY (
+  SELECT incident_id, cell_id, call_at, response_s,
+         median(response_s) OVER (PARTITION BY cell_id ORDER BY call_at
+                                  RANGE BETWEEN INTERVAL 365 DAYS PRECEDING AND CURRENT ROW) AS median_s
+  FROM responses WHERE response_s IS NOT NULL
+) TO '{out}/duckdb_cell_medians.parquet';
+"""
+
+
+def _prepare(project: Path, csv: Path) -> Path:
+    """A project folder with the world's grids imported, and the next night's export."""
+    from valmius.demo import build_world, write_nightly_exports, write_world
+
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    (project / "valmius.toml").write_text('[paths]\nlake = "lake"\ninbox = "inbox"\n', encoding="utf-8")
+    world = build_world(0)
+    years = tuple(range(FIRST_YEAR, FIRST_YEAR + YEARS + 1))
+    write_world(world, project / "world", years=years)
+    night = date(FIRST_YEAR + YEARS, 1, 2)
+    staged = write_nightly_exports(world, project / "next-night", night, night.replace(day=3), seed=11)
+    grid_code = "; ".join(
+        f"import_risk_grid(Path(r'{project}/world/risk_grid_{y}.csv'), {y}, s)" for y in years)
+    measure(f"from pathlib import Path; from valmius.settings import load_settings; "
+            f"from valmius.grid import import_risk_grid; s = load_settings(r'{project}/valmius.toml'); {grid_code}",
+            project)
+    return staged[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    args = parser.parse_args()
+    csv = export_file(args.rows)
+    project = WORK / "pipeline"
+    night_file = _prepare(project, csv)
+    out = WORK / "pipeline-out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    config = project / "valmius.toml"
+    measure("from valmius.kernels import timestamps, rolling, components", project)  # warm the Numba cache
+
+    steps: dict[str, tuple[float, float]] = {}
+
+    def run(name: str, code: str, cwd: Path) -> None:
+        steps[name] = measure(code, cwd)
+        print(f"{name:<58} {steps[name][0]:8.1f} s  peak {steps[name][1]:5.2f} GB", flush=True)
+
+    run("DuckDB SQL script: responses + per-cell trailing medians",
+        f"import duckdb; duckdb.connect().execute({DUCKDB_SCRIPT.format(csv=csv, out=out)!r})", out)
+    run("valmius full rebuild: ingest + measure + flag",
+        f"from valmius.settings import load_settings; from valmius.mapping import load_mapping; "
+        f"from valmius.ingest import ingest; from valmius.measure import measure; from valmius.flags import flag; "
+        f"s = load_settings(r'{config}'); ingest([r'{csv}'], load_mapping('fi-erc'), s); measure(s, full=True); flag(s)",
+        project)
+    inbox = project / "inbox"
+    inbox.mkdir(exist_ok=True)
+    shutil.copy(night_file, inbox / night_file.name)
+    run("valmius nightly, one night (ingest, measure, flag, catalog)",
+        f"from valmius.cli import main; main(['--config', r'{config}', 'nightly', '--format', 'fi-erc', '--quiet', '--no-report'])",
+        project)
+    second = night_file.with_name(night_file.name.replace(".csv", "-again.csv"))
+    shutil.copy(night_file, second)  # same content: the second night ingests nothing new but runs every stage
+    shutil.move(second, inbox / second.name)
+    run("valmius nightly, one night with the report",
+        f"from valmius.cli import main; main(['--config', r'{config}', 'nightly', '--format', 'fi-erc', '--quiet'])",
+        project)
+
+    duckdb_s = steps["DuckDB SQL script: responses + per-cell trailing medians"][0]
+    full_s, full_gb = steps["valmius full rebuild: ingest + measure + flag"]
+    night_s = steps["valmius nightly, one night (ingest, measure, flag, catalog)"][0]
+    night_report_s = steps["valmius nightly, one night with the report"][0]
+    peak_gb = max(gb for _, gb in steps.values())
+    full_ratio, night_ratio = full_s / duckdb_s, full_s / night_s
+    print(f"full rebuild / DuckDB script = {full_ratio:.2f} (goal <= 2); full rebuild / night = {night_ratio:.1f} "
+          f"(goal >= 20); peak memory {peak_gb:.2f} GB (goal < 6)")
+    rows = [[name, f"{s:.1f}", f"{s / duckdb_s:.2f}", f"{gb:.2f}"] for name, (s, gb) in steps.items()]
+    save("pipeline", {
+        "title": "Pipeline: full rebuild and one incremental night",
+        "description": f"Ten years of SYNTHETIC exports, {args.rows:,} unit rows; each step in a fresh process "
+                       "(interpreter start and imports included).",
+        "columns": ["step", "seconds", "time / DuckDB script", "peak memory GB"],
+        "rows": rows,
+        "goals": [
+            f"full rebuild / DuckDB script: {full_ratio:.2f} (goal at most 2): {'met' if full_ratio <= 2 else 'NOT met'}",
+            f"full rebuild / one night: {night_ratio:.1f}x (goal at least 20x): {'met' if night_ratio >= 20 else 'NOT met'}"
+            f"; with the report {full_s / night_report_s:.1f}x",
+            f"peak memory: {peak_gb:.2f} GB (goal under 6 GB): {'met' if peak_gb < 6 else 'NOT met'}",
+        ],
+    })
+    shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

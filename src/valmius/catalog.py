@@ -1,0 +1,321 @@
+"""The DuckDB catalog: one file with a documented view per lake table and macros for the domain.
+
+``refresh_catalog`` writes ``paths.catalog`` (``valmius.duckdb`` beside the settings file by
+default). It holds no data: every view reads the lake's Parquet files, and every comment and type
+comes from the column dictionary (``valmius.columns``). A table that is not in the lake yet (e.g.
+``flags`` before the first flag run) is an empty view with the right columns and types.
+
+**Moving the project.** The views name the lake by a path *relative to the catalog's folder*
+(``lake/units/year=*/month=*/*.parquet``), never an absolute one, so the folder can be moved or
+copied to another machine. DuckDB resolves relative paths against its working directory, or
+against the folders of its ``file_search_path`` setting. So open the catalog either from its own
+folder (``cd project && duckdb -readonly valmius.duckdb``) or with ``file_search_path`` set to
+that folder (Python: ``connect_catalog``; DBeaver: the driver property ``file_search_path``).
+``valmius sql`` does this for you.
+
+**Macros** (settings are read when the catalog is refreshed; ``valmius_catalog()`` lists them):
+
+- ``target_s(risk_class)``: the response-time target of a risk class, seconds (``targets_s``).
+- ``mmss(seconds)``: seconds as ``m:ss`` text, rounded to the second (``mmss(395.5)`` is ``6:36``).
+- ``share_within(response_s, target_s)``: aggregate, the share of measured responses (not null)
+  within their target; exactly on target is within, a response without a target is not.
+- ``median_ci_rank(n)``, ``median_ci_low(x)``, ``median_ci_high(x)``: the distribution-free
+  confidence interval of the median at ``windows.ci_level``, from order statistics: the k-th
+  smallest and k-th largest value, with k from the binomial distribution exactly as the rolling
+  engine computes it (``valmius.rolling.ci_ranks``) for up to ``CI_RANKS_EXACT_UP_TO`` values, from
+  the normal approximation ``floor((n + 1 - z sqrt(n)) / 2)`` beyond (which equals the exact rank
+  for 99.95 % of counts up to a million, and is one lower for the rest). Null when the count is
+  too small to reach the level (5 or fewer values at 95 %).
+- ``local_time(ts)``: a UTC time as local wall-clock time (``time.zone``), a plain TIMESTAMP.
+- ``local_midnight(day)``: the instant at which a local day begins.
+- ``trailing_window()``: the trailing window's length (``windows.trailing_days``) as an exact
+  interval of seconds; a window ending at ``at`` covers ``(at - trailing_window(), at]``.
+- ``trailing_days()``: the same length in days (an integer).
+- ``latest_year()``: the latest local calendar year with a measured task (``responses``).
+- ``valmius_catalog()``: table of what the catalog was built from (lake path, snapshot, settings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from statistics import NormalDist
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from valmius.columns import TABLES, UTC_TIME, Column, Table
+from valmius.errors import ValmiusError
+from valmius.lake import Snapshot, open_lake
+from valmius.rolling import ci_ranks
+from valmius.settings import RISK_CLASSES, Settings
+
+CI_RANKS_EXACT_UP_TO = 100_000
+STORAGE_VERSION = "v1.0.0"
+"""Storage format of the catalog file: readable by DuckDB 1.0 and later (e.g. an older driver in DBeaver)."""
+
+_DUCKDB_TYPES: dict[pl.DataType, str] = {
+    pl.String: "VARCHAR", pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN", UTC_TIME: "TIMESTAMPTZ", pl.List(pl.String): "VARCHAR[]",
+}
+
+
+_CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+"""This module's own version: a catalog written by other code is written again."""
+
+
+class CatalogError(ValmiusError):
+    """The DuckDB catalog cannot be written or opened."""
+
+
+def duckdb_type(dtype: pl.DataType) -> str:
+    """The DuckDB type of a column-dictionary type."""
+    try:
+        return _DUCKDB_TYPES[dtype]
+    except KeyError:  # pragma: no cover - a new dictionary type needs a line above
+        raise ValueError(f"no DuckDB type for {dtype}; add it to valmius.catalog._DUCKDB_TYPES") from None
+
+
+def quote(identifier: str) -> str:
+    """A quoted SQL identifier (``column`` is a keyword, so every name is quoted)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lake_location(settings: Settings) -> str:
+    """The lake's path as the views name it: relative to the catalog's folder, with ``/``."""
+    lake = Path(os.path.abspath(settings.paths.lake))
+    folder = Path(os.path.abspath(settings.paths.catalog)).parent
+    try:
+        return Path(os.path.relpath(lake, folder)).as_posix()
+    except ValueError:  # another drive on Windows: no relative path exists
+        return lake.as_posix()
+
+
+def _has_files(snapshot: Snapshot, table: Table) -> bool:
+    folder = snapshot.table_folder(table.name)
+    return folder is not None and any(folder.rglob("*.parquet"))
+
+
+def view_sql(table: Table, location: str | None) -> str:
+    """``CREATE VIEW`` of one lake table; ``location`` None: the empty view of a table not in the lake."""
+    if location is None:
+        columns = ",\n    ".join(f"CAST(NULL AS {duckdb_type(c.dtype)}) AS {quote(c.name)}" for c in table.columns)
+        return f"CREATE VIEW {quote(table.name)} AS\nSELECT\n    {columns}\nWHERE false"
+    columns = ",\n    ".join(_select_column(c, table) for c in table.columns)
+    folders = "".join(f"{name}=*/" for name in table.partition_by)
+    pattern = literal(f"{location}/{table.name}/{folders}*.parquet")
+    if table.partition_by:
+        types = ", ".join(f"{literal(c.name)}: {duckdb_type(c.dtype)}" for c in table.columns if c.name in table.partition_by)
+        source = f"read_parquet({pattern}, hive_partitioning = true, hive_types = {{{types}}})"
+    else:
+        source = f"read_parquet({pattern}, hive_partitioning = false)"
+    return f"CREATE VIEW {quote(table.name)} AS\nSELECT\n    {columns}\nFROM {source}"
+
+
+def _select_column(column: Column, table: Table) -> str:
+    if column.name in table.partition_by:
+        return quote(column.name)  # typed by hive_types
+    # Parquet files have the dictionary's types already; the cast pins the view's type if one ever differs.
+    return f"CAST({quote(column.name)} AS {duckdb_type(column.dtype)}) AS {quote(column.name)}"
+
+
+def comment_sql(table: Table, in_lake: bool) -> list[str]:
+    """``COMMENT ON`` the view and each of its columns, from the column dictionary."""
+    meaning = table.meaning
+    if table.key:
+        meaning += f" Key: {', '.join(table.key)}."
+    if table.partition_by:
+        meaning += f" Partitioned by {', '.join(table.partition_by)} (filter on them to read fewer files)."
+    if not in_lake:
+        meaning += " Not in the lake yet: empty until the stage that writes it has run (then refresh the catalog)."
+    statements = [f"COMMENT ON VIEW {quote(table.name)} IS {literal(meaning)}"]
+    statements += [f"COMMENT ON COLUMN {quote(table.name)}.{quote(c.name)} IS {literal(c.meaning)}" for c in table.columns]
+    return statements
+
+
+def macro_sql(settings: Settings) -> list[str]:
+    """The domain's macros, with the settings' targets, zone, window and interval level baked in."""
+    targets = " ".join(f"WHEN {literal(c)} THEN {int(settings.targets_s[c])}" for c in RISK_CLASSES
+                       if c in settings.targets_s)
+    zone = literal(settings.time.zone)
+    window_s = settings.windows.trailing_days * 86_400
+    return [
+        f"CREATE MACRO target_s(risk_class) AS CAST(CASE risk_class {targets} END AS BIGINT)",
+        "CREATE MACRO mmss(seconds) AS CASE WHEN seconds IS NOT NULL THEN "
+        "(CASE WHEN round(seconds) < 0 THEN '-' ELSE '' END) || CAST(CAST(abs(round(seconds)) AS BIGINT) // 60 AS VARCHAR)"
+        " || ':' || lpad(CAST(CAST(abs(round(seconds)) AS BIGINT) % 60 AS VARCHAR), 2, '0') END",
+        "CREATE MACRO share_within(response_s, target_s) AS "
+        "avg(CASE WHEN response_s IS NOT NULL THEN CAST(coalesce(response_s <= target_s, false) AS DOUBLE) END)",
+        _ci_rank_macro(settings.windows.ci_level),
+        "CREATE MACRO median_ci_low(x) AS "
+        "list_sort(list(x) FILTER (WHERE x IS NOT NULL))[nullif(median_ci_rank(count(x)), 0)]",
+        "CREATE MACRO median_ci_high(x) AS "
+        "list_sort(list(x) FILTER (WHERE x IS NOT NULL))[count(x) + 1 - nullif(median_ci_rank(count(x)), 0)]",
+        f"CREATE MACRO local_time(ts) AS timezone({zone}, ts)",
+        f"CREATE MACRO local_midnight(day) AS timezone({zone}, CAST(CAST(day AS DATE) AS TIMESTAMP))",
+        f"CREATE MACRO trailing_window() AS to_seconds({window_s})",
+        f"CREATE MACRO trailing_days() AS {settings.windows.trailing_days}",
+        "CREATE MACRO latest_year() AS (SELECT max(year(local_time(call_at))) FROM responses WHERE is_measured)",
+    ]
+
+
+def _ci_rank_macro(level: float) -> str:
+    """``median_ci_rank(n)``: the normal approximation plus the counts where the exact rank is one higher."""
+    n_max = CI_RANKS_EXACT_UP_TO
+    exact = ci_ranks(level, n_max)
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    n = np.arange(n_max + 1, dtype=np.float64)
+    approx = np.maximum(np.floor((n + 1 - z * np.sqrt(n)) / 2), 0).astype(np.int64)
+    diff = exact - approx
+    if not set(np.unique(diff)) <= {0, 1}:  # pragma: no cover - guarded by a test over levels
+        raise CatalogError(f"ci_level {level}: the normal approximation is more than one rank off; "
+                           "choose another windows.ci_level")
+    ones = ", ".join(str(int(i)) for i in np.flatnonzero(diff))
+    approx_sql = f"CAST(greatest(floor((n + 1 - CAST('{z!r}' AS DOUBLE) * sqrt(n)) / 2), 0) AS BIGINT)"
+    return (f"CREATE MACRO median_ci_rank(n) AS CASE WHEN n >= 0 THEN {approx_sql}"
+            f" + CASE WHEN n <= {n_max} AND list_contains([{ones}], n) THEN 1 ELSE 0 END END")
+
+
+def _fingerprint(settings: Settings, snapshot: Snapshot, empty: list[str]) -> str:
+    """What the catalog's content depends on: when it changes, the catalog is written again."""
+    inputs = {"code": _CODE_VERSION, "duckdb": duckdb.__version__, "lake": lake_location(settings),
+              "snapshot": snapshot.snapshot_id, "empty": empty, "targets_s": settings.targets_s,
+              "zone": settings.time.zone, "ci_level": settings.windows.ci_level,
+              "trailing_days": settings.windows.trailing_days,
+              "tables": {t.name: [(c.name, str(c.dtype), c.meaning) for c in t.columns] + [t.meaning] for t in TABLES.values()}}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _info_sql(settings: Settings, snapshot: Snapshot, fingerprint: str) -> str:
+    rows = {
+        "lake": lake_location(settings),
+        "opening": "relative paths: open from the catalog's folder, or set file_search_path to it",
+        "snapshot_id": str(snapshot.snapshot_id),
+        "refreshed_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time_zone": settings.time.zone,
+        "targets_s": json.dumps(settings.targets_s),
+        "ci_level": str(settings.windows.ci_level),
+        "trailing_days": str(settings.windows.trailing_days),
+        "fingerprint": fingerprint,
+    }
+    values = ", ".join(f"({literal(k)}, {literal(v)})" for k, v in rows.items())
+    return f"CREATE MACRO valmius_catalog() AS TABLE SELECT * FROM (VALUES {values}) AS info(key, value)"
+
+
+def catalog_statements(settings: Settings) -> tuple[list[str], str]:
+    """Every statement that builds the catalog, and the catalog's fingerprint."""
+    snapshot = open_lake(settings.lake_path)
+    location = lake_location(settings)
+    in_lake = {name: _has_files(snapshot, table) for name, table in TABLES.items()}
+    fingerprint = _fingerprint(settings, snapshot, sorted(n for n, present in in_lake.items() if not present))
+    statements = []
+    for name, table in TABLES.items():
+        statements.append(view_sql(table, location if in_lake[name] else None))
+        statements += comment_sql(table, in_lake[name])
+    statements += macro_sql(settings)
+    statements.append(_info_sql(settings, snapshot, fingerprint))
+    return statements, fingerprint
+
+
+def refresh_catalog(settings: Settings) -> Path:
+    """Write the catalog at ``paths.catalog`` afresh (a temporary file renamed into place); its path."""
+    target = Path(os.path.abspath(settings.paths.catalog))
+    statements, _ = catalog_statements(settings)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove(tmp)
+        # Views are bound when created: their relative paths must resolve against the catalog's folder.
+        con = duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_VERSION,
+                                               "file_search_path": str(target.parent)})
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for statement in statements:
+                con.execute(statement)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        _fsync(tmp)
+        os.replace(tmp, target)
+        _fsync(target.parent)
+    except OSError as exc:
+        raise CatalogError(f"{target}: could not write the DuckDB catalog: {exc}; check that its folder is "
+                           "writable, or set paths.catalog to another file") from exc
+    except duckdb.Error as exc:
+        raise CatalogError(f"{target}: could not build the DuckDB catalog: {exc}") from exc
+    finally:
+        _remove(tmp)
+    return target
+
+
+def opening_instructions(path: Path) -> str:
+    """How to open the catalog at ``path`` from the DuckDB command line, Python and DBeaver."""
+    folder, name = path.parent, path.name
+    return "\n".join([
+        "Open it read-only from its own folder, or with file_search_path set to that folder:",
+        f"  DuckDB CLI: cd {folder} && duckdb -readonly {name}",
+        f"  Python:     duckdb.connect('{path}', read_only=True, config={{'file_search_path': '{folder}'}})",
+        f"  DBeaver:    a DuckDB connection to {path}, driver property file_search_path = {folder}",
+    ])
+
+
+def catalog_fingerprint(settings: Settings) -> str:
+    """The fingerprint a fresh catalog of the current lake and settings would have (cheap: no ranks)."""
+    snapshot = open_lake(settings.lake_path)
+    empty = sorted(name for name, table in TABLES.items() if not _has_files(snapshot, table))
+    return _fingerprint(settings, snapshot, empty)
+
+
+def connect_catalog(settings: Settings, *, refresh_if_stale: bool = True,
+                    config: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the catalog, with relative paths resolved against its folder.
+
+    The catalog is written first when it is missing or stale: built from another lake snapshot,
+    other settings or another valmius version.
+    """
+    path = Path(os.path.abspath(settings.paths.catalog))
+    if refresh_if_stale and (not path.exists() or _stored_fingerprint(path) != catalog_fingerprint(settings)):
+        refresh_catalog(settings)
+    if not path.exists():
+        raise CatalogError(f"{path}: no catalog yet; run `valmius catalog` to write it")
+    options = {"file_search_path": str(path.parent), **(config or {})}
+    try:
+        return duckdb.connect(str(path), read_only=True, config=options)
+    except duckdb.Error as exc:
+        raise CatalogError(f"{path}: could not open the DuckDB catalog: {exc}; run `valmius catalog` to write "
+                           "it again") from exc
+
+
+def _stored_fingerprint(path: Path) -> str | None:
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute("SELECT value FROM valmius_catalog() WHERE key = 'fingerprint'").fetchall()
+    except duckdb.Error:
+        return None  # unreadable or from an older valmius: write it again
+    return rows[0][0] if rows else None
+
+
+def _remove(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        try:
+            leftover.unlink()
+        except OSError:  # not there (or no folder): nothing to clean up
+            pass
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

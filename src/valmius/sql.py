@@ -1,0 +1,352 @@
+"""Read-only SQL over the lake: ``run_query`` and the query files of ``queries/``.
+
+A query runs on the DuckDB catalog (``valmius.catalog``), opened read-only and written first when
+it is missing or stale. Only reading statements run: ``SELECT`` (with ``FROM``, ``WITH``,
+``DESCRIBE``, ``SHOW``, ``SUMMARIZE``) and ``EXPLAIN`` of one. Anything that could change the lake
+or the session (``COPY``, ``INSERT``, ``CREATE``, ``ATTACH``, ``INSTALL``/``LOAD``, ``SET``,
+``PRAGMA``, ``CALL``, ``EXPORT``, ...) is refused before it reaches DuckDB, and the connection's
+configuration is locked and extensions are never installed or loaded behind the query's back.
+
+A query file starts with a header of ``--`` comments::
+
+    -- Question: How fast were urgent tasks in class I areas reached, month by month?
+    -- (more lines that explain the answer)
+    --
+    -- Parameters:
+    --   $risk_class VARCHAR = 'I'   risk class of the cells
+    --   $year INTEGER = NULL        local calendar year; NULL: the latest year with measured tasks
+    --
+    -- Example (demo lake):
+    --   | month | tasks | median | ...
+
+Each parameter is declared with its DuckDB type and its default (an SQL literal), so that every
+file runs without parameters. A value given as text (``--param year=2024``) is cast to the
+declared type. The examples are results on the demo lake (``valmius demo``), written by
+:func:`write_examples`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from valmius.catalog import connect_catalog
+from valmius.errors import ValmiusError
+from valmius.settings import Settings
+
+OUTPUTS = ("table", "csv", "parquet", "json")
+TABLE_ROWS_SHOWN = 100
+EXAMPLE_ROWS = 8
+_PARAMETER = re.compile(r"^--\s+\$(?P<name>[A-Za-z_]\w*)\s+(?P<type>[A-Z][A-Z0-9_]*(?:\[\])?)\s*=\s*"
+                        r"(?P<default>'(?:[^']|'')*'|\S+)(?:\s+(?P<meaning>.*))?$")
+_READING = (duckdb.StatementType.SELECT,)
+
+
+class QueryError(ValmiusError):
+    """A query is not valid, is refused (it would write), or failed in DuckDB."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    """DuckDB type, e.g. INTEGER, VARCHAR, DATE."""
+    default_sql: str
+    """The default as an SQL literal, e.g. NULL, 'I', 2025."""
+    meaning: str
+    default: object = None
+
+
+@dataclass(frozen=True)
+class QueryFile:
+    """A query file: its SQL and the header's question, parameters and example."""
+
+    path: Path
+    text: str
+    question: str
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    example: list[str] = field(default_factory=list)
+    """The example result's lines, without the leading ``--``."""
+
+
+def read_query(path: Path) -> QueryFile:
+    """Read a query file and its header; an error names the file and line of a malformed header."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise QueryError(f"{path}: query file not found; query files are in queries/ (e.g. queries/class_i_by_month.sql)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QueryError(f"{path}: cannot read the query file: {exc}") from exc
+    question, parameters, example = "", {}, []
+    section = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.startswith("--"):
+            break
+        body = line[2:].strip()
+        if body.startswith("Question:"):
+            question, section = body.removeprefix("Question:").strip(), None
+        elif body == "Parameters:":
+            section = "parameters"
+        elif body.startswith("Example"):
+            section = "example"
+        elif section == "parameters" and body:
+            match = _PARAMETER.match(line)
+            if match is None:
+                raise QueryError(f"{path}, line {number}: a parameter line reads '--   $name TYPE = default  meaning', "
+                                 f"e.g. '--   $year INTEGER = NULL  local calendar year'; found {line!r}")
+            parameters[match["name"]] = Parameter(match["name"], match["type"], match["default"], match["meaning"] or "",
+                                                  _cast(match["default"], match["type"], path, number, literal=True))
+        elif section == "parameters":
+            section = None
+        elif section == "example":
+            example.append(line[2:].rstrip())
+    while example and not example[-1].strip():
+        example.pop()
+    return QueryFile(path, text, question, parameters, example)
+
+
+def _cast(value: str, type_name: str, where: Path | str, line: int | None, *, literal: bool = False) -> object:
+    """``value`` (an SQL literal, or text given on the command line) as a Python value of ``type_name``."""
+    sql = f"SELECT CAST({value} AS {type_name})" if literal else f"SELECT CAST($value AS {type_name})"
+    try:
+        with duckdb.connect() as con:
+            return con.execute(sql, None if literal else {"value": value}).fetchall()[0][0]
+    except duckdb.Error as exc:
+        place = f"{where}, line {line}" if line else str(where)
+        raise QueryError(f"{place}: {value!r} is not of type {type_name}: {_first_line(exc)}") from exc
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    """``["year=2025", "risk_class=II"]`` as a dict of text values (typed later by the query's header)."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().lstrip("$")
+        if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise QueryError(f"--param {pair!r}: write NAME=VALUE, e.g. --param year=2025")
+        params[name] = value
+    return params
+
+
+def guess_value(text: str) -> object:
+    """A parameter given as text without a declared type: a whole number, a number, true/false,
+    null, an ISO date, else the text itself."""
+    lowered = text.strip().lower()
+    if lowered in ("null", ""):
+        return None
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for convert in (int, float, dt.date.fromisoformat):
+        try:
+            return convert(text.strip())
+        except ValueError:
+            pass
+    return text
+
+
+def run_query(settings: Settings, query: str | Path, params: Mapping[str, object] | None = None) -> pl.DataFrame:
+    """Run a query file (a ``Path``, or text ending in ``.sql``) or SQL text, read-only; the result.
+
+    ``params`` are the named parameters (``$year``): values of any type, or text that is cast to
+    the type the query file declares. A query file's declared defaults fill the rest.
+    """
+    source, where = _source(query)
+    statement, offset = _one_reading_statement(source.text, where)
+    values = _bind(source, statement.named_parameters, dict(params or {}), where)
+    body = _without_final_semicolon(statement.query)
+    con = connect_catalog(settings, config={"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                            "allow_community_extensions": False})
+    try:
+        con.execute("SET TimeZone = 'UTC'")  # results never depend on the machine's zone
+        con.execute("SET lock_configuration = true")
+        try:
+            return con.sql(body, params=values or None).pl()
+        except duckdb.Error as exc:
+            raise QueryError(_describe(_positioned(con, body, values, exc), where, offset)) from exc
+    finally:
+        con.close()
+
+
+def _source(query: str | Path) -> tuple[QueryFile, str]:
+    if isinstance(query, Path) or (query.strip().endswith(".sql") and not re.search(r"\s", query.strip())):
+        path = Path(query)
+        return read_query(path), str(path)
+    return QueryFile(Path("-c"), query, ""), "query"
+
+
+def _one_reading_statement(text: str, where: str) -> tuple[duckdb.Statement, int]:
+    """The text's one statement, if it only reads, and the number of lines before it."""
+    try:
+        statements = duckdb.extract_statements(text)
+    except duckdb.Error as exc:
+        raise QueryError(_describe(exc, where, 0)) from exc
+    if not statements:
+        raise QueryError(f"{where}: no SQL statement found")
+    offset = text[: max(text.find(statements[0].query), 0)].count("\n")
+    if len(statements) > 1:
+        line = text[: max(text.rfind(statements[1].query), 0)].count("\n") + 1
+        raise QueryError(f"{where}, line {line}: a second statement; run one statement at a time")
+    statement = statements[0]
+    kind = statement.type
+    if kind == duckdb.StatementType.EXPLAIN:
+        inner = re.sub(r"^\s*explain\s+(analy[sz]e\s+)?", "", statement.query, flags=re.IGNORECASE)
+        kind = next((s.type for s in _quiet_extract(inner)), kind)
+    if kind not in _READING:
+        name = kind.name if hasattr(kind, "name") else str(kind)
+        raise QueryError(f"{where}, line {offset + 1}: valmius sql only reads: {name} statements are refused, so that "
+                         "nothing can change the lake; to save a result use --output csv|parquet|json --out FILE")
+    return statement, offset
+
+
+def _quiet_extract(text: str) -> list:
+    try:
+        return duckdb.extract_statements(text)
+    except duckdb.Error:
+        return []
+
+
+def _bind(source: QueryFile, used: set[str], given: dict[str, object], where: str) -> dict[str, object]:
+    declared = source.parameters
+    unknown = sorted(set(given) - set(used) - set(declared))
+    if unknown:
+        known = ", ".join(f"${n}" for n in sorted(set(used) | set(declared))) or "none"
+        raise QueryError(f"{where}: unknown parameter ${unknown[0]}; this query's parameters: {known}")
+    values: dict[str, object] = {}
+    for name in sorted(used):
+        if name in given:
+            value = given[name]
+            if isinstance(value, str):
+                value = (_cast(value, declared[name].type, f"{where}: --param {name}", None)
+                         if name in declared else guess_value(value))
+            values[name] = value
+        elif name in declared:
+            values[name] = declared[name].default
+        else:
+            raise QueryError(f"{where}: parameter ${name} has no value and no declared default; "
+                             f"give --param {name}=VALUE")
+    return values
+
+
+def _without_final_semicolon(query: str) -> str:
+    return re.sub(r";\s*$", "", query.rstrip())
+
+
+def _positioned(con: duckdb.DuckDBPyConnection, body: str, values: dict[str, object], exc: duckdb.Error) -> duckdb.Error:
+    """DuckDB's relation API leaves the position out of binder errors; a prepared run reports it."""
+    if "\nLINE " in str(exc):
+        return exc
+    try:
+        con.execute(body, values or None)
+        con.abort()
+    except duckdb.Error as positioned:
+        return positioned
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _describe(exc: BaseException, where: str, offset: int) -> str:
+    """DuckDB's error as one line: where (file and line), then its message without the excerpt."""
+    text = str(exc)
+    match = re.search(r"^LINE (\d+):", text, flags=re.MULTILINE)
+    kept = [line.strip() for line in text.splitlines()
+            if line.strip() and not line.startswith("LINE ") and set(line.strip()) != {"^"}]
+    message = " ".join(kept)
+    if "Values were not provided for the following parameters" in message:
+        message += "; give them with --param NAME=VALUE"
+    if match:
+        return f"{where}, line {int(match[1]) + offset}: {message}"
+    return f"{where}: {message}"
+
+
+# --- Output
+
+
+def write_result(frame: pl.DataFrame, output: str, out: Path | None = None) -> str | None:
+    """Write ``frame`` to ``out`` as csv, parquet or json; without ``out``, return csv or json text."""
+    if output not in OUTPUTS or output == "table" and out is not None:
+        raise QueryError(f"--output {output}: write to a file as csv, parquet or json" if output == "table"
+                         else f"unknown output {output!r}; choose one of {', '.join(OUTPUTS)}")
+    if output == "parquet":
+        if out is None:
+            raise QueryError("--output parquet needs --out FILE (Parquet is not for the terminal)")
+        frame.write_parquet(out)
+        return None
+    text = _csv(frame) if output == "csv" else json.dumps(frame.to_dicts(), default=str, ensure_ascii=False, indent=1)
+    if out is None:
+        return text
+    out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return None
+
+
+def _csv(frame: pl.DataFrame) -> str:
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+    flat = frame.with_columns(pl.col(name).cast(pl.List(pl.String)).list.join(" ") for name in nested) if nested else frame
+    return flat.write_csv()
+
+
+def cell_text(value: object) -> str:
+    """A value as shown in the terminal table and in the examples of query headers."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value == value else "NaN"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.tzinfo is not None else "")
+    if isinstance(value, list):
+        return ", ".join(cell_text(v) for v in value)
+    return str(value)
+
+
+def rich_table(frame: pl.DataFrame, rows: int = TABLE_ROWS_SHOWN):
+    """The first ``rows`` rows as a rich Table for the terminal, numbers right-aligned."""
+    from rich.table import Table
+
+    shown = f"{min(rows, frame.height):,} of {frame.height:,} rows; --output csv for all" if frame.height > rows else \
+        f"{frame.height:,} rows"
+    table = Table(caption=shown, caption_justify="left")
+    for name, dtype in frame.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left", overflow="fold")
+    for row in frame.head(rows).iter_rows():
+        table.add_row(*(cell_text(v) for v in row))
+    return table
+
+
+def markdown_table(frame: pl.DataFrame, rows: int = EXAMPLE_ROWS) -> list[str]:
+    """The first ``rows`` rows as a Markdown table (the examples of query headers)."""
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell_text(v) for v in row) + " |" for row in frame.head(rows).iter_rows()]
+    if frame.height > rows:
+        lines.append(f"({frame.height - rows} more rows)")
+    return lines
+
+
+def write_examples(settings: Settings, files: Sequence[Path], params: Mapping[str, object] | None = None) -> list[Path]:
+    """Rewrite the ``Example`` block of each query file's header with its result on ``settings``' lake."""
+    changed = []
+    for path in files:
+        query = read_query(path)
+        frame = run_query(settings, path, {k: v for k, v in (params or {}).items() if k in query.parameters})
+        lines = query.text.splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith("-- Example")), None)
+        if start is None:
+            raise QueryError(f"{path}: the header has no '-- Example' line to write the result under")
+        end = start + 1
+        while end < len(lines) and lines[end].startswith("--") and lines[end].strip() != "--":
+            end += 1
+        block = [f"--   {line}" for line in markdown_table(frame)]
+        new = "\n".join([*lines[: start + 1], *block, *lines[end:]]) + "\n"
+        if new != query.text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path)
+    return changed

@@ -1,0 +1,142 @@
+"""The nightly run: inbox to archive or rejected, one run at a time, exit codes, and a run of nights
+with overlapping exports, corrections and a killed run equal to one full rebuild."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from conftest import fi_row, project_paths, table, write_fi
+from valmius.cli import main
+from valmius.demo import build_world, write_nightly_exports, write_world
+from valmius.errors import LakeError
+from valmius.flags import flag
+from valmius.grid import import_risk_grid
+from valmius.ingest import ingest
+from valmius.mapping import load_mapping
+from valmius.measure import measure
+from valmius.pipeline import nightly, nightly_lock
+from valmius.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+FI = load_mapping("fi-erc")
+
+
+def _config(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "valmius.toml"
+    config.write_text('[paths]\nlake = "lake"\ninbox = "inbox"\nreports = "reports"\n', encoding="utf-8")
+    return config
+
+
+def test_inbox_files_are_archived_or_rejected_with_a_reason(settings, tmp_path):
+    inbox = settings.paths.inbox
+    inbox.mkdir()
+    write_fi(inbox / "a-2025-01-03.csv", [fi_row(), fi_row(incident="2025-000002", unit="KU102")])
+    (inbox / "b-broken.csv").write_text("not;an;export\n1;2;3\n", encoding="utf-8")
+    shutil.copy(inbox / "a-2025-01-03.csv", tmp_path / "again.csv")
+    night = nightly(settings, FI, report=False)
+    assert night.moved == {"archive": ["a-2025-01-03.csv"], "rejected": ["b-broken.csv"]}
+    assert not any(inbox.iterdir())
+    reason = (settings.paths.rejected / "b-broken.csv.reason.txt").read_text()
+    assert "b-broken.csv" in reason and "column" in reason
+    assert night.has_failures and set(night.stage_s) == {"ingest", "measure", "flag", "catalog"}
+    assert settings.paths.catalog.exists()
+
+    # The same content again: skipped, and archived beside the first under a free name.
+    shutil.copy(tmp_path / "again.csv", inbox / "a-2025-01-03.csv")
+    second = nightly(settings, FI, report=False)
+    assert second.ingest.files[0].status == "skipped"
+    assert sorted(p.name for p in settings.paths.archive.iterdir()) == ["a-2025-01-03.1.csv", "a-2025-01-03.csv"]
+
+    runs = table(settings, "runs").filter(pl.col("command") == "nightly").sort("run_id")
+    assert runs.height == 2
+    first = runs.row(0, named=True)
+    assert (first["files_read"], first["rows_stored"]) == (1, 2)
+    summary = json.loads(first["summary_json"])
+    assert set(summary["stage_s"]) == {"ingest", "measure", "flag", "catalog"}
+    assert summary["measure"]["incidents"] == 2 and summary["moved"]["rejected"] == ["b-broken.csv"]
+
+
+def test_one_nightly_run_at_a_time(settings):
+    with nightly_lock(settings):
+        with pytest.raises(LakeError, match="another nightly run .* is still going"):
+            nightly(settings, FI, files=[Path("unused.csv")])
+
+
+def test_exit_codes(tmp_path):
+    config = _config(tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    run = ["--config", str(config), "nightly", "--format", "fi-erc", "--quiet", "--no-report"]
+    write_fi(inbox / "clean.csv", [fi_row()])
+    assert CliRunner().invoke(main, run).exit_code == 0
+    write_fi(inbox / "warn.csv", [fi_row(incident="2025-000009", urgency="?")])
+    assert CliRunner().invoke(main, run).exit_code == 3
+    (inbox / "fail.csv").write_text("nothing useful\n", encoding="utf-8")
+    result = CliRunner().invoke(main, run)
+    assert result.exit_code == 1 and "Error:" in result.output
+    assert CliRunner().invoke(main, ["nightly", "--help"]).output.count("Example") == 1
+
+
+def _comparable(settings: Settings) -> dict[str, pl.DataFrame]:
+    """The derived tables, sorted, without the bookkeeping that differs between runs."""
+    keys = {"units": ["incident_id", "unit_id"], "incidents": ["incident_id"], "responses": ["incident_id"],
+            "rolling_events": ["grouping", "group_key", "incident_id"],
+            "rolling_calendar": ["grouping", "group_key", "at"], "flags": ["cell_id"], "areas": ["area_id"]}
+    return {name: table(settings, name).sort(by) for name, by in keys.items()}
+
+
+def test_nights_with_a_killed_run_equal_one_full_rebuild(tmp_path):
+    world = build_world(0)
+    exports = write_nightly_exports(world, tmp_path / "exports", date(2025, 3, 1), date(2025, 3, 11), seed=5)
+    project = tmp_path / "nightly"
+    config = _config(project)
+    write_world(world, tmp_path / "world", years=(2025,))
+    settings = Settings(paths=project_paths(project))
+    import_risk_grid(tmp_path / "world" / "risk_grid_2025.csv", 2025, settings)
+    inbox = settings.paths.inbox
+    inbox.mkdir()
+    killed_at = 5
+    for index, export in enumerate(exports):
+        shutil.copy(export, inbox / export.name)
+        if index != killed_at:
+            nightly(settings, FI, report=False)
+            continue
+        # Kill a run while a stage is writing its snapshot; the next night carries on from there.
+        proc = subprocess.Popen([sys.executable, "-m", "valmius", "--config", str(config), "nightly",
+                                 "--format", "fi-erc", "--quiet"], cwd=ROOT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not any((settings.lake_path / ".snapshots").glob("*.tmp")) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the nightly run never started writing"
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+    nightly_runs = table(settings, "runs").filter(pl.col("command") == "nightly")
+    assert nightly_runs.height == len(exports) - 1  # the killed run left no row
+    nightly_runs = table(settings, "runs").filter(pl.col("command") == "nightly")
+    assert nightly_runs.height == len(exports) - 1  # the killed run left no row
+    assert not any(inbox.iterdir())
+    assert sorted(p.name for p in settings.paths.archive.iterdir()) == sorted(p.name for p in exports)
+    assert table(settings, "files")["source_file"].sort().to_list() == sorted(p.name for p in exports)
+
+    rebuilt = Settings(paths=project_paths(tmp_path / "rebuilt"))
+    import_risk_grid(tmp_path / "world" / "risk_grid_2025.csv", 2025, rebuilt)
+    ingest(exports, FI, rebuilt)
+    measure(rebuilt, full=True)
+    flag(rebuilt)
+    nights, full = _comparable(settings), _comparable(rebuilt)
+    for name in nights:
+        assert nights[name].equals(full[name]), name
+    assert nights["flags"].height > 0 and nights["responses"].height > 100
