@@ -41,11 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/rolling.py
 	$(BIN)/python benchmarks/cells.py
-<<<<<<< HEAD
-	$(BIN)/python benchmarks/pipeline.py
-=======
 	$(BIN)/python benchmarks/queries.py
->>>>>>> sql
+	$(BIN)/python benchmarks/pipeline.py
 
 clean:
 	rm -rf $(VENV) demo-run .pytest_cache

@@ -38,7 +38,8 @@ def write_fi(path: Path, rows: list[str], encoding: str = "utf-8-sig", newline: 
 def project_paths(root: Path) -> PathSettings:
     """Every path setting inside ``root``, as a project folder has them."""
     return PathSettings(lake=root / "lake", inbox=root / "inbox", catalog=root / "valmius.duckdb",
-                        reports=root / "reports", archive=root / "archive", rejected=root / "rejected")
+                        reports=root / "reports", archive=root / "archive", rejected=root / "rejected",
+                        stations=root / "stations.csv")
 
 
 @pytest.fixture

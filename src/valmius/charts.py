@@ -30,12 +30,15 @@ def _minutes(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 
 
 def cell_map(cells: pl.DataFrame, outlines: pl.DataFrame, borders: pl.DataFrame, bands: list[str],
-             language: str, title: str, width_px: int = 640) -> alt.LayerChart:
+             language: str, title: str, width_px: int = 640, *, colours: list[str] | None = None,
+             tooltips: tuple[str, ...] = ("cell", "count", "median", "ci", "share", "confidence"),
+             points: pl.DataFrame | None = None) -> alt.LayerChart:
     """Cells as squares coloured by band, flagged areas outlined, municipality borders.
 
-    ``cells``: x_m, y_m, x2_m, y2_m, band, and tooltip text columns cell, count, median, ci, share,
-    confidence. ``outlines``/``borders``: segments x_m, y_m, x2_m, y2_m. ``bands``: band labels in
-    the order of :data:`BAND_COLOURS`.
+    ``cells``: x_m, y_m, x2_m, y2_m, band, and the tooltip text columns ``tooltips`` (labelled by
+    their :func:`text` key). ``outlines``/``borders``: segments x_m, y_m, x2_m, y2_m. ``bands``: band
+    labels in the order of ``colours`` (default :data:`BAND_COLOURS`). ``points``: x_m, y_m, label
+    and is_marked (drawn larger, in red), e.g. stations.
     """
     x_lo, x_hi = cells["x_m"].min(), cells["x2_m"].max()
     y_lo, y_hi = cells["y_m"].min(), cells["y2_m"].max()
@@ -45,11 +48,11 @@ def cell_map(cells: pl.DataFrame, outlines: pl.DataFrame, borders: pl.DataFrame,
         width_px, height_px = round(760 * span_x / span_y), 760
     x = alt.X("x_m:Q", scale=alt.Scale(domain=[x_lo, x_hi], nice=False, zero=False), axis=None)
     y = alt.Y("y_m:Q", scale=alt.Scale(domain=[y_lo, y_hi], nice=False, zero=False), axis=None)
-    tooltip = [alt.Tooltip(f"{c}:N", title=text(c if c != "cell" else "cell", language))
-               for c in ("cell", "count", "median", "ci", "share", "confidence")]
+    tooltip = [alt.Tooltip(f"{c}:N", title=text(c, language)) for c in tooltips]
+    palette = colours if colours is not None else BAND_COLOURS
     squares = alt.Chart(cells).mark_rect(stroke="white", strokeWidth=0.3).encode(
         x=x, x2="x2_m", y=y, y2="y2_m",
-        color=alt.Color("band:N", scale=alt.Scale(domain=bands, range=BAND_COLOURS[: len(bands)]),
+        color=alt.Color("band:N", scale=alt.Scale(domain=bands, range=palette[: len(bands)]),
                         legend=alt.Legend(title=None, orient="bottom", columns=3)),
         tooltip=tooltip,
     )
@@ -60,6 +63,13 @@ def cell_map(cells: pl.DataFrame, outlines: pl.DataFrame, borders: pl.DataFrame,
     if outlines.height:
         layers.append(alt.Chart(outlines).mark_rule(color="black", strokeWidth=2.2).encode(
             x=x, y=y, x2="x2_m", y2="y2_m"))
+    if points is not None and points.height:
+        shown = points.filter(pl.col("x_m").is_between(x_lo, x_hi), pl.col("y_m").is_between(y_lo, y_hi))
+        layers.append(alt.Chart(shown).mark_point(filled=True, stroke="white", strokeWidth=1).encode(
+            x=x, y=y, tooltip=[alt.Tooltip("label:N", title=text("station_point", language))],
+            color=alt.condition("datum.is_marked", alt.value("#b2182b"), alt.value("black")),
+            size=alt.condition("datum.is_marked", alt.value(160), alt.value(50)),
+            shape=alt.condition("datum.is_marked", alt.value("diamond"), alt.value("circle"))))
     return alt.layer(*layers).properties(width=width_px, height=height_px, title=title).configure_view(
         stroke=None).configure(font=_FONT)
 
@@ -130,3 +140,31 @@ def component_bars(parts: pl.DataFrame, language: str, title: str) -> alt.Chart:
                  alt.Tooltip("part_label:N", title=text("part", language)),
                  alt.Tooltip("median:N", title=text("median", language))],
     ).properties(width=560, height=max(60, 26 * len(order)), title=title).configure(font=_FONT)
+
+
+def median_change(cells: pl.DataFrame, language: str, title: str) -> alt.LayerChart:
+    """Each cell's median before and after a change, joined by a line, with its target.
+
+    ``cells``: cell (label, in the order to draw from the top), before_s, after_s, target_s and the
+    tooltip texts before, after, change.
+    """
+    order = cells["cell"].to_list()
+    data = _minutes(cells, "before_s", "after_s", "target_s")
+    long = data.unpivot(index=["cell", "before", "after", "change"], on=["before_min", "after_min"],
+                        variable_name="when", value_name="median_min").with_columns(
+        when=pl.col("when").replace_strict({"before_min": text("before", language), "after_min": text("after", language)}))
+    y = alt.Y("cell:N", sort=order, title=None)
+    x_axis = _axis_mmss(text("seconds_median", language), tickMinStep=1)
+    tooltip = [alt.Tooltip("cell:N", title=text("cell", language)),
+               alt.Tooltip("before:N", title=text("before", language)),
+               alt.Tooltip("after:N", title=text("after", language)),
+               alt.Tooltip("change:N", title=text("change", language))]
+    lines = alt.Chart(data).mark_rule(color="#999999", strokeWidth=2).encode(
+        y=y, x=alt.X("before_min:Q", axis=x_axis, scale=alt.Scale(zero=False)), x2="after_min:Q", tooltip=tooltip)
+    dots = alt.Chart(long).mark_point(filled=True, size=70).encode(
+        y=y, x="median_min:Q", tooltip=tooltip,
+        color=alt.Color("when:N", title=None, sort=[text("before", language), text("after", language)],
+                        scale=alt.Scale(range=["#8c8c8c", "#b2182b"]), legend=alt.Legend(orient="bottom")))
+    targets = alt.Chart(data).mark_tick(color="black", thickness=2, size=18).encode(y=y, x="target_min:Q")
+    return alt.layer(lines, targets, dots).properties(width=560, height=max(60, 20 * len(order)), title=title).configure(
+        font=_FONT)

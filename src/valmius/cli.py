@@ -367,6 +367,45 @@ def catalog_command(ctx: click.Context) -> None:
     click.echo(f"Wrote {path}\n{opening_instructions(path)}")
 
 
+@main.command(name="scenario")
+@click.option("--close", "close", metavar="STATION", default=None, help="Close this station: its units are gone.")
+@click.option("--move", "move", nargs=3, type=(str, float, float), metavar="STATION X Y", default=None,
+              help="Move this station to X (east) Y (north), metres in the grid's system (grid.crs).")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Use the window ending at the end of this local day (default: the latest calendar period).")
+@click.option("--language", type=click.Choice(["fi", "en"]), default=None,
+              help="Label language of the page (default: the report.language setting, Finnish).")
+@click.pass_context
+def scenario_command(ctx: click.Context, close: str | None, move: tuple[str, float, float] | None, at,
+                     language: str | None) -> None:
+    """What if a station changes? Estimate class I cells and areas if a station closed or moved.
+
+    Re-judges the window's tasks (as valmius flag does) with each task's response time as it
+    would have been: a task first reached by the station gets the next station's time, observed at
+    that very task when another station's unit arrived there, else estimated from that station's
+    observed times to the cell (its median there, else in the cells around, else a distance model
+    from the station locations in paths.stations). A moved station's times change by what the
+    distance model says the move changes. Prints the cells that would newly exceed the target and
+    writes scenario-<change>.html and CSV tables into today's report folder. The method, its
+    assumptions and limits are written on the page.
+
+    \b
+    Example:
+      valmius scenario --close KU12
+      valmius scenario --move KU12 393000 6689000 --language en
+      valmius scenario --close KU30 --at 2025-06-30
+    """
+    import dataclasses
+
+    from valmius.scenario import run_scenario
+
+    settings = _settings(ctx)
+    if language:
+        settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
+    result = run_scenario(settings, close=close, move=move, at=at.date() if at else None)
+    click.echo(result.to_text())
+
+
 @main.group()
 def grid() -> None:
     """Risk grids: the risk class I-IV of every cell, one grid per year.

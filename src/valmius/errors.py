@@ -30,3 +30,5 @@ class LakeError(ValmiusError):
 
 class ReviewError(ValmiusError):
     """A service-level review cannot be made: years out of order, years without data, or an unreadable earlier review."""
+class ScenarioError(ValmiusError):
+    """A what-if scenario cannot be run as asked (unknown station, no station locations, no data)."""

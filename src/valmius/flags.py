@@ -157,6 +157,26 @@ def _cells_at(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) ->
             .select("cell_id", "x_m", "y_m", "risk_class").join(targets, on="risk_class"))
 
 
+def judged_cells(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
+    """Cells of the judged classes (``flags.risk_classes``) in the grid valid at ``evaluated_at``:
+    cell_id, x_m, y_m, risk_class and target_s."""
+    return _cells_at(snapshot, settings, evaluated_at)
+
+
+def judge_tasks(tasks: pl.DataFrame, by: list[str], settings: Settings) -> pl.DataFrame:
+    """The evidence and verdict per group of ``tasks`` (columns ``response_s``, ``within``,
+    ``target_s`` and ``by``), exactly as the flags table has them: count, median_s, ci_low_s,
+    ci_high_s, share_within_target, mean_s, target_s, is_over_median, is_over_share, is_flagged and
+    confidence. One implementation for flags and for what-if scenarios (:mod:`valmius.scenario`)."""
+    return _judge(_evidence(tasks, by, settings), settings)
+
+
+def label_areas(judged: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Add ``area_key`` (risk class and component of touching flagged cells) to judged cells
+    (cell_id, x_m, y_m, risk_class, is_flagged); null for cells not flagged."""
+    return _label_areas(judged, settings)
+
+
 def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime) -> list[int]:
     """Local calendar years of the review period that have measured tasks in the lake."""
     last = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year

@@ -85,10 +85,14 @@ def write_report(settings: Settings, *, at: date | None = None, today: date | No
 
 
 def swap_in(work: Path, final: Path) -> None:
-    """Replace ``final`` by ``work``: readers see the old folder or the new one, never half of one."""
+    """Replace ``final`` by ``work``: readers see the old folder or the new one, never half of one.
+    Scenario reports written into the folder (``scenario-*``, by valmius scenario) are kept."""
     old = final.with_name(f".{final.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
+        for kept in final.glob("scenario-*"):
+            if kept.is_file():
+                os.link(kept, work / kept.name)
         os.replace(final, old)
     os.replace(work, final)
     shutil.rmtree(old, ignore_errors=True)
@@ -495,11 +499,12 @@ section.chart { margin-top: 1.5rem; overflow-x: auto; }
 
 
 def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str], specs: dict[str, dict],
-          snapshot: Snapshot) -> str:
+          snapshot: Snapshot, *, title: str | None = None) -> str:
     lang = settings.report.language
     zone = ZoneInfo(settings.time.zone)
     end = "–" if evaluated_at is None else f"{evaluated_at.astimezone(zone):%d.%m.%Y}"
     subtitle = text("subtitle", lang, days=settings.windows.trailing_days, end=end)
+    title = title or text("title", lang)
     banner = f"<p class='warn'>{_e(text('synthetic', lang))}</p>" if is_synthetic(snapshot) else ""
     made = text("generated", lang, when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
                 version=version("valmius"))
@@ -513,12 +518,12 @@ def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str]
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(text('title', lang))}</title>
+<title>{_e(title)}</title>
 <style>{PAGE_STYLE}</style>
 <script type="text/javascript">{vega_bundle()}</script>
 </head>
 <body>
-<h1>{_e(text('title', lang))}</h1>
+<h1>{_e(title)}</h1>
 <p class="sub">{_e(subtitle)}</p>
 {banner}
 {''.join(sections)}
@@ -530,3 +535,26 @@ const options = {script_json(options)};
 </body>
 </html>
 """
+
+
+# --- Building blocks for other pages (valmius scenario): one look, one way to embed charts ---------
+
+def html_page(settings: Settings, evaluated_at: datetime | None, sections: list[str], specs: dict[str, dict],
+              snapshot: Snapshot, *, title: str) -> str:
+    """A self-contained page in the report's style: ``sections`` (HTML) and the charts ``specs``
+    (Vega-Lite, embedded into ``<div id="chart-<name>">``), the window in the subtitle."""
+    return _page(settings, evaluated_at, sections, specs, snapshot, title=title)
+
+
+def table_html(title: str, frame: pl.DataFrame) -> str:
+    """A titled HTML table of ``frame`` (values escaped; nothing for an empty frame)."""
+    return _table_html(title, frame)
+
+
+def escape(value: object) -> str:
+    return _e(value)
+
+
+def municipality_borders(grid: pl.DataFrame, size: int) -> pl.DataFrame:
+    """Segments (x_m, y_m, x2_m, y2_m) between neighbouring grid cells of different municipalities."""
+    return _municipality_borders(grid, size)

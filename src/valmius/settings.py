@@ -46,6 +46,8 @@ class PathSettings:
     """Folder where the nightly run moves the inbox files it has ingested (or had ingested before)."""
     rejected: Path = Path("rejected")
     """Folder where the nightly run moves inbox files it could not read at all, each with a .reason.txt."""
+    stations: Path = Path("stations.csv")
+    """CSV of station locations (station_id, x_m, y_m in grid metres) for valmius scenario; --move needs it."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,16 @@ class ReviewSettings:
     """National target for the mean response time over all urgent tasks, in seconds (9 min 20 s)."""
 
 
+@dataclass(frozen=True)
+class ScenarioSettings:
+    history_days: int = 730
+    """Days of measured urgent tasks, ending with the judged window, from which valmius scenario learns station-to-cell times."""
+    min_observations: int = 5
+    """Fewest arrivals of a station in a cell (else its neighbourhood) whose median valmius scenario uses; fewer: the next fallback."""
+    neighbour_rings: int = 1
+    """Rings of cells around a cell pooled when a station has too few arrivals in the cell itself (1: the 3 x 3 block; 0: none)."""
+
+
 def _default_targets() -> dict[str, int]:
     return {"I": 360, "II": 600, "III": 1200, "IV": 2400}
 
@@ -137,6 +149,7 @@ class Settings:
     flags: FlagSettings = field(default_factory=FlagSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    scenario: ScenarioSettings = field(default_factory=ScenarioSettings)
     targets_s: dict[str, int] = field(default_factory=_default_targets)
     """Response-time target of the first unit per risk class, in seconds (IV: no firm target)."""
     source: Path | None = None
@@ -295,6 +308,9 @@ def _check(settings: Settings, file: Path) -> None:
         raise SettingsError(f"{file}: key 'report.min_count_shown' must be at least 1")
     if settings.review.national_mean_target_s <= 0:
         raise SettingsError(f"{file}: key 'review.national_mean_target_s' must be a positive number of seconds")
+    if settings.scenario.history_days <= 0 or settings.scenario.min_observations < 1 or settings.scenario.neighbour_rings < 0:
+        raise SettingsError(f"{file}: keys 'scenario.history_days' and 'scenario.min_observations' must be at least 1, "
+                            "'scenario.neighbour_rings' at least 0")
     if settings.windows.trailing_days <= 0:
         raise SettingsError(f"{file}: key 'windows.trailing_days' must be a positive number of days")
 

@@ -37,6 +37,7 @@ DEMO_SETTINGS = """\
 lake = "lake"
 inbox = "exports"
 catalog = "valmius.duckdb"
+stations = "world/stations.csv"   # station locations, for valmius scenario --move
 """
 
 

@@ -1,0 +1,268 @@
+"""What if a station changes: on a hand-made lake of two stations where every new time is known.
+
+One row of class I cells, west to east (column numbers are cells of 1 km):
+
+    col 0 (P)   1 (P2)   ...   5 (Q)   ...   9 (R)
+    WEST                                     EAST        <- the two stations, at the cells' centres
+
+Every unit turns out in 60 s, and travel grows with distance (about 40 s + 35 s/km), so a
+distance model fitted on the lake agrees with the hand-made numbers:
+
+- P: WEST first in 5 tasks (90-110 s); EAST's units also arrived at three of them (400, 420, 440 s,
+  the last one alarmed 5 minutes late as a reinforcement).
+- P2: EAST first (370-390 s), WEST never came (busy, as far as the lake can tell).
+- Q: EAST first (230-250 s). R: EAST first (95-105 s), EAST's own cell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from conftest import fi_row, write_fi
+from valmius.cli import main
+from valmius.errors import InputError, ScenarioError
+from valmius.flags import evaluate
+from valmius.grid import import_risk_grid
+from valmius.ingest import ingest
+from valmius.lake import open_lake
+from valmius.mapping import load_mapping
+from valmius.measure import measure
+from valmius.report import write_report
+from valmius.scenario import run_scenario
+from valmius.settings import ScenarioSettings
+
+X0, Y0 = 390_000, 6_710_000
+HELSINKI = ZoneInfo("Europe/Helsinki")
+AT = date(2025, 12, 31)
+TODAY = date(2026, 1, 5)
+WEST, EAST = "KU10", "KU20"
+P, P2, Q, R = 0, 1, 5, 9
+P_WEST = [90, 95, 100, 105, 110]
+P_EAST = [400, 420, 440]  # at P's first three tasks; the third alarmed 300 s after the first alarm
+P2_EAST, Q_EAST, R_EAST = [370, 375, 380, 385, 390], [230, 235, 240, 245, 250], [95, 98, 100, 102, 105]
+
+
+def _cell_id(col: int) -> str:
+    return f"1kmN{Y0 // 1000}E{X0 // 1000 + col}"
+
+
+def _text(moment: datetime) -> str:
+    local = moment.astimezone(HELSINKI)
+    return f"{local.day}.{local.month}.{local.year} {local:%H:%M:%S}"
+
+
+def _incident(number: int, col: int, units: list[tuple[str, int, int]]) -> list[str]:
+    """Rows of one task in cell ``col``: units as (station, alarm to on scene in s, alarm delay in s)."""
+    call = datetime(2025, number % 12 + 1, 15, 10, 0, tzinfo=HELSINKI) + timedelta(hours=number)
+    first_alarm = call + timedelta(seconds=60)
+    rows = []
+    for station, own_s, delay_s in units:
+        alarm = first_alarm + timedelta(seconds=delay_s)
+        rows.append(fi_row(incident=f"S{number:04d}", call=_text(call), e=str(X0 + col * 1000 + 500), n=str(Y0 + 500),
+                           unit=f"{station}1", station=station, alarm=_text(alarm),
+                           en_route=_text(alarm + timedelta(seconds=60)), on_scene=_text(alarm + timedelta(seconds=own_s)),
+                           free=_text(alarm + timedelta(seconds=own_s + 3600))))
+    return rows
+
+
+def _rows() -> list[str]:
+    tasks: list[tuple[int, list[tuple[str, int, int]]]] = []
+    for i, own in enumerate(P_WEST):
+        tasks.append((P, [(WEST, own, 0)] + ([(EAST, P_EAST[i], 300 if i == 2 else 0)] if i < 3 else [])))
+    for col, times in ((P2, P2_EAST), (Q, Q_EAST), (R, R_EAST)):
+        tasks += [(col, [(EAST, own, 0)]) for own in times]
+    return [row for number, (col, units) in enumerate(tasks) for row in _incident(number, col, units)]
+
+
+@pytest.fixture
+def two_stations(tmp_path, settings):
+    ingest([write_fi(tmp_path / "tasks.csv", _rows())], load_mapping("fi-erc"), settings)
+    grid = tmp_path / "grid.csv"
+    grid.write_text("x_m,y_m,risk_class,municipality_code\n"
+                    + "".join(f"{X0 + col * 1000},{Y0},I,186\n" for col in range(10)))
+    import_risk_grid(grid, 2025, settings)
+    measure(settings)
+    return settings
+
+
+def _with_stations(settings, tmp_path, rows: str | None = None):
+    path = tmp_path / "stations.csv"
+    path.write_text(rows if rows is not None else
+                    f"station_id,name,x_m,y_m\n{WEST},West,{X0 + 500},{Y0 + 500}\n{EAST},East,{X0 + 9500},{Y0 + 500}\n")
+    return dataclasses.replace(settings, paths=dataclasses.replace(settings.paths, stations=path))
+
+
+def _cells(result) -> dict[str, dict]:
+    return {row["cell_id"]: row for row in result.cells.iter_rows(named=True)}
+
+
+def _new_times(result, col: int) -> list[float]:
+    return result.tasks.filter(pl.col("cell_id") == _cell_id(col)).sort("incident_id")["new_response_s"].to_list()
+
+
+def test_closing_the_west_station_puts_its_cell_over_target(two_stations):
+    result = run_scenario(two_stations, close=WEST, at=AT, write=False)
+    p = _cells(result)[_cell_id(P)]
+    # Tasks 1-3: EAST's unit arrived at that very task (the reinforcement's own 440 s counts, not the
+    # 740 s from the task's first alarm). Tasks 4-5: EAST's median in P and P2 together (8 arrivals:
+    # too few in P alone): (385 + 390) / 2.
+    assert _new_times(result, P) == [400.0, 420.0, 440.0, 387.5, 387.5]
+    assert (p["median_before_s"], p["median_after_s"], p["change_s"]) == (100.0, 400.0, 300.0)
+    assert (p["share_within_target_before"], p["share_within_target_after"]) == (1.0, 0.0)
+    assert (p["tasks_observed"], p["tasks_neighbourhood"], p["tasks_changed"]) == (3, 2, 5)
+    assert (p["is_over_before"], p["is_over_after"], p["status"]) == (False, True, "newly_over")
+    assert p["confidence_after"] == "too_few_tasks"  # 5 tasks, under flags.min_tasks
+    unchanged = [c for c in result.cells.iter_rows(named=True) if c["cell_id"] != _cell_id(P)]
+    assert {c["status"] for c in unchanged} == {"unchanged", "still_over"} and all(c["change_s"] == 0 for c in unchanged)
+    # P joins P2 (over target already): still one area, now of two cells, one of them new.
+    assert result.areas.height == 1 and result.areas_before == 1
+    merged = result.areas.row(0, named=True)
+    assert merged["cell_ids"] == [_cell_id(P), _cell_id(P2)] and merged["new_cells"] == [_cell_id(P)]
+    assert (merged["count"], merged["median_before_s"], merged["median_after_s"], merged["is_new"]) == (10, (110 + 370) / 2, 387.5, False)
+    assert result.sources == {"observed": 3, "neighbourhood": 2} and result.takeover == {EAST: 5}
+    assert "Newly over target: 1" in result.to_text()
+    assert f"{_cell_id(P)}: median 1:40 -> 6:40 (5 tasks, 5 changed)" in result.to_text()
+
+
+def test_before_is_exactly_what_flags_judges(two_stations):
+    flags, _ = evaluate(open_lake(two_stations.lake_path), two_stations, at=AT)
+    result = run_scenario(two_stations, close=WEST, at=AT, write=False)
+    joined = flags.join(result.cells, on="cell_id")
+    assert joined.height == flags.height == result.cells.height == 4
+    for row in joined.iter_rows(named=True):
+        assert (row["count"], row["median_s"], row["ci_low_s"], row["ci_high_s"], row["share_within_target"],
+                row["is_flagged"]) == (row["count_right"], row["median_before_s"], row["ci_low_before_s"],
+                                       row["ci_high_before_s"], row["share_within_target_before"], row["is_over_before"])
+
+
+def test_closing_never_makes_a_task_faster_and_says_what_it_could_not_estimate(two_stations):
+    result = run_scenario(two_stations, close=EAST, at=AT, write=False)
+    # P2: WEST's median near it (100 s, in P) is faster than what was observed: the observed time stays.
+    assert _new_times(result, P2) == [float(t) for t in P2_EAST]
+    # Q and R: no WEST arrival within a cell of them and no stations file: kept, as lower bounds.
+    assert result.sources == {"unestimated": 10}
+    assert all(c["change_s"] == 0 for c in result.cells.iter_rows(named=True))
+    assert len(result.warnings) == 1 and "lower bounds" in result.warnings[0] and "paths.stations" in result.warnings[0]
+
+
+def test_the_distance_model_fills_in_from_the_stations_file(two_stations, tmp_path):
+    result = run_scenario(_with_stations(two_stations, tmp_path), close=EAST, at=AT, write=False)
+    cells = _cells(result)
+    q, r = cells[_cell_id(Q)], cells[_cell_id(R)]
+    assert (q["tasks_distance_model"], r["tasks_distance_model"]) == (5, 5)
+    # WEST is 4.5 km from Q's tasks and 9 km from R's: turnout 60 s plus about 40 s + 35 s/km.
+    assert 240 < q["median_after_s"] < 300 and 380 < r["median_after_s"] < 440
+    assert r["status"] == "newly_over" and result.warnings == []
+    assert result.model_observations == 23 and result.model_error_s < 15
+
+
+def test_moving_a_station_where_it_is_changes_nothing(two_stations, tmp_path):
+    result = run_scenario(_with_stations(two_stations, tmp_path), move=(WEST, X0 + 500, Y0 + 500), at=AT, write=False)
+    assert (result.tasks["new_response_s"] == result.tasks["response_s"].cast(pl.Float64)).all()
+    assert result.from_m == (X0 + 500, Y0 + 500)
+
+
+def test_moving_toward_a_cell_speeds_it_up_and_away_slows_the_old_one(two_stations, tmp_path):
+    settings = _with_stations(two_stations, tmp_path)
+    result = run_scenario(settings, move=(WEST, X0 + 4500, Y0 + 500), at=AT, write=False)
+    cells = _cells(result)
+    q, p, p2 = cells[_cell_id(Q)], cells[_cell_id(P)], cells[_cell_id(P2)]
+    assert q["median_after_s"] < q["median_before_s"] - 60 and q["status"] == "faster"
+    assert q["tasks_moved_station"] == 5
+    assert p["median_after_s"] > p["median_before_s"] + 60 and p["status"] == "slower"
+    # WEST could have been first at P2 from where it was, yet never came: taken as busy, unchanged.
+    assert p2["change_s"] == 0 and p2["tasks_changed"] == 0
+    farther = run_scenario(settings, move=(WEST, X0 + 2500, Y0 + 500), at=AT, write=False)
+    assert _cells(farther)[_cell_id(Q)]["median_after_s"] > q["median_after_s"]
+    assert _cells(farther)[_cell_id(P)]["median_after_s"] < p["median_after_s"]
+
+
+def test_fewer_neighbours_or_a_stricter_minimum_change_the_fallback(two_stations):
+    no_rings = dataclasses.replace(two_stations, scenario=ScenarioSettings(neighbour_rings=0))
+    result = run_scenario(no_rings, close=WEST, at=AT, write=False)
+    assert result.sources == {"observed": 3, "unestimated": 2}
+    loose = dataclasses.replace(two_stations, scenario=ScenarioSettings(min_observations=3))
+    result = run_scenario(loose, close=WEST, at=AT, write=False)
+    assert _new_times(result, P)[3:] == [420.0, 420.0] and result.sources == {"observed": 3, "cell": 2}
+
+
+def test_errors_say_what_and_what_to_try(two_stations, tmp_path):
+    with pytest.raises(ScenarioError, match=r"unknown station 'KU99'.*know KU10, KU20$"):
+        run_scenario(two_stations, close="KU99", at=AT, write=False)
+    with pytest.raises(ScenarioError, match=r"--move needs station locations: no stations file at .*set paths\.stations"):
+        run_scenario(two_stations, move=(WEST, X0, Y0), at=AT, write=False)
+    with pytest.raises(ScenarioError, match="give one change"):
+        run_scenario(two_stations, close=WEST, move=(WEST, X0, Y0), write=False)
+    located = _with_stations(two_stations, tmp_path)
+    with pytest.raises(InputError, match=r"x=25, y=60 is outside the grid's extent.*not degrees"):
+        run_scenario(located, move=(WEST, 25.0, 60.4), write=False)
+    unlocated = _with_stations(two_stations, tmp_path, f"station_id,x_m,y_m\n{EAST},{X0 + 9500},{Y0 + 500}\n")
+    with pytest.raises(ScenarioError, match=r"station KU10 cannot be moved: it has no location in .*stations\.csv"):
+        run_scenario(unlocated, move=(WEST, X0, Y0), at=AT, write=False)
+    broken = _with_stations(two_stations, tmp_path, "station;itä;pohjoinen\nKU10;390500;6710500\n")
+    with pytest.raises(InputError, match=r"stations\.csv: the stations file \(paths\.stations\) has no column station_id, x_m, y_m"):
+        run_scenario(broken, close=WEST, write=False)
+    empty = dataclasses.replace(two_stations, paths=dataclasses.replace(two_stations.paths, lake=tmp_path / "empty"))
+    with pytest.raises(ScenarioError, match="no measured urgent tasks yet; run valmius measure"):
+        run_scenario(empty, close=WEST, write=False)
+
+
+def test_stations_file_in_finnish_style(two_stations, tmp_path):
+    finnish = _with_stations(two_stations, tmp_path,
+                             f"\ufeffstation_id;x_m;y_m\n{WEST};{X0 + 500},0;{Y0 + 500},0\n{EAST};{X0 + 9500},0;{Y0 + 500},0\n")
+    result = run_scenario(finnish, move=(WEST, X0 + 500, Y0 + 500), at=AT, write=False)
+    assert result.from_m == (X0 + 500.0, Y0 + 500.0)
+
+
+def test_page_and_tables_beside_the_report_and_kept_when_it_is_rewritten(two_stations):
+    write_report(two_stations, at=AT, today=TODAY)
+    result = run_scenario(two_stations, close=WEST, at=AT, today=TODAY)
+    folder = two_stations.paths.reports / TODAY.isoformat()
+    assert [p.name for p in result.files] == ["scenario-close-KU10.html", "scenario-close-KU10-cells.csv",
+                                              "scenario-close-KU10-areas.csv"]
+    page = result.html.read_text(encoding="utf-8")
+    assert "Mitä jos asema muuttuu? Asema KU10 suljetaan" in page and "Menetelmä, oletukset ja rajoitukset" in page
+    assert "samanaikaisia tehtäviä ei simuloida" in page and "suoraviivaisia etäisyyksiä" in page
+    cells = pl.read_csv(folder / "scenario-close-KU10-cells.csv", infer_schema=False)
+    # P has 5 tasks: shown (5 is the smallest count shown), newly over target.
+    row = cells.row(0, named=True)
+    assert (row["Ruutu"], row["Tehtäviä"], row["Mediaani ennen"], row["Mediaani jälkeen"], row["muutos"]) == (
+        _cell_id(P), "5", "1:40", "6:40", "+5:00")
+    assert row["Tila"] == "ylittäisi tavoitteen uutena"
+    write_report(two_stations, at=AT, today=TODAY)  # the nightly report rewrites the folder
+    assert result.html.exists() and (folder / "report.html").exists()
+    assert {p.name for p in folder.iterdir() if p.name.startswith("scenario-")} == {p.name for p in result.files}
+
+
+def test_small_counts_are_not_shown(two_stations):
+    hidden = dataclasses.replace(two_stations, report=dataclasses.replace(two_stations.report, min_count_shown=6))
+    result = run_scenario(hidden, close=WEST, at=AT, today=TODAY)
+    cells = pl.read_csv(result.files[1], infer_schema=False).row(0, named=True)
+    assert cells["Tehtäviä"] == "< 6" and cells["Mediaani jälkeen"] is None and cells["Tavoiteajassa jälkeen"] is None
+    page = result.html.read_text(encoding="utf-8")
+    assert "6:40" not in page and "1:40" not in page
+
+
+def test_cli(two_stations, tmp_path):
+    config = tmp_path / "valmius.toml"
+    config.write_text(f'[paths]\nlake = "{two_stations.lake_path}"\nreports = "{tmp_path / "out"}"\n')
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(config), "scenario", "--close", WEST, "--at", "2025-12-31",
+                                  "--language", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Newly over target: 1" in result.output and result.output.strip().endswith("scenario-close-KU10.html")
+    page = open(result.output.strip().splitlines()[-1], encoding="utf-8").read()
+    assert "What if a station changes? Station KU10 closed" in page
+    result = runner.invoke(main, ["--config", str(config), "scenario", "--move", WEST, str(X0), str(Y0)])
+    assert result.exit_code == 1 and result.output.startswith("Error: --move needs station locations")
+    assert "set paths.stations in the settings file" in result.output and "Traceback" not in result.output
+    result = runner.invoke(main, ["--config", str(config), "scenario", "--close", "KU99"])
+    assert result.exit_code == 1 and "KU10, KU20" in result.output
+    help_text = runner.invoke(main, ["scenario", "--help"]).output
+    assert "Example" in help_text and "--move KU12 393000 6689000" in help_text

@@ -1,0 +1,132 @@
+"""Scenarios on a year of the SYNTHETIC demo world, where the true answer can be computed.
+
+The demo generator dispatches the nearest units, so the world without a station (or with a station
+elsewhere) can be generated again for the very same incidents, with the same random draws: its
+response times are what would really have happened there. The scenario, which only sees the lake
+of the real world, must come close to that truth: the same class I cells over the target, and cell
+medians within a small margin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+from browser import needs_browser, open_in_browser
+from valmius.demo import build_world, generate_incidents, write_export, write_world
+from valmius.demo.world import World
+from valmius.grid import import_risk_grid
+from valmius.ingest import ingest
+from valmius.labels import mmss
+from valmius.mapping import load_mapping
+from valmius.measure import measure
+from valmius.scenario import run_scenario
+from valmius.settings import PathSettings, Settings
+
+AT = date(2025, 12, 31)
+END = datetime(2025, 12, 31, 21, 59, 59, tzinfo=timezone.utc)  # the last second of 2025 in Helsinki
+SEED = 1
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return build_world(0)
+
+
+@pytest.fixture(scope="module")
+def demo_year(tmp_path_factory, world) -> Settings:
+    """A lake of the demo world's 2025 in one export, with its recording defects."""
+    folder = tmp_path_factory.mktemp("demo-year")
+    written = write_world(world, folder / "world", years=[2025])
+    settings = dataclasses.replace(Settings(), paths=PathSettings(
+        lake=folder / "lake", reports=folder / "reports", stations=written["stations"]))
+    export = folder / "demo-synthetic-fi-erc-2025.csv"
+    write_export(export, generate_incidents(world, date(2025, 1, 1), date(2026, 1, 1), SEED), seed=SEED)
+    ingest([export], load_mapping("fi-erc"), settings)
+    import_risk_grid(written["risk_grid_2025"], 2025, settings)
+    measure(settings)
+    return settings
+
+
+def _true_medians(world: World) -> pl.DataFrame:
+    """Median response per class I cell in the window, from the generator's true rows of ``world``."""
+    rows = pl.concat(list(generate_incidents(world, date(2024, 12, 31), date(2026, 1, 1), SEED)))
+    rows = rows.filter(pl.col("call_at") > END - timedelta(days=365), pl.col("call_at") <= END,
+                       pl.col("urgency").is_in(["A", "B"]), pl.col("risk_class") == "I")
+    tasks = (rows.group_by("incident_id", "cell_id").agg(alarm_at=pl.col("alarm_at").min(),
+                                                        on_scene_at=pl.col("on_scene_at").min())
+             .drop_nulls("on_scene_at").with_columns(response_s=(pl.col("on_scene_at") - pl.col("alarm_at"))
+                                                     .dt.total_seconds()))
+    return tasks.group_by("cell_id").agg(true_s=pl.col("response_s").median())
+
+
+def _against_truth(result, truth: pl.DataFrame) -> pl.DataFrame:
+    return result.cells.join(truth, on="cell_id").with_columns(error_s=pl.col("median_after_s") - pl.col("true_s"))
+
+
+def _without(world: World, station: str) -> World:
+    return World(world.cells, world.stations.filter(pl.col("station_id") != station),
+                 world.units.filter(pl.col("station_id") != station), world.municipalities)
+
+
+def _moved(world: World, station: str, x_m: float, y_m: float) -> World:
+    here = pl.col("station_id") == station
+    stations = world.stations.with_columns(x_m=pl.when(here).then(x_m).otherwise("x_m"),
+                                           y_m=pl.when(here).then(y_m).otherwise("y_m"))
+    return World(world.cells, stations, world.units, world.municipalities)
+
+
+def test_closing_tikkurila_matches_the_world_without_it(demo_year, world):
+    result = run_scenario(demo_year, close="KU10", at=AT, write=False)
+    cells = result.cells
+    served = result.tasks.group_by("cell_id").agg(share=(pl.col("station_id") == "KU10").mean())
+    mostly_ku10 = cells.join(served, on="cell_id").filter(pl.col("share") > 0.5)
+    assert mostly_ku10.height >= 5 and (mostly_ku10["change_s"] > 0).all()
+    newly = set(cells.filter(pl.col("status") == "newly_over")["cell_id"].to_list())
+    assert len(newly) >= 5 and int(cells["is_over_after"].sum()) > int(cells["is_over_before"].sum())
+    assert result.sources.get("observed", 0) > result.tasks.filter(pl.col("station_id") == "KU10").height / 2
+
+    compared = _against_truth(result, _true_medians(_without(world, "KU10")))
+    assert compared.height == cells.height
+    over_estimated = set(compared.filter(pl.col("median_after_s") > pl.col("target_s"))["cell_id"].to_list())
+    over_truly = set(compared.filter(pl.col("true_s") > pl.col("target_s"))["cell_id"].to_list())
+    assert over_estimated == over_truly
+    changed = compared.filter(pl.col("change_s") != 0)
+    assert changed["error_s"].abs().median() <= 30 and changed["error_s"].abs().max() <= 90
+
+
+def test_closing_a_far_station_changes_nothing(demo_year):
+    result = run_scenario(demo_year, close="KU62", at=AT, write=False)  # Hirvihaara VPK, north of Mäntsälä
+    assert (result.cells["change_s"] == 0).all()
+    assert (result.cells["is_over_after"] == result.cells["is_over_before"]).all()
+
+
+def test_moving_korso_toward_koivukyla_matches_the_moved_world(demo_year, world):
+    to = (393_000.0, 6_689_000.0)  # 2.8 km south-west of the Korso station
+    result = run_scenario(demo_year, move=("KU12", *to), at=AT, write=False)
+    compared = _against_truth(result, _true_medians(_moved(world, "KU12", *to)))
+    over_estimated = set(compared.filter(pl.col("median_after_s") > pl.col("target_s"))["cell_id"].to_list())
+    over_truly = set(compared.filter(pl.col("true_s") > pl.col("target_s"))["cell_id"].to_list())
+    assert over_estimated == over_truly
+    changed = compared.filter(pl.col("change_s") != 0)
+    assert changed.filter(pl.col("change_s") < -60).height >= 3 and changed.filter(pl.col("change_s") > 60).height >= 3
+    assert changed["error_s"].abs().median() <= 30
+    same_place = run_scenario(demo_year, move=("KU12", *result.from_m), at=AT, write=False)
+    assert (same_place.cells["change_s"] == 0).all()
+
+
+@needs_browser
+def test_scenario_page_in_a_real_browser_offline(demo_year, tmp_path):
+    result = run_scenario(demo_year, close="KU10", at=AT, today=date(2026, 1, 5))
+    visit = open_in_browser(result.html, screenshot=tmp_path / "scenario.png", chart_selector=".vega-chart",
+                            timeout_s=30)
+    assert visit.outside_requests == [] and visit.console_errors == []
+    assert (visit.charts, visit.chart_errors) == (2, [])
+    assert visit.title == "Mitä jos asema muuttuu? Asema KU10 suljetaan"
+    newly = result.cells.filter(pl.col("status") == "newly_over", pl.col("count") >= result.min_count)
+    for row in newly.iter_rows(named=True):
+        assert row["cell_id"] in visit.text and mmss(row["median_after_s"]) in visit.text
+    assert "Menetelmä, oletukset ja rajoitukset" in visit.text
