@@ -239,7 +239,7 @@ def published(pooled: pl.DataFrame, settings: Settings) -> pl.DataFrame:
             "no_arrival": share(row["share_no_arrival"], row["unit_rows"]),
             "quarantined": (f"{count(row['quarantined_rows'])}"
                             + (f" ({share(row['share_quarantined'], row['source_rows'])})"
-                               if row["source_rows"] >= low else "")),
+                               if row["source_rows"] >= low and row["quarantined_rows"] else "")),
             "reasons": reasons or "–",
         })
     schema = {k: pl.String for k in ("station", "month", "rows", "missing_en_route", "missing_on_scene",
