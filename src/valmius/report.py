@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 import vl_convert as vlc
 
-from valmius import charts, gis, scorecards
+from valmius import charts, gis, notes, scorecards
 from valmius.flags import evaluate, evaluation_time
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
@@ -362,7 +362,8 @@ def _month_text(moment: datetime | None, zone: ZoneInfo) -> str:
 
 def _areas_table(ctx: _Context) -> pl.DataFrame:
     lang = ctx.lang
-    frame = _with_evidence_text(ctx, ctx.areas.sort("area_id"))
+    explained = notes.explained_text(notes.explained_by_area(ctx.snapshot, ctx.areas), lang, ctx.min_count)
+    frame = _with_evidence_text(ctx, ctx.areas.sort("area_id")).join(explained, on="area_id", how="left")
     return frame.select(
         pl.col("area_id").alias(text("area", lang)),
         pl.col("risk_class").alias(text("risk_class", lang)),
@@ -377,6 +378,7 @@ def _areas_table(ctx: _Context) -> pl.DataFrame:
         (pl.col("years_over").cast(pl.String) + "/" + pl.col("years_in_review").cast(pl.String)).alias(text("years_over", lang)),
         pl.col("is_problem").map_elements(lambda b: text("yes" if b else "no", lang), return_dtype=pl.String).alias(text("problem", lang)),
         pl.col("main_delay").map_elements(lambda d: text(d, lang), return_dtype=pl.String).alias(text("main_delay", lang)),
+        pl.col("explained").alias(text("note_explained", lang)),
     )
 
 
