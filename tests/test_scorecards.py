@@ -163,3 +163,9 @@ def test_real_sf_data(tmp_path):
     assert frame["source_rows"].sum() == 7704
     assert frame["missing_on_scene_rows"].sum() > 0.1 * frame["unit_rows"].sum()  # ~20 % never arrived
     check_sql_view(settings, frame)
+
+
+def test_sql_view_on_three_years(sql_lake):
+    frame = scorecards(open_lake(sql_lake.lake_path), sql_lake)
+    assert frame["local_month"].drop_nulls().n_unique() >= 36
+    check_sql_view(sql_lake, frame)
