@@ -11,6 +11,7 @@ from valmius.ingest import ingest
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.flags import flag
+from valmius.notes import annotate
 
 
 def test_every_stored_column_is_documented(tmp_path, settings):
@@ -21,6 +22,7 @@ def test_every_stored_column_is_documented(tmp_path, settings):
     import_risk_grid(grid, 2025, settings)
     measure(settings)
     flag(settings)
+    annotate(settings, "2025-000001", "road_closed", "Bridge closed")
     lake = settings.lake_path
     for name, spec in TABLES.items():
         files = list((lake / name).rglob("*.parquet"))

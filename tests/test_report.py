@@ -34,11 +34,11 @@ def test_folder_contents_and_numbers_match_the_stored_tables(hand_lake):
     folder = hand_lake.paths.reports / "2026-01-05"
     assert result.folder == folder and result.html == folder / "report.html"
     names = {p.relative_to(folder).as_posix() for p in result.files}
-    for chart in ("map", "trend", "ecdf", "components"):
+    for chart in ("map", "trend", "ecdf", "components", "scorecards"):
         assert {f"charts/{chart}.png", f"charts/{chart}.svg"} <= names
         assert (folder / "charts" / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (folder / "charts" / f"{chart}.svg").read_text()[:400]
-    assert {"tables/areas.csv", "tables/cells.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
+    assert {"tables/areas.csv", "tables/cells.csv", "tables/scorecards.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
             "gis/areas.parquet", "gis/flagged_cells.parquet"} <= names
 
     stored = table(hand_lake, "areas").sort("area_id")
@@ -52,6 +52,17 @@ def test_folder_contents_and_numbers_match_the_stored_tables(hand_lake):
     area_1 = stored.row(0, named=True)
     assert mmss(area_1["median_s"]) in page and area_1["station_id"] in page
     assert result.flagged_cells == table(hand_lake, "flags")["is_flagged"].sum()
+
+
+def test_scorecards_section(hand_lake):
+    result = _report(hand_lake)
+    card = pl.read_csv(result.folder / "tables" / "scorecards.csv", infer_schema=False)
+    units = table(hand_lake, "units")
+    # Every task of the hand-made grid is one complete unit row: nothing missing, nothing quarantined.
+    assert set(card["Asema"]) == set(units["station_id"]) and set(card["Kohteessa-aika puuttuu"]) <= {"0 %", ""}
+    assert card["Karanteenissa"].unique().to_list() == ["0"]
+    page = result.html.read_text()
+    assert "Aineiston kattavuus" in page and "vegaEmbed('#chart-scorecards'" in page
 
 
 def test_small_counts_are_never_shown(hand_lake):
@@ -105,7 +116,7 @@ def test_offline_html_and_atomic_rewrite(hand_lake):
     first = _report(hand_lake)
     page = first.html.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
-    assert "vegaEmbed" in page and page.count("vegaEmbed('#chart-") == 4
+    assert "vegaEmbed" in page and page.count("vegaEmbed('#chart-") == 5
     second = _report(hand_lake)
     assert second.folder == first.folder
     assert sorted(p.name for p in hand_lake.paths.reports.iterdir()) == ["2026-01-05"]  # no leftovers
@@ -144,7 +155,7 @@ def test_report_in_a_real_browser_offline(hand_lake, tmp_path):
                             timeout_s=30)
     assert visit.outside_requests == []
     assert visit.console_errors == []
-    assert (visit.charts, visit.chart_errors) == (4, [])
+    assert (visit.charts, visit.chart_errors) == (5, [])
     assert visit.title == "Toimintavalmius: riskiluokan I alueet yli tavoiteajan"
     # The numbers a reader sees are those of the stored tables.
     areas = table(hand_lake, "areas").sort("area_id")

@@ -13,6 +13,10 @@ folder (``cd project && duckdb -readonly valmius.duckdb``) or with ``file_search
 that folder (Python: ``connect_catalog``; DBeaver: the driver property ``file_search_path``).
 ``valmius sql`` does this for you.
 
+**Derived views** over the lake views (their definitions live beside their Polars twins, and a
+test checks that both give the same rows): ``scorecards``, data completeness per station, unit and
+month (``valmius.scorecards``).
+
 **Macros** (settings are read when the catalog is refreshed; ``valmius_catalog()`` lists them):
 
 - ``target_s(risk_class)``: the response-time target of a risk class, seconds (``targets_s``).
@@ -54,6 +58,7 @@ from valmius.columns import TABLES, UTC_TIME, Column, Table
 from valmius.errors import ValmiusError
 from valmius.lake import Snapshot, open_lake
 from valmius.rolling import ci_ranks
+from valmius import scorecards
 from valmius.settings import RISK_CLASSES, Settings
 
 CI_RANKS_EXACT_UP_TO = 100_000
@@ -189,12 +194,17 @@ def _ci_rank_macro(level: float) -> str:
             f" + CASE WHEN n <= {n_max} AND list_contains([{ones}], n) THEN 1 ELSE 0 END END")
 
 
+def derived_view_statements(settings: Settings) -> list[str]:
+    """Views computed from the lake views (no data of their own), with their comments."""
+    return [scorecards.view_sql(settings), *comment_sql(scorecards.SCORECARDS, True)]
+
+
 def _fingerprint(settings: Settings, snapshot: Snapshot, empty: list[str]) -> str:
     """What the catalog's content depends on: when it changes, the catalog is written again."""
     inputs = {"code": _CODE_VERSION, "duckdb": duckdb.__version__, "lake": lake_location(settings),
               "snapshot": snapshot.snapshot_id, "empty": empty, "targets_s": settings.targets_s,
               "zone": settings.time.zone, "ci_level": settings.windows.ci_level,
-              "trailing_days": settings.windows.trailing_days,
+              "trailing_days": settings.windows.trailing_days, "derived": derived_view_statements(settings),
               "tables": {t.name: [(c.name, str(c.dtype), c.meaning) for c in t.columns] + [t.meaning] for t in TABLES.values()}}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -226,6 +236,7 @@ def catalog_statements(settings: Settings) -> tuple[list[str], str]:
         statements.append(view_sql(table, location if in_lake[name] else None))
         statements += comment_sql(table, in_lake[name])
     statements += macro_sql(settings)
+    statements += derived_view_statements(settings)
     statements.append(_info_sql(settings, snapshot, fingerprint))
     return statements, fingerprint
 

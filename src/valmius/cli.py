@@ -233,6 +233,58 @@ def flag_command(ctx: click.Context, at, as_json: bool) -> None:
     click.echo(json.dumps(summary.to_dict(), default=str, indent=2) if as_json else summary.to_text())
 
 
+@main.command(name="annotate")
+@click.argument("incident")
+@click.option("--reason", required=True, metavar="CODE",
+              help="wrong_address, road_closed, simultaneous_tasks, unit_busy or other.")
+@click.option("--note", "note_text", required=True, help="Why the response was late, in words.")
+@click.option("--by", default=None, help="Who writes the note (default: the OS user).")
+@click.option("--force", is_flag=True, help="Record the note even if the incident is not over target now.")
+@click.pass_context
+def annotate_command(ctx: click.Context, incident: str, reason: str, note_text: str, by: str | None,
+                     force: bool) -> None:
+    """Record why the urgent response to INCIDENT was over target (a review note).
+
+    Notes never change the statistics; the report counts, per flagged area, how many late responses
+    are explained and by which reasons. A newer note for the same incident supersedes the older
+    one, which is kept. An incident that is not over target is refused unless --force is given.
+
+    \b
+    Example:
+      valmius annotate 2025-004711 --reason road_closed --note "Bridge on Tuusulantie closed for works"
+      valmius annotate 2025-004711 --reason other --note "Ice storm" --by analyst.name
+    """
+    from valmius.notes import annotate
+
+    click.echo(annotate(_settings(ctx), incident, reason, note_text, by=by, force=force).to_text())
+
+
+@main.command(name="notes")
+@click.option("--incident", default=None, help="Only this incident's notes.")
+@click.option("--history", is_flag=True, help="Every note, also those superseded by a newer one.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
+@click.pass_context
+def notes_command(ctx: click.Context, incident: str | None, history: bool, as_csv: bool) -> None:
+    """List the review notes, newest first: the note that counts per incident (or all with --history).
+
+    \b
+    Example:
+      valmius notes
+      valmius notes --incident 2025-004711 --history
+    """
+    from valmius.notes import list_notes
+
+    frame = list_notes(_settings(ctx), incident_id=incident, history=history)
+    if as_csv:
+        click.echo(frame.write_csv(), nl=False)
+        return
+    from rich.console import Console
+
+    from valmius.sql import rich_table
+
+    Console().print(rich_table(frame))
+
+
 @main.command(name="report")
 @click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Report the window ending at the end of this local day (default: the latest calendar period).")

@@ -309,8 +309,29 @@ AREAS = Table(
     key=("area_id",),
 )
 
+NOTES = Table(
+    "notes",
+    "Review notes: why an urgent response was over target (valmius annotate). Written only by analysts, never "
+    "derived from the exports, so re-ingest and rebuilds leave it alone; never read by the statistics. A newer "
+    "note for an incident supersedes the older one, which is kept.",
+    (
+        Column("note_id", pl.Int64, "Note number, increasing; the incident's note with the highest number counts.", nullable=False),
+        Column("incident_id", pl.String, "The incident the note explains (incidents.incident_id).", nullable=False),
+        Column("reason_code", pl.String, "Why it was late: wrong_address, road_closed, simultaneous_tasks, unit_busy or other (valmius.notes.NOTE_REASONS).", nullable=False),
+        Column("note", pl.String, "The analyst's note in words.", nullable=False),
+        Column("noted_by", pl.String, "Who wrote the note (--by, default the OS user).", nullable=False),
+        Column("noted_at", UTC_TIME, "When the note was written (UTC).", nullable=False),
+        Column("response_s", pl.Int64, "The incident's response time when the note was written, seconds."),
+        Column("target_s", pl.Int64, "Its target when the note was written, seconds."),
+        Column("is_forced", pl.Boolean, "Written with --force although the incident was not over target then.", nullable=False),
+        Column("supersedes_note_id", pl.Int64, "The incident's earlier note that this one replaces (null: the first)."),
+        Column("run_id", pl.Int64, "The run (lake snapshot) that wrote the note.", nullable=False),
+    ),
+    key=("note_id",),
+)
+
 TABLES: dict[str, Table] = {t.name: t for t in (UNITS, INCIDENTS, QUARANTINE, CELLS, RESPONSES, ROLLING_EVENTS,
-                                                 ROLLING_CALENDAR, FLAGS, AREAS, FILES, RUNS)}
+                                                 ROLLING_CALENDAR, FLAGS, AREAS, FILES, RUNS, NOTES)}
 
 
 def empty_frame(table: Table) -> pl.DataFrame:

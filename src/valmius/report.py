@@ -7,8 +7,8 @@ we are, since when and what drives it, with its charts as PNG and SVG and the fl
 
     reports/2026-11-23/
       report.html                 self-contained: Vega libraries inlined, no network needed
-      charts/map.png|svg, trend.png|svg, ecdf.png|svg, components.png|svg
-      tables/areas.csv, tables/cells.csv
+      charts/map.png|svg, trend.png|svg, ecdf.png|svg, components.png|svg, scorecards.png|svg
+      tables/areas.csv, tables/cells.csv, tables/scorecards.csv (data completeness by station and month)
       gis/areas.geojson|parquet, gis/flagged_cells.geojson|parquet   polygons in the grid's CRS
 
 Published figures never single out an incident: counts under ``report.min_count_shown`` read
@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 import vl_convert as vlc
 
-from valmius import charts, gis
+from valmius import charts, gis, notes, scorecards
 from valmius.flags import evaluate, evaluation_time
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
@@ -117,6 +117,7 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
             "ecdf": _ecdf_chart(ctx),
             "components": _components_chart(ctx),
         }
+        built["scorecards"], card_table, card_note = scorecards.report_parts(snapshot, settings, evaluated_at)
         for name, chart in built.items():
             if chart is None:
                 continue
@@ -128,6 +129,8 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
         sections.append(_chart_div("trend", specs))
         sections.append(_chart_div("ecdf", specs))
         sections.append(_table_html(text("cells_table", lang), _cells_table(ctx)))
+        sections.append(_chart_div("scorecards", specs, card_note))
+        card_table.write_csv(folder / "tables" / "scorecards.csv")
         _areas_table(ctx).write_csv(folder / "tables" / "areas.csv")
         _cells_table(ctx).write_csv(folder / "tables" / "cells.csv")
         _write_gis(ctx, folder / "gis")
@@ -387,13 +390,16 @@ def _review_columns(ctx: _Context) -> list[pl.Expr]:
 
 def _areas_table(ctx: _Context) -> pl.DataFrame:
     lang = ctx.lang
-    return _with_evidence_text(ctx, ctx.areas.sort("area_id")).select(
+    explained = notes.explained_text(notes.explained_by_area(ctx.snapshot, ctx.areas), lang, ctx.min_count)
+    frame = _with_evidence_text(ctx, ctx.areas.sort("area_id")).join(explained, on="area_id", how="left")
+    return frame.select(
         pl.col("area_id").alias(text("area", lang)),
         pl.col("risk_class").alias(text("risk_class", lang)),
         pl.col("cells").alias(text("cells", lang)),
         *_evidence_columns(ctx),
         *_review_columns(ctx),
         pl.col("main_delay").map_elements(lambda d: text(d, lang), return_dtype=pl.String).alias(text("main_delay", lang)),
+        pl.col("explained").alias(text("note_explained", lang)),
     )
 
 
@@ -463,7 +469,7 @@ def _table_html(title: str, frame: pl.DataFrame) -> str:
 def _method_html(ctx: _Context) -> str:
     lang = ctx.lang
     files = " · ".join(f"<a href='{p}'>{p}</a>" for p in (
-        "tables/areas.csv", "tables/cells.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
+        "tables/areas.csv", "tables/cells.csv", "tables/scorecards.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
         "gis/areas.parquet", "gis/flagged_cells.parquet"))
     return (f"<section><h2>{_e(text('method', lang))}</h2><p>{_e(text('method_text', lang, min_count=ctx.min_count, neighbourhood=ctx.settings.flags.neighbourhood))}</p>"
             f"<h2>{_e(text('files', lang))}</h2><p class='files'>{files}</p></section>")
