@@ -132,3 +132,31 @@ def test_cli_change(change_lake, tmp_path):
     bad = CliRunner().invoke(main, ["--config", str(config), "change", "--from", "2025-01-01", "--to", "2025-12-31",
                                     "--previous-from", "2025-06-01", "--previous-to", "2025-07-01"])
     assert bad.exit_code == 1 and "Error: the periods overlap" in bad.output
+
+
+def test_report_section(change_lake):
+    from valmius.report import write_report
+
+    english = dataclasses.replace(change_lake, report=dataclasses.replace(change_lake.report, language="en"))
+    result = write_report(english, today=date(2026, 1, 5))
+    page = result.html.read_text()
+    table = compare_periods(open_lake(change_lake.lake_path), change_lake, current=CURRENT, previous=PREVIOUS)
+    n, m = int(table["is_tested"].sum()), int(table["is_significant"].sum())
+    assert f"{n} comparisons made, {m} changes unlikely to be noise at FDR 5%." in page and m >= 3
+    assert "1 groups with too few tasks not compared" in page
+    changes = pl.read_csv(result.folder / "tables" / "changes.csv", infer_schema=False)
+    assert changes.height == m and set(changes["Group"].drop_nulls()) >= {_cell_id(c) for c in SLOWER}
+    slower = changes.filter(pl.col("Group") == _cell_id(SLOWER[0])).row(0, named=True)
+    assert slower["Change"].startswith("+") and slower["Tasks now"] == "30"
+
+
+def test_report_section_hides_figures_of_small_counts(change_lake):
+    from valmius.change import published_changes
+    from valmius.flags import evaluation_time
+
+    shy = dataclasses.replace(change_lake, report=dataclasses.replace(change_lake.report, min_count_shown=31))
+    snapshot = open_lake(shy.lake_path)
+    lines, changes = published_changes(snapshot, shy, evaluation_time(snapshot, shy))
+    cell = changes.filter(pl.col("Kohde") == _cell_id(SLOWER[0])).row(0, named=True)
+    assert cell["Tehtäviä nyt"] == "< 31" and cell["Mediaani nyt"] is None and cell["Muutos"] is None
+    assert lines[0].endswith("(FDR 5 %).")

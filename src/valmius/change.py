@@ -36,6 +36,7 @@ from valmius.errors import ValmiusError
 from valmius.flags import evaluate, evaluation_time
 from valmius.grid import grid_at
 from valmius.kernels.change import group_seeds, median_shift_tests
+from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, open_lake
 from valmius.settings import Settings
 
@@ -235,3 +236,53 @@ def resolution_warning(comparisons: int, settings: Settings) -> str | None:
     return (f"with {comparisons} comparisons a lone change needs p <= {fdr / comparisons:.1e}, below the smallest "
             f"p-value {drawn:,} permutations can give: set change.permutations to at least "
             f"{math.ceil(comparisons / fdr):,}")
+
+
+def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: datetime,
+                      areas: pl.DataFrame | None = None) -> tuple[list[str], pl.DataFrame]:
+    """The report's change section: its sentences and the table of changes unlikely to be noise,
+    labelled in ``report.language``, counts under ``report.min_count_shown`` shown as ``< N``
+    without their figures. Default periods at ``evaluated_at``."""
+    lang, min_count, zone = settings.report.language, settings.report.min_count_shown, ZoneInfo(settings.time.zone)
+    current, previous = default_periods(snapshot, settings, at=evaluated_at.astimezone(zone).date())
+    table = compare_periods(snapshot, settings, current=current, previous=previous, areas=areas)
+    comparisons = int(table["is_tested"].sum())
+    significant = table.filter("is_significant").sort(pl.col("median_change_s").abs(), descending=True)
+    c = settings.change
+    lines = [
+        text("change_summary", lang, comparisons=comparisons, changes=significant.height, fdr=percent(c.fdr, lang)),
+        text("change_periods", lang, current=_dates(current), previous=_dates(previous), min_tasks=c.min_tasks,
+             classes=", ".join(settings.flags.risk_classes), untested=table.height - comparisons),
+        text("change_method", lang, statistic=text(f"change_statistic_{c.statistic}", lang),
+             level=percent(settings.windows.ci_level, lang)),
+    ]
+    if resolution_warning(comparisons, settings):
+        lines.append(text("change_resolution", lang, needed=f"{math.ceil(comparisons / c.fdr):,}"))
+    names = {"all": text("change_all", lang), "risk_class": text("risk_class", lang),
+             "municipality": text("municipality", lang), "area": text("area", lang), "cell": text("cell", lang)}
+    rows = []
+    for row in significant.iter_rows(named=True):
+        shown = min(row["current_count"], row["previous_count"]) >= min_count
+        group = municipality_name(row["group_key"]) if row["grouping"] == "municipality" else row["group_key"]
+        rows.append((
+            names[row["grouping"]], "" if row["grouping"] == "all" else group,
+            count_text(row["previous_count"], min_count), count_text(row["current_count"], min_count),
+            mmss(row["previous_median_s"]) if shown else None, mmss(row["current_median_s"]) if shown else None,
+            _signed(row["median_change_s"]) if shown else None,
+            f"{_signed(row['change_ci_low_s'])} … {_signed(row['change_ci_high_s'])}" if shown else None,
+            f"{row['q_value']:.2g}",
+        ))
+    headers = [text(k, lang) for k in ("change_grouping", "change_group", "change_count_before", "change_count_now",
+                                       "change_median_before", "change_median_now", "change_change", "ci", "change_q")]
+    return lines, pl.DataFrame(rows, schema={h: pl.String for h in headers}, orient="row")
+
+
+def _dates(period: Period) -> str:
+    return f"{period[0]:%d.%m.%Y}–{period[1]:%d.%m.%Y}"
+
+
+def _signed(seconds: float | None) -> str:
+    """A change in seconds as +m:ss or -m:ss."""
+    if seconds is None or math.isnan(seconds):
+        return ""
+    return ("+" if seconds >= 0 else "-") + mmss(abs(seconds))
