@@ -160,3 +160,12 @@ def test_report_section_hides_figures_of_small_counts(change_lake):
     cell = changes.filter(pl.col("Kohde") == _cell_id(SLOWER[0])).row(0, named=True)
     assert cell["Tehtäviä nyt"] == "< 31" and cell["Mediaani nyt"] is None and cell["Muutos"] is None
     assert lines[0].endswith("(FDR 5 %).")
+
+
+def test_no_tasks_in_the_previous_period_means_no_comparisons(change_lake):
+    from valmius.change import change
+
+    result = change(change_lake, current=CURRENT, previous=(date(2022, 1, 1), date(2022, 12, 31)))
+    assert result.comparisons == 0 and result.table.height > 0 and not result.table["is_tested"].any()
+    assert result.table["previous_count"].sum() == 0 and result.table["p_value"].null_count() == result.table.height
+    assert "0 comparisons made, 0 changes unlikely to be noise" in result.to_text()
