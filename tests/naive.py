@@ -157,3 +157,87 @@ def connected_components(cells: list[tuple[int, int]], neighbourhood: int) -> li
                     component[other] = label
                     queue.append(other)
     return [component[c] for c in cells]
+
+
+# --- Change between two periods: permutation test and bootstrap interval -------------------------
+# The same random draws as valmius.kernels.change (splitmix64, partial Fisher-Yates over one index
+# array kept between splits, the smaller sample drawn), but each split builds its two samples as
+# lists and takes np.median of each; ranks are counted pair by pair.
+
+_MASK64 = (1 << 64) - 1
+
+
+def splitmix64(state: int) -> tuple[int, int]:
+    state = (state + 0x9E3779B97F4A7C15) & _MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return state, z ^ (z >> 31)
+
+
+def below(bits: int, m: int) -> int:
+    return int(float(bits >> 11) * (1.0 / 9007199254740992.0) * m)
+
+
+def midrank_sum(sample: list[float], pooled: list[float]) -> float:
+    """Sum over ``sample`` of 1 + (number of pooled values below) + (number of others equal) / 2."""
+    return sum(1 + sum(v < x for v in pooled) + (sum(v == x for v in pooled) - 1) / 2 for x in sample)
+
+
+def split_statistic(a: list[float], b: list[float], statistic: str) -> float:
+    if statistic == "rank":
+        n = len(a) + len(b)
+        return abs(midrank_sum(a, a + b) - len(a) * (n + 1) / 2)
+    return abs(float(np.median(a)) - float(np.median(b)))
+
+
+def shift_test(current: list[float], previous: list[float], seed: int, permutations: int, stop_after: int,
+               bootstraps: int, alpha: float, statistic: str) -> dict:
+    n1, n2 = len(current), len(previous)
+    pooled = sorted(current + previous)
+    n, k = n1 + n2, min(n1, n2)
+    small, large = (current, previous) if n1 <= n2 else (previous, current)
+    observed = split_statistic(small, large, statistic)
+    index = list(range(n))
+    state, extreme, done = seed, 0, 0
+    for _ in range(permutations):
+        for i in range(k):
+            state, bits = splitmix64(state)
+            j = i + below(bits, n - i)
+            index[i], index[j] = index[j], index[i]
+        chosen = set(index[:k])
+        a = [pooled[p] for p in range(n) if p in chosen]
+        b = [pooled[p] for p in range(n) if p not in chosen]
+        done += 1
+        if split_statistic(a, b, statistic) >= observed:
+            extreme += 1
+            if stop_after and extreme >= stop_after:
+                break
+    p = extreme / done if stop_after and extreme >= stop_after else (extreme + 1) / (done + 1)
+    changes = []
+    state = seed ^ 0xD1B54A32D192ED03
+    cur, prev = sorted(current), sorted(previous)
+    for _ in range(bootstraps):
+        medians = []
+        for sample in (cur, prev):
+            draws = []
+            for _ in sample:
+                state, bits = splitmix64(state)
+                draws.append(sample[below(bits, len(sample))])
+            medians.append(float(np.median(draws)))
+        changes.append(medians[0] - medians[1])
+    changes.sort()
+    k_ci = max(1, int((bootstraps + 1) * alpha / 2))
+    return {"median_current": float(np.median(current)), "median_previous": float(np.median(previous)),
+            "median_change": float(np.median(current)) - float(np.median(previous)),
+            "ci_low": changes[k_ci - 1] if bootstraps else math.nan,
+            "ci_high": changes[bootstraps - k_ci] if bootstraps else math.nan,
+            "p_value": p, "permutations": done}
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """q-values: for each p, the smallest FDR level at which BH rejects it, min over j with p_(j) >= p
+    of m * p_(j) / j (capped at 1)."""
+    m = len(p_values)
+    ordered = sorted(p_values)
+    return [min(1.0, min(m * ordered[j] / (j + 1) for j in range(m) if ordered[j] >= p)) for p in p_values]

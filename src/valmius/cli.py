@@ -351,6 +351,52 @@ def review_command(ctx: click.Context, first_year: int, last_year: int, language
     click.echo(write_review(settings, first_year=first_year, last_year=last_year, previous=previous).to_text())
 
 
+@main.command(name="change")
+@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="First local day of the current period (default: the trailing window's first day).")
+@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last local day of the current period (default: the end of the latest calendar period).")
+@click.option("--previous-from", "previous_start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="First day of the period to compare with (default: the current period a year earlier).")
+@click.option("--previous-to", "previous_end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day of the period to compare with.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
+              help="Also write every comparison (tested or not) to this CSV file.")
+@click.pass_context
+def change_command(ctx: click.Context, start, end, previous_start, previous_end, csv_path: Path | None) -> None:
+    """Which medians changed beyond noise between two periods, per class, municipality, area and cell.
+
+    A permutation test per group (change.statistic), the median change with its bootstrap interval,
+    and Benjamini-Hochberg control of the false discovery rate (change.fdr) over every comparison
+    made. Groups with fewer than change.min_tasks tasks in a period are not compared. Prints the
+    number of comparisons and the changes unlikely to be noise.
+
+    \b
+    Example:
+      valmius change
+      valmius change --from 2025-01-01 --to 2025-12-31 --previous-from 2023-01-01 --previous-to 2023-12-31
+    """
+    from valmius.change import ChangeError, change
+
+    def day(value):
+        return value.date() if value else None
+
+    current = (day(start), day(end))
+    previous = (day(previous_start), day(previous_end))
+    if None in previous and previous != (None, None):
+        raise ChangeError("give both --previous-from and --previous-to, or neither (then: a year earlier)")
+    if None in current and current != (None, None):
+        if current[1] is None:
+            raise ChangeError("give --to with --from: the last day of the current period")
+        current = (None, current[1])
+    result = change(_settings(ctx), current=current if None not in current else None,
+                    previous=previous if None not in previous else None,
+                    at=current[1] if current[0] is None else None)
+    if csv_path is not None:
+        result.table.write_csv(csv_path)
+    click.echo(result.to_text())
+
+
 @main.command(name="sql")
 @click.argument("query_file", required=False, type=click.Path(path_type=Path))
 @click.option("-c", "--command", "sql_text", default=None, metavar="SQL", help="SQL to run instead of a query file.")

@@ -134,6 +134,7 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
         _areas_table(ctx).write_csv(folder / "tables" / "areas.csv")
         _cells_table(ctx).write_csv(folder / "tables" / "cells.csv")
         _write_gis(ctx, folder / "gis")
+        sections.append(_change_html(ctx, folder))
         sections.append(_method_html(ctx))
     (folder / "report.html").write_text(_page(settings, evaluated_at, sections, specs, snapshot), encoding="utf-8")
     return evaluated_at, flagged_count, area_count
@@ -466,10 +467,20 @@ def _table_html(title: str, frame: pl.DataFrame) -> str:
     return f"<section><h2>{_e(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"
 
 
+def _change_html(ctx: _Context, folder: Path) -> str:
+    """Changes unlikely to be noise since the same window a year earlier (:mod:`valmius.change`)."""
+    from valmius.change import published_changes
+
+    lines, changes = published_changes(ctx.snapshot, ctx.settings, ctx.evaluated_at, ctx.areas)
+    changes.write_csv(folder / "tables" / "changes.csv")
+    return (f"<section><h2>{_e(text('change_title', ctx.lang))}</h2>" + "".join(f"<p>{_e(line)}</p>" for line in lines)
+            + _table_html(text("change_table", ctx.lang), changes) + "</section>")
+
+
 def _method_html(ctx: _Context) -> str:
     lang = ctx.lang
     files = " · ".join(f"<a href='{p}'>{p}</a>" for p in (
-        "tables/areas.csv", "tables/cells.csv", "tables/scorecards.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
+        "tables/areas.csv", "tables/cells.csv", "tables/scorecards.csv", "tables/changes.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
         "gis/areas.parquet", "gis/flagged_cells.parquet"))
     return (f"<section><h2>{_e(text('method', lang))}</h2><p>{_e(text('method_text', lang, min_count=ctx.min_count, neighbourhood=ctx.settings.flags.neighbourhood))}</p>"
             f"<h2>{_e(text('files', lang))}</h2><p class='files'>{files}</p></section>")

@@ -132,6 +132,24 @@ class ScenarioSettings:
     """Rings of cells around a cell pooled when a station has too few arrivals in the cell itself (1: the 3 x 3 block; 0: none)."""
 
 
+@dataclass(frozen=True)
+class ChangeSettings:
+    fdr: float = 0.05
+    """False discovery rate: a change is marked when its Benjamini-Hochberg q-value over all comparisons made is at most this."""
+    min_tasks: int = 10
+    """Fewest measured tasks in each period for a group to be compared; smaller groups are listed as not tested."""
+    permutations: int = 9999
+    """Random splits of the pooled tasks per comparison (the smallest p-value is 1 / (permutations + 1))."""
+    stop_after_extreme: int = 100
+    """Stop drawing splits once this many are as extreme as the observed one (Besag-Clifford; 0: always draw all)."""
+    bootstraps: int = 1999
+    """Bootstrap resamples for the interval of the median change (its level is windows.ci_level)."""
+    statistic: str = "rank"
+    """Test statistic: "rank" (Mann-Whitney rank sum: more power for a shift of the whole distribution) or "median" (difference of medians)."""
+    seed: int = 0
+    """Seed of the random splits and resamples: the same data and seed give the same result."""
+
+
 def _default_targets() -> dict[str, int]:
     return {"I": 360, "II": 600, "III": 1200, "IV": 2400}
 
@@ -150,6 +168,7 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
     scenario: ScenarioSettings = field(default_factory=ScenarioSettings)
+    change: ChangeSettings = field(default_factory=ChangeSettings)
     targets_s: dict[str, int] = field(default_factory=_default_targets)
     """Response-time target of the first unit per risk class, in seconds (IV: no firm target)."""
     source: Path | None = None
@@ -311,6 +330,14 @@ def _check(settings: Settings, file: Path) -> None:
     if settings.scenario.history_days <= 0 or settings.scenario.min_observations < 1 or settings.scenario.neighbour_rings < 0:
         raise SettingsError(f"{file}: keys 'scenario.history_days' and 'scenario.min_observations' must be at least 1, "
                             "'scenario.neighbour_rings' at least 0")
+    change = settings.change
+    if not 0 < change.fdr < 1:
+        raise SettingsError(f"{file}: key 'change.fdr' must be a rate between 0 and 1, such as 0.05")
+    if change.min_tasks < 2 or change.permutations < 1 or change.stop_after_extreme < 0 or change.bootstraps < 0:
+        raise SettingsError(f"{file}: keys 'change.min_tasks' (at least 2), 'change.permutations' (at least 1), "
+                            f"'change.stop_after_extreme' and 'change.bootstraps' (at least 0) are out of range")
+    if change.statistic not in ("rank", "median"):
+        raise SettingsError(f"{file}: key 'change.statistic' must be \"rank\" or \"median\"")
     if settings.windows.trailing_days <= 0:
         raise SettingsError(f"{file}: key 'windows.trailing_days' must be a positive number of days")
 

@@ -1,0 +1,171 @@
+"""compare_periods on a hand-made lake: a planted slowdown in some cells is found, unchanged cells
+are not, small groups are skipped and said so; q-values against the reference; the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import naive
+from conftest import write_fi
+from test_flags import X0, Y0, _cell_id, _month, _task
+from valmius.change import ChangeError, benjamini_hochberg, compare_periods, default_periods
+from valmius.cli import main
+from valmius.grid import import_risk_grid
+from valmius.ingest import ingest
+from valmius.lake import open_lake
+from valmius.mapping import load_mapping
+from valmius.measure import measure
+from valmius.settings import ChangeSettings
+
+SLOWER = [(0, 0), (1, 0)]        # +150 s in 2025, 30 tasks a year each
+STEADY = [(2, 0), (3, 0), (4, 0)]  # the same distribution both years
+FEW = (5, 0)                      # 6 tasks a year: not tested
+CURRENT, PREVIOUS = (date(2025, 1, 1), date(2025, 12, 31)), (date(2024, 1, 1), date(2024, 12, 31))
+
+
+def _rows() -> list[str]:
+    rng = np.random.default_rng(11)
+    rows: list[str] = []
+    for year in (2024, 2025):
+        for cell in SLOWER + STEADY + [FEW]:
+            count = 6 if cell == FEW else 30
+            extra = 150 if (cell in SLOWER and year == 2025) else 0
+            for i in range(count):
+                response = int(round(300 * rng.lognormal(0, 0.25))) + extra
+                rows.append(_task(len(rows), cell, _month(year, 1 + i % 12, i // 12), response))
+    return rows
+
+
+@pytest.fixture
+def change_lake(tmp_path, settings):
+    ingest([write_fi(tmp_path / "tasks.csv", _rows())], load_mapping("fi-erc"), settings)
+    grid = tmp_path / "grid.csv"
+    lines = ["x_m,y_m,risk_class,municipality_code"]
+    lines += [f"{X0 + cx * 1000},{Y0},I,186" for cx in range(6)]
+    grid.write_text("\n".join(lines) + "\n")
+    for year in (2024, 2025):
+        import_risk_grid(grid, year, settings)
+    measure(settings)
+    return dataclasses.replace(settings, change=ChangeSettings(permutations=1999, bootstraps=499))
+
+
+def test_planted_change_found_and_noise_not(change_lake):
+    snapshot = open_lake(change_lake.lake_path)
+    table = compare_periods(snapshot, change_lake, current=CURRENT, previous=PREVIOUS)
+    cells = table.filter(pl.col("grouping") == "cell")
+    by_cell = {row["group_key"]: row for row in cells.iter_rows(named=True)}
+    for cell in SLOWER:
+        row = by_cell[_cell_id(cell)]
+        assert row["is_significant"] and row["current_count"] == row["previous_count"] == 30
+        assert row["change_ci_low_s"] > 0 and 80 <= row["median_change_s"] <= 220
+        assert row["change_ci_low_s"] <= row["median_change_s"] <= row["change_ci_high_s"]
+    for cell in STEADY:
+        assert not by_cell[_cell_id(cell)]["is_significant"]
+    few = by_cell[_cell_id(FEW)]
+    assert not few["is_tested"] and few["p_value"] is None and few["current_count"] == 6
+    assert not few["is_significant"]
+    # The department, class I and the municipality pool every cell: 156 tasks a year.
+    for grouping, key in (("all", "all"), ("risk_class", "I"), ("municipality", "186")):
+        row = table.filter(pl.col("grouping") == grouping, pl.col("group_key") == key).row(0, named=True)
+        assert row["current_count"] == row["previous_count"] == 156 and row["is_tested"]
+    # Medians are those of the stored responses.
+    responses = open_lake(change_lake.lake_path).scan("responses").collect()
+    mine = responses.filter(pl.col("cell_id") == _cell_id(SLOWER[0]), pl.col("call_at").dt.year() == 2025)
+    assert by_cell[_cell_id(SLOWER[0])]["current_median_s"] == mine["response_s"].median()
+    # q-values: Benjamini-Hochberg over every comparison made, as the slow reference computes them.
+    tested = table.filter("is_tested")
+    assert tested["q_value"].to_list() == pytest.approx(naive.benjamini_hochberg(tested["p_value"].to_list()))
+    # The two slower cells are now over 6:00 and touch: one flagged area, whose pooled tasks changed too.
+    assert table["grouping"].to_list() == ["all", "risk_class", "municipality", "area"] + ["cell"] * 6
+    area = table.filter(pl.col("grouping") == "area").row(0, named=True)
+    assert area["group_key"] == "1" and area["current_count"] == 60 and area["is_significant"]
+    again = compare_periods(snapshot, change_lake, current=CURRENT, previous=PREVIOUS)
+    assert again.equals(table)  # same seed, same answer
+
+
+def test_periods_checked_and_defaulted(change_lake):
+    snapshot = open_lake(change_lake.lake_path)
+    with pytest.raises(ChangeError, match="overlap.*share no day"):
+        compare_periods(snapshot, change_lake, current=CURRENT, previous=(date(2024, 6, 1), date(2025, 1, 1)))
+    with pytest.raises(ChangeError, match="starts .* after it ends"):
+        compare_periods(snapshot, change_lake, current=(CURRENT[1], CURRENT[0]), previous=PREVIOUS)
+    current, previous = default_periods(snapshot, change_lake)
+    assert current == CURRENT and previous == PREVIOUS  # the latest calendar month ends on 31.12.2025
+
+
+@pytest.mark.parametrize("p", [[0.01, 0.04, 0.03, 0.5, 0.2], [1.0], [0.001] * 4, list(np.linspace(0, 1, 17))])
+def test_benjamini_hochberg_matches_the_reference(p):
+    assert benjamini_hochberg(np.array(p)).tolist() == pytest.approx(naive.benjamini_hochberg(p))
+
+
+def test_fdr_controlled_over_many_null_groups():
+    """500 groups with no change and 50 with a planted 90 s shift: few false discoveries."""
+    from valmius.kernels.change import group_seeds, median_shift_tests
+
+    rng = np.random.default_rng(99)
+    groups, planted, n = 550, 50, 40
+    shift = np.where(np.arange(groups) < planted, 90.0, 0.0)[:, None]
+    cur = np.round(360 * rng.lognormal(0, 0.3, (groups, n)) + shift)
+    prev = np.round(360 * rng.lognormal(0, 0.3, (groups, n)))
+    labels = np.repeat(np.arange(groups), n)
+    out = median_shift_tests(np.concatenate([cur.ravel(), prev.ravel()]), np.concatenate([labels, labels]),
+                             np.repeat([True, False], groups * n), group_seeds(range(groups), 0), bootstraps=0)
+    found = benjamini_hochberg(out["p_value"]) <= 0.05
+    false = int(found[planted:].sum())
+    assert false <= 0.1 * max(1, int(found.sum())) + 2
+    assert found[:planted].mean() >= 0.6
+
+
+def test_cli_change(change_lake, tmp_path):
+    config = tmp_path / "valmius.toml"
+    config.write_text(f'[paths]\nlake = "{change_lake.lake_path}"\n[change]\npermutations = 999\nbootstraps = 199\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "change", "--from", "2025-01-01", "--to", "2025-12-31"])
+    assert result.exit_code == 0, result.output
+    assert "comparisons made" in result.output and _cell_id(SLOWER[0]) in result.output
+    assert _cell_id(STEADY[0]) not in result.output
+    bad = CliRunner().invoke(main, ["--config", str(config), "change", "--from", "2025-01-01", "--to", "2025-12-31",
+                                    "--previous-from", "2025-06-01", "--previous-to", "2025-07-01"])
+    assert bad.exit_code == 1 and "Error: the periods overlap" in bad.output
+
+
+def test_report_section(change_lake):
+    from valmius.report import write_report
+
+    english = dataclasses.replace(change_lake, report=dataclasses.replace(change_lake.report, language="en"))
+    result = write_report(english, today=date(2026, 1, 5))
+    page = result.html.read_text()
+    table = compare_periods(open_lake(change_lake.lake_path), change_lake, current=CURRENT, previous=PREVIOUS)
+    n, m = int(table["is_tested"].sum()), int(table["is_significant"].sum())
+    assert f"{n} comparisons made, {m} changes unlikely to be noise at FDR 5%." in page and m >= 3
+    assert "1 groups with too few tasks not compared" in page
+    changes = pl.read_csv(result.folder / "tables" / "changes.csv", infer_schema=False)
+    assert changes.height == m and set(changes["Group"].drop_nulls()) >= {_cell_id(c) for c in SLOWER}
+    slower = changes.filter(pl.col("Group") == _cell_id(SLOWER[0])).row(0, named=True)
+    assert slower["Change"].startswith("+") and slower["Tasks now"] == "30"
+
+
+def test_report_section_hides_figures_of_small_counts(change_lake):
+    from valmius.change import published_changes
+    from valmius.flags import evaluation_time
+
+    shy = dataclasses.replace(change_lake, report=dataclasses.replace(change_lake.report, min_count_shown=31))
+    snapshot = open_lake(shy.lake_path)
+    lines, changes = published_changes(snapshot, shy, evaluation_time(snapshot, shy))
+    cell = changes.filter(pl.col("Kohde") == _cell_id(SLOWER[0])).row(0, named=True)
+    assert cell["Tehtäviä nyt"] == "< 31" and cell["Mediaani nyt"] is None and cell["Muutos"] is None
+    assert lines[0].endswith("(FDR 5 %).")
+
+
+def test_no_tasks_in_the_previous_period_means_no_comparisons(change_lake):
+    from valmius.change import change
+
+    result = change(change_lake, current=CURRENT, previous=(date(2022, 1, 1), date(2022, 12, 31)))
+    assert result.comparisons == 0 and result.table.height > 0 and not result.table["is_tested"].any()
+    assert result.table["previous_count"].sum() == 0 and result.table["p_value"].null_count() == result.table.height
+    assert "0 comparisons made, 0 changes unlikely to be noise" in result.to_text()
