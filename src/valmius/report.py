@@ -525,6 +525,12 @@ def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str]
     banner = f"<p class='warn'>{_e(text('synthetic', lang))}</p>" if is_synthetic(snapshot) else ""
     made = text("generated", lang, when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
                 version=version("valmius"))
+    return page_html(lang, title, subtitle, banner, sections, specs, made)
+
+
+def page_html(lang: str, title: str, subtitle: str, banner: str, sections: list[str], specs: dict[str, dict],
+              made: str, extra_style: str = "") -> str:
+    """A self-contained page: Vega inlined, each chart spec embedded into its ``chart-<name>`` div."""
     locale = LOCALES[lang]
     options = {"renderer": "svg", "actions": False, "formatLocale": vlc.get_format_locale(locale),
                "timeFormatLocale": vlc.get_time_format_locale(locale)}
@@ -536,7 +542,7 @@ def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str]
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title>
-<style>{PAGE_STYLE}</style>
+<style>{PAGE_STYLE}{extra_style}</style>
 <script type="text/javascript">{vega_bundle()}</script>
 </head>
 <body>

@@ -14,10 +14,9 @@ from importlib.metadata import version
 from zoneinfo import ZoneInfo
 
 import polars as pl
-import vl_convert as vlc
 
 from valmius.labels import count_text, mmss, municipality_name, percent
-from valmius.report import LOCALES, PAGE_STYLE, script_json, vega_bundle
+from valmius.report import page_html
 from valmius.review.changes import Changes
 from valmius.review.labels import text
 from valmius.review.tables import ReviewTables
@@ -485,30 +484,4 @@ def render(p: PageInput) -> str:
     ]
     made = p.t("generated", when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
                version=version("valmius"))
-    locale = LOCALES[lang]
-    options = {"renderer": "svg", "actions": False, "formatLocale": vlc.get_format_locale(locale),
-               "timeFormatLocale": vlc.get_time_format_locale(locale)}
-    embeds = "\n".join(f"vegaEmbed('#chart-{name}', {script_json(spec)}, options).catch(console.error);"
-                       for name, spec in p.specs.items())
-    return f"""<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<style>{PAGE_STYLE}{_EXTRA_STYLE}</style>
-<script type="text/javascript">{vega_bundle()}</script>
-</head>
-<body>
-<h1>{_e(title)}</h1>
-<p class="sub">{_e(subtitle)}</p>
-{banner}
-{''.join(sections)}
-<p class="note">{_e(made)}</p>
-<script type="text/javascript">
-const options = {script_json(options)};
-{embeds}
-</script>
-</body>
-</html>
-"""
+    return page_html(lang, title, subtitle, banner, sections, p.specs, made, extra_style=_EXTRA_STYLE)
