@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,9 +38,11 @@ from valmius.ingest import IngestSummary, ProgressCallback, ingest
 from valmius.lake import new_snapshot
 from valmius.mapping import Mapping
 from valmius.measure import MeasureSummary, measure
-from valmius.report import ReportResult, write_report
 from valmius.runs import record_run
 from valmius.settings import Settings
+
+if TYPE_CHECKING:
+    from valmius.report import ReportResult
 
 
 @dataclass
@@ -118,6 +121,8 @@ def nightly(settings: Settings, mapping: Mapping, files: Sequence[Path] | None =
         night.flags = _timed(stage_s, "flag", lambda: flag(settings))
         night.catalog = _timed(stage_s, "catalog", lambda: refresh_catalog(settings))
         if report:
+            from valmius.report import write_report  # charts and Vega load only when a report is written
+
             night.report = _timed(stage_s, "report", lambda: write_report(settings))
         night.run_id = _record(settings, night, started_at, time.perf_counter() - started)
     return night

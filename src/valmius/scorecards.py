@@ -30,9 +30,9 @@ no data the lake does not). A test checks that the two agree.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import altair as alt
 import polars as pl
 
 from valmius.columns import Column, Table
@@ -40,6 +40,9 @@ from valmius.labels import count_text, percent, text
 from valmius.lake import Snapshot
 from valmius.settings import Settings
 from valmius.transform import REASONS
+
+if TYPE_CHECKING:  # Altair only when a chart is drawn: the catalog imports this module too
+    import altair as alt
 
 REPLACED_REASONS = ("superseded", "duplicate")
 DEFECT_REASONS = tuple(code for code in REASONS if code not in REPLACED_REASONS)
@@ -257,6 +260,8 @@ def heatmap(cells: pl.DataFrame, language: str, title: str) -> alt.LayerChart:
 
     ``cells``: the frame of :func:`published`. Cells with too few rows to show are grey.
     """
+    import altair as alt
+
     stations = cells["station"].unique(maintain_order=True).to_list()
     x = alt.X("month:O", title=text("scorecard_month", language), axis=alt.Axis(labelAngle=-45))
     y = alt.Y("station:N", title=text("scorecard_station", language), sort=stations)
