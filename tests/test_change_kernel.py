@@ -140,3 +140,38 @@ def test_power_on_a_planted_90_s_shift(statistic, power):
     assert (out["p_value"] < 0.05).mean() >= power
     covered = ((out["ci_low"] <= 90) & (out["ci_high"] >= 90)).mean()
     assert covered >= 0.9 and np.median(out["median_change"]) == pytest.approx(90, abs=15)
+
+
+def test_large_groups_use_large_sample_approximations_that_agree_with_resampling():
+    rng = np.random.default_rng(4)
+    values, groups, current = [], [], []
+    for g, shift in enumerate([0, 0, 25, 60]):
+        for side, extra in ((True, shift), (False, 0)):
+            drawn = np.round(rng.lognormal(np.log(360), 0.3, 1200) + extra)  # whole seconds: many ties
+            values.append(drawn)
+            groups.append(np.full(1200, g))
+            current.append(np.full(1200, side))
+    values, groups, current = np.concatenate(values), np.concatenate(groups), np.concatenate(current)
+    seeds = group_seeds([str(g) for g in range(4)], 1)
+    fast = median_shift_tests(values, groups, current, seeds, statistic="rank", large_sample_from=1000)
+    slow = median_shift_tests(values, groups, current, seeds, statistic="rank", large_sample_from=10**9,
+                              permutations=1999, stop_after=0, bootstraps=499)
+    assert (fast["permutations"] == 0).all() and (slow["permutations"] == 1999).all()
+    assert np.allclose(fast["median_change"], slow["median_change"])
+    for g in range(4):  # resampling p-values have a standard error of about 0.01 here
+        assert abs(fast["p_value"][g] - slow["p_value"][g]) < 0.04 + 0.2 * slow["p_value"][g]
+        width_fast, width_slow = fast["ci_high"][g] - fast["ci_low"][g], slow["ci_high"][g] - slow["ci_low"][g]
+        assert 0.6 < width_fast / width_slow < 1.6
+    assert fast["p_value"][3] < 1e-6 and fast["ci_low"][3] > 0
+
+
+def test_large_sample_false_positive_rate():
+    rng = np.random.default_rng(9)
+    n_groups, n = 200, 1000
+    values = np.round(rng.lognormal(np.log(360), 0.3, n_groups * 2 * n))
+    groups = np.repeat(np.arange(n_groups), 2 * n)
+    current = np.tile(np.repeat([True, False], n), n_groups)
+    out = median_shift_tests(values, groups, current, group_seeds([str(g) for g in range(n_groups)], 2),
+                             statistic="rank")
+    assert (out["permutations"] == 0).all()
+    assert 2 <= (out["p_value"] < 0.05).sum() <= 22  # binomial(200, 0.05): mean 10

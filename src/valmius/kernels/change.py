@@ -223,11 +223,62 @@ def group_seeds(keys, seed: int) -> np.ndarray:
     return out
 
 
+LARGE_SAMPLE_FROM = 1000
+"""Groups with at least this many tasks on both sides are tested by large-sample approximations:
+resampling them costs (permutations + bootstraps) x n, minutes for a department's whole year, and
+at such sizes the approximations are as good as the resampling they replace."""
+
+
+def _midranks(pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Midranks (1-based, ties averaged) and the sizes of the tie groups."""
+    order = np.argsort(pooled, kind="stable")
+    _, first, counts = np.unique(pooled[order], return_index=True, return_counts=True)
+    ranks = np.empty(len(pooled))
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)
+    return ranks, counts
+
+
+def _median_interval(sorted_values: np.ndarray, z: float) -> tuple[float, float]:
+    """Order-statistic interval of a median, ranks from the normal approximation of Bin(n, 1/2)."""
+    n = len(sorted_values)
+    k = max(1, int(np.floor(n / 2 - z * np.sqrt(n) / 2)))
+    return float(sorted_values[k - 1]), float(sorted_values[n - k])
+
+
+def _large_sample(current: np.ndarray, previous: np.ndarray, level: float, statistic: str) -> tuple[float, ...]:
+    """(p-value, ci_low, ci_high) of a large group: the rank-sum statistic's normal approximation
+    with the tie correction (or, for the median statistic, the change over its standard error); the
+    interval is the change plus and minus z standard errors, each median's standard error read off
+    its distribution-free order-statistic interval."""
+    from math import erfc, sqrt
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(1 - (1 - level) / 2)
+    change = float(np.median(current) - np.median(previous))
+    errors = []
+    for sample in (np.sort(current), np.sort(previous)):
+        low, high = _median_interval(sample, z)
+        errors.append((high - low) / (2 * z))
+    error = sqrt(errors[0] ** 2 + errors[1] ** 2)
+    if statistic == "rank":
+        n1, n2 = len(current), len(previous)
+        n = n1 + n2
+        ranks, ties = _midranks(np.concatenate([current, previous]))
+        u = ranks[:n1].sum() - n1 * (n1 + 1) / 2
+        variance = n1 * n2 / 12 * ((n + 1) - float((ties ** 3 - ties).sum()) / (n * (n - 1)))
+        score = 0.0 if variance <= 0 else (u - n1 * n2 / 2) / sqrt(variance)
+    else:
+        score = 0.0 if error == 0 else change / error
+    return erfc(abs(score) / sqrt(2)), change - z * error, change + z * error
+
+
 def median_shift_tests(values, groups, is_current, seeds, *, permutations: int = 9999, stop_after: int = 100,
-                       bootstraps: int = 1999, level: float = 0.95, statistic: str = "median") -> dict[str, np.ndarray]:
+                       bootstraps: int = 1999, level: float = 0.95, statistic: str = "median",
+                       large_sample_from: int = LARGE_SAMPLE_FROM) -> dict[str, np.ndarray]:
     """Per group ``0 .. len(seeds) - 1``: n_current, n_previous, median_current, median_previous,
     median_change (current minus previous), ci_low, ci_high (bootstrap percentile interval at
-    ``level``), p_value (two-sided permutation test) and permutations (splits drawn).
+    ``level``), p_value (two-sided permutation test) and permutations (splits drawn; 0 for groups
+    with ``large_sample_from`` tasks or more on both sides, which :func:`_large_sample` judges).
 
     ``values`` (finite numbers), ``groups`` (integer labels) and ``is_current`` (True: the current
     period, False: the previous one) have one entry per task, in any order. A group with an empty
@@ -262,9 +313,21 @@ def median_shift_tests(values, groups, is_current, seeds, *, permutations: int =
     starts = np.searchsorted(sorted_groups, np.arange(n_groups + 1)).astype(np.int64)
     n_current = np.bincount(groups[is_current].astype(np.int64), minlength=n_groups).astype(np.int64)
     n_total = np.diff(starts)
+    large = np.minimum(n_current, n_total - n_current) >= large_sample_from
+    # Large groups go through the kernel without resampling; their p-values and intervals follow.
+    sorted_values = values[order]
+    keep = ~np.repeat(large, n_total)
+    small_starts = np.concatenate([[0], np.cumsum(np.where(large, 0, n_total))]).astype(np.int64)
     median_current, median_previous, change, ci_low, ci_high, p_value, drawn = shift_tests(
-        values[order], starts, n_current, seeds, int(permutations), int(stop_after), int(bootstraps),
-        1.0 - float(level), STATISTICS[statistic])
+        sorted_values[keep], small_starts, np.where(large, 0, n_current), seeds, int(permutations),
+        int(stop_after), int(bootstraps), 1.0 - float(level), STATISTICS[statistic])
+    for g in np.flatnonzero(large):
+        lo, mid, hi = starts[g], starts[g] + n_current[g], starts[g + 1]
+        current, previous = sorted_values[lo:mid], sorted_values[mid:hi]
+        median_current[g], median_previous[g] = np.median(current), np.median(previous)
+        change[g] = median_current[g] - median_previous[g]
+        p_value[g], ci_low[g], ci_high[g] = _large_sample(current, previous, float(level), statistic)
+        drawn[g] = 0
     return {"n_current": n_current, "n_previous": n_total - n_current, "median_current": median_current,
             "median_previous": median_previous, "median_change": change, "ci_low": ci_low, "ci_high": ci_high,
             "p_value": p_value, "permutations": drawn}
