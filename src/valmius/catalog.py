@@ -56,7 +56,7 @@ import polars as pl
 
 from valmius.columns import TABLES, UTC_TIME, Column, Table
 from valmius.errors import ValmiusError
-from valmius.lake import Snapshot, open_lake
+from valmius.lake import Snapshot, fsync_path, open_lake
 from valmius.rolling import ci_ranks
 from valmius import scorecards
 from valmius.settings import RISK_CLASSES, Settings
@@ -260,9 +260,9 @@ def refresh_catalog(settings: Settings) -> Path:
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        _fsync(tmp)
+        fsync_path(tmp)
         os.replace(tmp, target)
-        _fsync(target.parent)
+        fsync_path(target.parent)
     except OSError as exc:
         raise CatalogError(f"{target}: could not write the DuckDB catalog: {exc}; check that its folder is "
                            "writable, or set paths.catalog to another file") from exc
@@ -327,10 +327,3 @@ def _remove(path: Path) -> None:
         except OSError:  # not there (or no folder): nothing to clean up
             pass
 
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -245,7 +245,7 @@ class SnapshotWriter:
             shutil.rmtree(final)
         os.replace(self.folder, final)
         root = self.base.root
-        _atomic_write_text(root / CURRENT, f"{self.snapshot_id}\n")
+        write_atomically(root / CURRENT, f"{self.snapshot_id}\n")
         recover(root)
         return open_lake(root)
 
@@ -276,29 +276,27 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as handle:
-        handle.write(text)
+def write_atomically(path: Path, data: bytes | str) -> None:
+    """Write ``path`` whole or not at all: a synced temporary file beside it, renamed over it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def _fsync_files(files: list[Path]) -> None:
     for path in files:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(path)
     for folder in {path.parent for path in files}:
-        _fsync_dir(folder)
+        fsync_path(folder)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's entry to disk (a folder: so that a rename in it survives a crash)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

@@ -14,7 +14,6 @@ and their medians, intervals and shares are left out.
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +23,7 @@ import polars as pl
 from valmius import charts, gis
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
-from valmius.lake import Snapshot
+from valmius.lake import Snapshot, write_atomically
 from valmius.report import escape, html_page, municipality_borders, table_html
 from valmius.scenario import SOURCES, ScenarioResult
 from valmius.settings import Settings
@@ -69,16 +68,10 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
     ]
     page = html_page(settings, result.evaluated_at, sections, specs, snapshot, title=_title(result, lang))
     html = folder / f"{stem}.html"
-    _write_atomic(files["cells"], cells_table.write_csv().encode("utf-8"))
-    _write_atomic(files["areas"], areas_table.write_csv().encode("utf-8"))
-    _write_atomic(html, page.encode("utf-8"))
+    write_atomically(files["cells"], cells_table.write_csv())
+    write_atomically(files["areas"], areas_table.write_csv())
+    write_atomically(html, page)
     result.html, result.files = html, [html, *files.values()]
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    work = path.with_name(f".{path.name}.tmp")
-    work.write_bytes(content)
-    os.replace(work, path)
 
 
 def _title(result: ScenarioResult, lang: str) -> str:
