@@ -103,7 +103,7 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
     evaluated_at = evaluation_time(snapshot, settings, at)
     if evaluated_at is None:
         return empty_frame(FLAGS), empty_frame(AREAS)
-    cells = _cells_at(snapshot, settings, evaluated_at)
+    cells = judged_cells(snapshot, settings, evaluated_at)
     start = evaluated_at - timedelta(days=settings.windows.trailing_days)
     zone = ZoneInfo(settings.time.zone)
     first_review_year = evaluated_at.astimezone(zone).year - settings.flags.review_years + 1
@@ -121,11 +121,11 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
         .join(most_common(window, ["cell_id"], "municipality_code"), on="cell_id", how="left")
         .join(_years_over(tasks, ["cell_id"], review, settings), on="cell_id", how="left")
         .join(cells.drop("target_s"), on="cell_id", how="inner")
-        .join(_over_since(snapshot, settings, evaluated_at), on="cell_id", how="left")
+        .join(_over_since(snapshot, settings, evaluated_at, cells), on="cell_id", how="left")
         .with_columns(over_since=pl.when("is_flagged").then("over_since"))
         .pipe(_with_review, review)
     )
-    labelled = _label_areas(judged, settings)
+    labelled = label_areas(judged, settings)
     areas = _areas(window, tasks, labelled, review, settings)
     flags = (
         labelled.join(areas.select("area_key", "area_id"), on="area_key", how="left")
@@ -148,33 +148,18 @@ def evaluation_time(snapshot: Snapshot, settings: Settings, at: date | None = No
     return last.item()
 
 
-def _cells_at(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
-    """Cells of the flagged classes in the grid valid at ``evaluated_at``, with their target."""
-    year = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year
-    targets = pl.DataFrame({"risk_class": list(settings.targets_s), "target_s": list(settings.targets_s.values())},
-                           schema={"risk_class": pl.String, "target_s": pl.Int64})
-    return (grid_at(snapshot, year).filter(pl.col("risk_class").is_in(settings.flags.risk_classes))
-            .select("cell_id", "x_m", "y_m", "risk_class").join(targets, on="risk_class"))
-
-
 def judged_cells(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
     """Cells of the judged classes (``flags.risk_classes``) in the grid valid at ``evaluated_at``:
     cell_id, x_m, y_m, risk_class and target_s."""
-    return _cells_at(snapshot, settings, evaluated_at)
+    year = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year
+    return (grid_at(snapshot, year).filter(pl.col("risk_class").is_in(settings.flags.risk_classes))
+            .select("cell_id", "x_m", "y_m", "risk_class").join(targets_frame(settings), on="risk_class"))
 
 
-def judge_tasks(tasks: pl.DataFrame, by: list[str], settings: Settings) -> pl.DataFrame:
-    """The evidence and verdict per group of ``tasks`` (columns ``response_s``, ``within``,
-    ``target_s`` and ``by``), exactly as the flags table has them: count, median_s, ci_low_s,
-    ci_high_s, share_within_target, mean_s, target_s, is_over_median, is_over_share, is_flagged and
-    confidence. One implementation for flags and for what-if scenarios (:mod:`valmius.scenario`)."""
-    return _judge(_evidence(tasks, by, settings), settings)
-
-
-def label_areas(judged: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """Add ``area_key`` (risk class and component of touching flagged cells) to judged cells
-    (cell_id, x_m, y_m, risk_class, is_flagged); null for cells not flagged."""
-    return _label_areas(judged, settings)
+def targets_frame(settings: Settings) -> pl.DataFrame:
+    """risk_class, target_s: the target of each class (``targets_s``)."""
+    return pl.DataFrame({"risk_class": list(settings.targets_s), "target_s": list(settings.targets_s.values())},
+                        schema={"risk_class": pl.String, "target_s": pl.Int64})
 
 
 def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime) -> list[int]:
@@ -193,7 +178,8 @@ def judge_groups(tasks: pl.DataFrame, by: list[str], settings: Settings) -> pl.D
     ``median_s``, ``ci_low_s``, ``ci_high_s`` (order statistics, ``windows.ci_level``; null when
     the count is too small), ``share_within_target``, ``mean_s``, ``target_s``, both rules
     (``is_over_median``, ``is_over_share``), ``is_flagged`` by ``flags.rule`` and ``confidence``.
-    The service-level review (:mod:`valmius.review`) judges its years and cells with it too.
+    The service-level review (:mod:`valmius.review`) and the what-if scenarios
+    (:mod:`valmius.scenario`) judge their groups with it too.
     """
     return _judge(_evidence(tasks, by, settings), settings)
 
@@ -262,7 +248,7 @@ def most_common(tasks: pl.DataFrame, by: list[str], column: str) -> pl.DataFrame
         by, maintain_order=True).first().drop("len")
 
 
-def _over_since(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
+def _over_since(snapshot: Snapshot, settings: Settings, evaluated_at: datetime, cells: pl.DataFrame) -> pl.DataFrame:
     """Per cell, the start of the unbroken run of calendar periods over target that ends with the
     latest period at or before ``evaluated_at`` (``rolling_calendar``; periods with an empty window
     break the run)."""
@@ -275,8 +261,7 @@ def _over_since(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) 
                 share_within_target="share_within_target")
         .collect()
     )
-    cells = _cells_at(snapshot, settings, evaluated_at).select("cell_id", "target_s")
-    points = points.join(cells, on="cell_id", how="inner").sort("cell_id", "at")
+    points = points.join(cells.select("cell_id", "target_s"), on="cell_id", how="inner").sort("cell_id", "at")
     # A run breaks at a period not over target or after a gap (the previous point is not the
     # period just before). Points after the last break belong to the final run.
     contiguous = pl.col("at").shift(1).over("cell_id") == pl.col("period_start") - timedelta(seconds=1)
@@ -286,8 +271,9 @@ def _over_since(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) 
     return points.filter(final_run, pl.col("is_over")).group_by("cell_id").agg(over_since=pl.col("period_start").min())
 
 
-def _label_areas(judged: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """Add ``area_key`` (class and component) to the flagged cells; null for the others."""
+def label_areas(judged: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Add ``area_key`` (risk class and component of touching flagged cells) to judged cells
+    (cell_id, x_m, y_m, risk_class, is_flagged); null for cells not flagged."""
     size = settings.grid.cell_size_m
     flagged = judged.filter(pl.col("is_flagged")).sort("risk_class", "x_m", "y_m")
     keys = np.empty(flagged.height, dtype=object)

@@ -35,7 +35,7 @@ import polars as pl
 import vl_convert as vlc
 
 from valmius import charts, gis, notes, scorecards
-from valmius.flags import evaluate, evaluation_time
+from valmius.flags import evaluate, evaluation_time, targets_frame
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, open_lake
@@ -123,20 +123,21 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
                 continue
             specs[name] = chart.to_dict()
             save_images(specs[name], folder / "charts" / name, lang)
-        sections.append(_chart_div("map", specs, text("map_note", lang)))
-        sections.append(_table_html(text("areas_table", lang), _areas_table(ctx)))
-        sections.append(_chart_div("components", specs))
-        sections.append(_chart_div("trend", specs))
-        sections.append(_chart_div("ecdf", specs))
-        sections.append(_table_html(text("cells_table", lang), _cells_table(ctx)))
-        sections.append(_chart_div("scorecards", specs, card_note))
+        areas_table, cells_table = _areas_table(ctx), _cells_table(ctx)
+        sections.append(chart_div("map", specs, text("map_note", lang)))
+        sections.append(table_html(text("areas_table", lang), areas_table))
+        sections.append(chart_div("components", specs))
+        sections.append(chart_div("trend", specs))
+        sections.append(chart_div("ecdf", specs))
+        sections.append(table_html(text("cells_table", lang), cells_table))
+        sections.append(chart_div("scorecards", specs, card_note))
         card_table.write_csv(folder / "tables" / "scorecards.csv")
-        _areas_table(ctx).write_csv(folder / "tables" / "areas.csv")
-        _cells_table(ctx).write_csv(folder / "tables" / "cells.csv")
+        areas_table.write_csv(folder / "tables" / "areas.csv")
+        cells_table.write_csv(folder / "tables" / "cells.csv")
         _write_gis(ctx, folder / "gis")
         sections.append(_change_html(ctx, folder))
         sections.append(_method_html(ctx))
-    (folder / "report.html").write_text(_page(settings, evaluated_at, sections, specs, snapshot), encoding="utf-8")
+    (folder / "report.html").write_text(html_page(settings, evaluated_at, sections, specs, snapshot), encoding="utf-8")
     return evaluated_at, flagged_count, area_count
 
 
@@ -244,7 +245,7 @@ def _map_chart(ctx: _Context) -> alt.LayerChart | None:
         outlines += gis.boundary_segments(corners, size)
     return charts.cell_map(
         cells.select("x_m", "y_m", "x2_m", "y2_m", "band", "cell", "count", "median", "ci", "share", "confidence"),
-        _segments(outlines), _municipality_borders(grid, size), bands, lang,
+        _segments(outlines), municipality_borders(grid, size), bands, lang,
         text("map_title", lang, classes=", ".join(judged_classes)))
 
 
@@ -253,8 +254,9 @@ def _segments(edges: list) -> pl.DataFrame:
                         orient="row")
 
 
-def _municipality_borders(grid: pl.DataFrame, size: int) -> pl.DataFrame:
-    """Edges between neighbouring cells of different municipalities (when the grid names them)."""
+def municipality_borders(grid: pl.DataFrame, size: int) -> pl.DataFrame:
+    """Segments (x_m, y_m, x2_m, y2_m) between neighbouring grid cells of different municipalities
+    (when the grid names them)."""
     cells = grid.drop_nulls("municipality_code").select("x_m", "y_m", "municipality_code")
     edges = []
     for dx, dy in ((size, 0), (0, size)):
@@ -285,8 +287,7 @@ def _trend_chart(ctx: _Context) -> alt.FacetChart | None:
               .filter(pl.col("grouping") == "risk_class", pl.col("at") <= ctx.evaluated_at).collect())
     if points.height == 0:
         return None
-    targets = pl.DataFrame({"risk_class": list(ctx.settings.targets_s),
-                            "target_s": list(ctx.settings.targets_s.values())})
+    targets = targets_frame(ctx.settings)
     points = (
         points.rename({"group_key": "risk_class"})
         .join(targets, on="risk_class")
@@ -449,16 +450,18 @@ def _e(value: object) -> str:
     return html.escape(str(value))
 
 
-def _chart_div(name: str, specs: dict[str, dict], note: str | None = None) -> str:
+def chart_div(name: str, specs: dict[str, dict], note: str | None = None, *, images: bool = True) -> str:
+    """The section a chart spec is embedded into (nothing when there is no such chart), with its
+    caption and links to its PNG and SVG files (``images``: they were saved beside the page)."""
     if name not in specs:
         return ""
     caption = f"<p class='note'>{_e(note)}</p>" if note else ""
     links = " · ".join(f"<a href='charts/{name}.{kind}'>{kind.upper()}</a>" for kind in ("png", "svg"))
-    return (f"<section class='chart'><div id='chart-{name}' class='vega-chart'></div>{caption}"
-            f"<p class='files'>{links}</p></section>")
+    files = f"<p class='files'>{links}</p>" if images else ""
+    return f"<section class='chart'><div id='chart-{name}' class='vega-chart'></div>{caption}{files}</section>"
 
 
-def _table_html(title: str, frame: pl.DataFrame) -> str:
+def table_html(title: str, frame: pl.DataFrame) -> str:
     if frame.height == 0:
         return ""
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
@@ -474,7 +477,7 @@ def _change_html(ctx: _Context, folder: Path) -> str:
     lines, changes = published_changes(ctx.snapshot, ctx.settings, ctx.evaluated_at, ctx.areas)
     changes.write_csv(folder / "tables" / "changes.csv")
     return (f"<section><h2>{_e(text('change_title', ctx.lang))}</h2>" + "".join(f"<p>{_e(line)}</p>" for line in lines)
-            + _table_html(text("change_table", ctx.lang), changes) + "</section>")
+            + table_html(text("change_table", ctx.lang), changes) + "</section>")
 
 
 def _method_html(ctx: _Context) -> str:
@@ -515,8 +518,10 @@ section.chart { margin-top: 1.5rem; overflow-x: auto; }
 """
 
 
-def _page(settings: Settings, evaluated_at: datetime | None, sections: list[str], specs: dict[str, dict],
-          snapshot: Snapshot, *, title: str | None = None) -> str:
+def html_page(settings: Settings, evaluated_at: datetime | None, sections: list[str], specs: dict[str, dict],
+              snapshot: Snapshot, *, title: str | None = None) -> str:
+    """A self-contained page in the report's style: ``sections`` (HTML) and the charts ``specs``
+    (Vega-Lite, embedded into ``<div id="chart-<name>">``), the window in the subtitle."""
     lang = settings.report.language
     zone = ZoneInfo(settings.time.zone)
     end = "–" if evaluated_at is None else f"{evaluated_at.astimezone(zone):%d.%m.%Y}"
@@ -560,24 +565,7 @@ const options = {script_json(options)};
 """
 
 
-# --- Building blocks for other pages (valmius scenario): one look, one way to embed charts ---------
-
-def html_page(settings: Settings, evaluated_at: datetime | None, sections: list[str], specs: dict[str, dict],
-              snapshot: Snapshot, *, title: str) -> str:
-    """A self-contained page in the report's style: ``sections`` (HTML) and the charts ``specs``
-    (Vega-Lite, embedded into ``<div id="chart-<name>">``), the window in the subtitle."""
-    return _page(settings, evaluated_at, sections, specs, snapshot, title=title)
-
-
-def table_html(title: str, frame: pl.DataFrame) -> str:
-    """A titled HTML table of ``frame`` (values escaped; nothing for an empty frame)."""
-    return _table_html(title, frame)
-
+# --- Building blocks for other pages (valmius scenario) ------------------------------------------
 
 def escape(value: object) -> str:
     return _e(value)
-
-
-def municipality_borders(grid: pl.DataFrame, size: int) -> pl.DataFrame:
-    """Segments (x_m, y_m, x2_m, y2_m) between neighbouring grid cells of different municipalities."""
-    return _municipality_borders(grid, size)

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from valmius.errors import ScenarioError
-from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_tasks, judged_cells, label_areas
+from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_groups, judged_cells, label_areas
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss
 from valmius.lake import Snapshot, open_lake
@@ -299,8 +299,8 @@ def _move(tasks: pl.DataFrame, at_tasks: pl.DataFrame, times: StationTimes, chan
 
 
 def _evidence(tasks: pl.DataFrame, response: str, by: list[str], settings: Settings, when: str) -> pl.DataFrame:
-    judged = judge_tasks(tasks.with_columns(response_s=pl.col(response), within=pl.col(response) <= pl.col("target_s")),
-                         by, settings)
+    judged = judge_groups(tasks.with_columns(response_s=pl.col(response), within=pl.col(response) <= pl.col("target_s")),
+                          by, settings)
     names = {k: v.format(when) for k, v in _EVIDENCE.items() if k != "count"}
     return judged.select(*by, "count", "target_s", *names).rename(names)
 

@@ -24,7 +24,7 @@ from valmius import charts, gis
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, write_atomically
-from valmius.report import escape, html_page, municipality_borders, table_html
+from valmius.report import chart_div, escape, html_page, municipality_borders, table_html
 from valmius.scenario import SOURCES, ScenarioResult
 from valmius.settings import Settings
 
@@ -56,8 +56,8 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
     files = {"cells": folder / f"{stem}-cells.csv", "areas": folder / f"{stem}-areas.csv"}
     sections = [
         _lead(result, settings),
-        _chart_div("map", specs, text("scenario_map_note", lang)),
-        _chart_div("change", specs),
+        chart_div("map", specs, text("scenario_map_note", lang), images=False),
+        chart_div("change", specs, images=False),
         table_html(text("scenario_cells_table", lang), cells_table),
         table_html(text("scenario_areas_table", lang), areas_table),
         table_html(text("scenario_sources_table", lang), _sources_table(result, lang)),
@@ -121,13 +121,6 @@ def _lead(result: ScenarioResult, settings: Settings) -> str:
     html += [f"<p class='lead'>{escape(line)}</p>" for line in lines]
     html += [f"<p class='warn'>{escape(w)}</p>" for w in result.warnings]
     return "\n".join(html)
-
-
-def _chart_div(name: str, specs: dict[str, dict], note: str | None = None) -> str:
-    if name not in specs:
-        return ""
-    caption = f"<p class='note'>{escape(note)}</p>" if note else ""
-    return f"<section class='chart'><div id='chart-{name}' class='vega-chart'></div>{caption}</section>"
 
 
 def _bands(result: ScenarioResult, lang: str) -> tuple[list[str], list[str]]:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from valmius.labels import count_text, mmss, municipality_name, percent
-from valmius.report import page_html
+from valmius.report import chart_div, page_html
 from valmius.review.changes import Changes
 from valmius.review.labels import text
 from valmius.review.tables import ReviewTables
@@ -450,14 +450,6 @@ def _coverage_table(p: PageInput) -> str:
 
 # --- The page -----------------------------------------------------------------------------------
 
-def _chart(name: str, p: PageInput) -> str:
-    if name not in p.specs:
-        return ""
-    links = " · ".join(f"<a href='charts/{name}.{kind}'>{kind.upper()}</a>" for kind in ("png", "svg"))
-    return (f"<section class='chart'><div id='chart-{name}' class='vega-chart'></div>"
-            f"<p class='files'>{links}</p></section>")
-
-
 def render(p: PageInput) -> str:
     """The whole HTML page."""
     tables, lang, zone = p.tables, p.lang, ZoneInfo(p.settings.time.zone)
@@ -472,8 +464,8 @@ def render(p: PageInput) -> str:
     sections = [
         f"<section><h2>{_e(p.t('summary'))}</h2><ul class='summary'>{summary}</ul></section>",
         f"<section><h2>{_e(p.t('classes_title'))}</h2>{_classes_table(p)}</section>",
-        _chart("median", p), _chart("share", p),
-        f"<section><h2>{_e(p.t('national_title'))}</h2>{_national_table(p)}</section>", _chart("mean", p),
+        chart_div("median", p.specs), chart_div("share", p.specs),
+        f"<section><h2>{_e(p.t('national_title'))}</h2>{_national_table(p)}</section>", chart_div("mean", p.specs),
         f"<section>{_areas_table(p)}</section>", f"<section>{_problem_table(p)}</section>",
         f"<section><h2>{_e(p.t('municipality_title'))}</h2>{_wide_tables(p, 'municipality')}</section>",
         f"<section><h2>{_e(p.t('station_title'))}</h2>{station_note}{_wide_tables(p, 'station')}</section>",
