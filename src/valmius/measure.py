@@ -171,8 +171,9 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
         events = _long(measured.collect())
         affected = events.select("grouping", "group_key").unique()
         summary.groups_recomputed = affected.height
-        for table, rows in ((ROLLING_EVENTS, _event_stats(events, window_s, settings)),
-                            (ROLLING_CALENDAR, _calendar_stats(events, all_points, window_s, settings))):
+        codes = _codes(events) if events.height else None
+        for table, rows in ((ROLLING_EVENTS, _event_stats(events, window_s, settings, codes)),
+                            (ROLLING_CALENDAR, _calendar_stats(events, all_points, window_s, settings, codes))):
             written += _write_changed_partitions(writer, table, set(base.partitions(table.name)), rows, None)
         summary.partitions_written = written
         return summary
@@ -196,9 +197,10 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
         first, last = _month_bounds(span)
         subset = events.join(affected, on=["grouping", "group_key"], how="semi").filter(
             pl.col("t") > first - window_s, pl.col("t") <= last)
-        event_rows = _event_stats(subset, window_s, settings)
+        codes = _codes(subset) if subset.height else None
+        event_rows = _event_stats(subset, window_s, settings, codes)
         cal_rows = _calendar_stats(subset, all_points.filter(pl.col("at_s").is_between(first, last)), window_s,
-                                   settings)
+                                   settings, codes)
     empty_events = _event_stats(events.clear(), window_s, settings)
     fresh = _calendar_stats(events, fresh_points, window_s, settings)
     written += _update_groups(base, writer, ROLLING_EVENTS, affected, span,
@@ -249,10 +251,12 @@ def _within(events: pl.DataFrame) -> np.ndarray:
     return events["within"].fill_null(False).to_numpy()
 
 
-def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
+def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings,
+                 codes: np.ndarray | None = None) -> pl.DataFrame:
+    """``codes``: :func:`_codes` of ``events``, when the caller has them already."""
     if events.height == 0:
         return pl.DataFrame(schema=ROLLING_EVENTS.schema | {"year": pl.Int32, "month": pl.Int32})
-    codes, times = _codes(events), events["t"].to_numpy()
+    codes, times = _codes(events) if codes is None else codes, events["t"].to_numpy()
     stats = rolling_stats(events["value"].to_numpy(), times, codes, window_s,
                           within_target=_within(events), level=settings.windows.ci_level)
     frame = events.select("grouping", "group_key", "incident_id", "at").with_columns(
@@ -263,11 +267,12 @@ def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings) -> pl.
     return _with_partition(frame.with_columns(pl.col("count").cast(pl.Int64))[by_group_and_time])
 
 
-def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
+def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings,
+                    codes: np.ndarray | None = None) -> pl.DataFrame:
     schema = {c.name: c.dtype for c in ROLLING_CALENDAR.columns}
     if events.height == 0 or points.height == 0:
         return pl.DataFrame(schema=schema)
-    codes = _codes(events)
+    codes = _codes(events) if codes is None else codes
     labels = (events.select("grouping", "group_key").with_columns(code=pl.Series(codes)).unique("code"))
     stats = rolling_stats_at(events["value"].to_numpy(), events["t"].to_numpy(), codes, window_s,
                              points["at_s"].to_numpy(), within_target=_within(events),
