@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from valmius.lake import open_lake
+from valmius.definitions import open_results
 from valmius.settings import PathSettings, Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -49,7 +49,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def table(settings: Settings, name: str) -> pl.DataFrame:
     """A whole lake table as valmius reads it."""
-    return open_lake(settings.lake_path).scan(name).collect()
+    return open_results(settings).scan(name).collect()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from valmius.catalog import CatalogError, connect_catalog, duckdb_type, refresh_
 from valmius.columns import TABLES
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
+from valmius.definitions import definition_id
 from valmius.pipeline import nightly
 from valmius.rolling import ci_ranks
 from valmius.settings import Settings, WindowSettings, load_settings
@@ -42,15 +43,26 @@ def test_every_lake_table_is_a_view_with_the_dictionary_types_and_comments(sql_l
     from valmius.scorecards import SCORECARDS
 
     documented = {**TABLES, SCORECARDS.name: SCORECARDS}  # lake tables and the derived views
-    assert set(views) == set(documented)
-    for name, spec in documented.items():
+    every_definition = {f"{n}_all_definitions": t for n, t in TABLES.items() if t.per_definition}
+    assert set(views) == set(documented) | set(every_definition)
+    for name, spec in {**documented, **every_definition}.items():
         assert views[name].startswith(spec.meaning)
         columns = con.execute("SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ? "
                               "ORDER BY column_index", [name]).fetchall()
+        if spec.per_definition:  # which definition made the row, then the dictionary's columns
+            assert [c[:2] for c in columns[:2]] == [("definition_id", "VARCHAR"), ("definition_name", "VARCHAR")], name
+            assert all(c[2] for c in columns[:2]), name
+            columns = columns[2:]
         assert [c[0] for c in columns] == spec.names, name
         assert [c[1] for c in columns] == [duckdb_type(c.dtype).replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")
                                            for c in spec.columns], name
         assert [c[2] for c in columns] == [c.meaning for c in spec.columns], name
+    active = (definition_id(sql_lake), sql_lake.definition.name)
+    assert con.execute("SELECT DISTINCT definition_id, definition_name FROM responses").fetchall() == [active]
+    assert con.execute("SELECT DISTINCT definition_id, definition_name FROM rolling_events_all_definitions").fetchall() == [active]
+    for name in ("flags", "areas", "rolling_calendar"):
+        assert (con.execute(f"SELECT count(*) FROM {name}_all_definitions").fetchall()
+                == con.execute(f"SELECT count(*) FROM {name}").fetchall()), name
     # Partition columns carry their dictionary type, and the keyword column is usable quoted.
     assert con.execute("SELECT typeof(year), typeof(month) FROM responses LIMIT 1").fetchall() == [("INTEGER", "INTEGER")]
     assert con.execute("SELECT typeof(valid_year) FROM cells LIMIT 1").fetchall() == [("INTEGER",)]
@@ -63,7 +75,7 @@ def test_views_hold_exactly_the_lake_rows(sql_lake):
     for name in TABLES:
         assert con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0] == table(sql_lake, name).height, name
     stored = table(sql_lake, "responses").sort("incident_id")
-    viewed = con.sql("SELECT * FROM responses ORDER BY incident_id").pl()
+    viewed = con.sql("SELECT * EXCLUDE (definition_id, definition_name) FROM responses ORDER BY incident_id").pl()
     times = [name for name, dtype in stored.schema.items() if dtype == pl.Datetime("us", "UTC")]
     viewed = viewed.with_columns(pl.col(times).dt.convert_time_zone("UTC"))  # DuckDB names UTC Etc/UTC
     assert viewed.schema == stored.schema and viewed.equals(stored)
@@ -148,7 +160,7 @@ def test_catalog_is_replaced_atomically_and_a_failed_write_changes_nothing(sql_l
     monkeypatch.undo()
     assert refresh_catalog(settings) == path
     assert duckdb.connect(str(path), read_only=True).execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal"
-                                                            ).fetchall() == [(len(TABLES) + 1,)]  # and the scorecards view
+                                                            ).fetchall() == [(len(TABLES) + 1 + sum(t.per_definition for t in TABLES.values()),)]
 
 
 def _exact_rank(n: int, level: float) -> int:

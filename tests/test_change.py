@@ -18,7 +18,7 @@ from valmius.change import ChangeError, benjamini_hochberg, compare_periods, def
 from valmius.cli import main
 from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
-from valmius.lake import open_lake
+from valmius.measure import open_measured
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.settings import ChangeSettings
@@ -51,12 +51,13 @@ def change_lake(tmp_path, settings):
     grid.write_text("\n".join(lines) + "\n")
     for year in (2024, 2025):
         import_risk_grid(grid, year, settings)
-    measure(settings)
-    return dataclasses.replace(settings, change=ChangeSettings(permutations=1999, bootstraps=499))
+    changed = dataclasses.replace(settings, change=ChangeSettings(permutations=1999, bootstraps=499))
+    measure(changed)
+    return changed
 
 
 def test_planted_change_found_and_noise_not(change_lake):
-    snapshot = open_lake(change_lake.lake_path)
+    snapshot = open_measured(change_lake)
     table = compare_periods(snapshot, change_lake, current=CURRENT, previous=PREVIOUS)
     cells = table.filter(pl.col("grouping") == "cell")
     by_cell = {row["group_key"]: row for row in cells.iter_rows(named=True)}
@@ -75,7 +76,7 @@ def test_planted_change_found_and_noise_not(change_lake):
         row = table.filter(pl.col("grouping") == grouping, pl.col("group_key") == key).row(0, named=True)
         assert row["current_count"] == row["previous_count"] == 156 and row["is_tested"]
     # Medians are those of the stored responses.
-    responses = open_lake(change_lake.lake_path).scan("responses").collect()
+    responses = open_measured(change_lake).scan("responses").collect()
     mine = responses.filter(pl.col("cell_id") == _cell_id(SLOWER[0]), pl.col("call_at").dt.year() == 2025)
     assert by_cell[_cell_id(SLOWER[0])]["current_median_s"] == mine["response_s"].median()
     # q-values: Benjamini-Hochberg over every comparison made, as the slow reference computes them.
@@ -90,7 +91,7 @@ def test_planted_change_found_and_noise_not(change_lake):
 
 
 def test_periods_checked_and_defaulted(change_lake):
-    snapshot = open_lake(change_lake.lake_path)
+    snapshot = open_measured(change_lake)
     with pytest.raises(ChangeError, match="overlap.*share no day"):
         compare_periods(snapshot, change_lake, current=CURRENT, previous=(date(2024, 6, 1), date(2025, 1, 1)))
     with pytest.raises(ChangeError, match="starts .* after it ends"):
@@ -140,7 +141,7 @@ def test_report_section(change_lake):
     english = dataclasses.replace(change_lake, report=dataclasses.replace(change_lake.report, language="en"))
     result = write_report(english, today=date(2026, 1, 5))
     page = result.html.read_text()
-    table = compare_periods(open_lake(change_lake.lake_path), change_lake, current=CURRENT, previous=PREVIOUS)
+    table = compare_periods(open_measured(change_lake), change_lake, current=CURRENT, previous=PREVIOUS)
     n, m = int(table["is_tested"].sum()), int(table["is_significant"].sum())
     assert f"{n} comparisons made, {m} changes unlikely to be noise at FDR 5%." in page and m >= 3
     assert "1 groups with too few tasks not compared" in page
@@ -155,7 +156,7 @@ def test_report_section_hides_figures_of_small_counts(change_lake):
     from valmius.flags import evaluation_time
 
     shy = dataclasses.replace(change_lake, report=dataclasses.replace(change_lake.report, min_count_shown=31))
-    snapshot = open_lake(shy.lake_path)
+    snapshot = open_measured(shy)
     lines, changes = published_changes(snapshot, shy, evaluation_time(snapshot, shy))
     cell = changes.filter(pl.col("Kohde") == _cell_id(SLOWER[0])).row(0, named=True)
     assert cell["Tehtäviä nyt"] == "< 31" and cell["Mediaani nyt"] is None and cell["Muutos"] is None

@@ -18,7 +18,7 @@ from valmius.cli import main
 from valmius.flags import evaluate, flag
 from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
-from valmius.lake import open_lake
+from valmius.definitions import DefinitionError, definition_id, open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.settings import FlagSettings
@@ -140,7 +140,7 @@ def test_flags_recomputed_from_the_stored_responses(hand_lake):
 
 
 def test_confidence_and_the_two_rules(hand_lake):
-    flags = {r["cell_id"]: r for r in evaluate(open_lake(hand_lake.lake_path), hand_lake)[0].iter_rows(named=True)}
+    flags = {r["cell_id"]: r for r in evaluate(open_results(hand_lake), hand_lake)[0].iter_rows(named=True)}
     assert flags[_cell_id((0, 2))]["confidence"] == "certain"
     assert flags[_cell_id(LIKELY)]["confidence"] == "likely"
     assert flags[_cell_id(TOO_FEW)]["confidence"] == "too_few_tasks"
@@ -150,13 +150,13 @@ def test_confidence_and_the_two_rules(hand_lake):
     assert flags[_cell_id((2, 2))]["confidence"] is None and not flags[_cell_id((2, 2))]["is_flagged"]
 
     by_share = dataclasses.replace(hand_lake, flags=FlagSettings(rule="share"))
-    shared = {r["cell_id"]: r for r in evaluate(open_lake(hand_lake.lake_path), by_share)[0].iter_rows(named=True)}
+    shared = {r["cell_id"]: r for r in evaluate(open_results(hand_lake), by_share)[0].iter_rows(named=True)}
     assert not shared[_cell_id(MEDIAN_ONLY)]["is_flagged"]
     assert shared[_cell_id((0, 2))]["is_flagged"]
 
 
 def test_areas_known_components_pooled_evidence_and_why(hand_lake):
-    flags, areas = evaluate(open_lake(hand_lake.lake_path), hand_lake)
+    flags, areas = evaluate(open_results(hand_lake), hand_lake)
     by_cells = {frozenset(r["cell_ids"]): r for r in areas.iter_rows(named=True)}
     expected = [frozenset(_cell_id(c) for c in group) for group in
                 (AREA_A, AREA_B, [LIKELY], [TOO_FEW], [MEDIAN_ONLY])]
@@ -175,13 +175,13 @@ def test_areas_known_components_pooled_evidence_and_why(hand_lake):
         assert {area_of[c] for c in row["cell_ids"]} == {row["area_id"]}
 
     sides_only = dataclasses.replace(hand_lake, flags=FlagSettings(neighbourhood=4))
-    areas4 = evaluate(open_lake(hand_lake.lake_path), sides_only)[1]
+    areas4 = evaluate(open_results(hand_lake), sides_only)[1]
     assert {frozenset(r) for r in areas4["cell_ids"].to_list()} >= {
         frozenset(_cell_id(c) for c in AREA_A[:3]), frozenset([_cell_id(AREA_A[3])])}
 
 
 def test_problem_cells_and_since_when(hand_lake):
-    flags = {r["cell_id"]: r for r in evaluate(open_lake(hand_lake.lake_path), hand_lake)[0].iter_rows(named=True)}
+    flags = {r["cell_id"]: r for r in evaluate(open_results(hand_lake), hand_lake)[0].iter_rows(named=True)}
     problem, once = flags[_cell_id((3, 2))], flags[_cell_id((0, 2))]
     assert (problem["years_over"], problem["years_in_review"], problem["is_problem"]) == (2, 2, True)
     assert (once["years_over"], once["years_in_review"], once["is_problem"]) == (1, 2, False)
@@ -193,16 +193,28 @@ def test_problem_cells_and_since_when(hand_lake):
 
 
 def test_an_earlier_window_and_what_changed(hand_lake):
-    june = evaluate(open_lake(hand_lake.lake_path), hand_lake, at=datetime(2025, 6, 30).date())[0]
+    june = evaluate(open_results(hand_lake), hand_lake, at=datetime(2025, 6, 30).date())[0]
     assert june["evaluated_at"][0] == datetime(2025, 6, 30, 20, 59, 59, tzinfo=timezone.utc)
     _check_against_responses(hand_lake, june)
 
-    first = flag(hand_lake)
-    assert first.appeared and not first.cleared
-    second = flag(dataclasses.replace(hand_lake, flags=FlagSettings(rule="share")))
-    assert second.cleared == [_cell_id(MEDIAN_ONLY)] and second.appeared == []
+    earlier = flag(hand_lake, at=datetime(2025, 6, 30).date())
+    june_flagged = set(june.filter("is_flagged")["cell_id"])
+    assert sorted(earlier.appeared) == sorted(june_flagged) and not earlier.cleared
+    latest = flag(hand_lake)
+    now_flagged = set(table(hand_lake, "flags").filter("is_flagged")["cell_id"])
+    assert sorted(latest.appeared) == sorted(now_flagged - june_flagged)
+    assert sorted(latest.cleared) == sorted(june_flagged - now_flagged)
+
+    # Another flag rule is another definition, with tables of its own; it measures nothing anew but
+    # starts from the tables of the definition with the same measure rules. Both results stay.
+    by_share = dataclasses.replace(hand_lake, flags=FlagSettings(rule="share"))
+    assert flag(by_share).cleared == []  # its first evaluation: nothing to clear
+    assert table(by_share, "responses").equals(table(hand_lake, "responses"))
+    assert table(by_share, "rolling_calendar").equals(table(hand_lake, "rolling_calendar"))
+    assert _cell_id(MEDIAN_ONLY) in set(table(hand_lake, "flags").filter("is_flagged")["cell_id"])
+    assert _cell_id(MEDIAN_ONLY) not in set(table(by_share, "flags").filter("is_flagged")["cell_id"])
     runs = table(hand_lake, "runs").filter(pl.col("command") == "flag")
-    assert runs.height == 2
+    assert runs["definition_id"].to_list() == [definition_id(hand_lake)] * 2 + [definition_id(by_share)]
 
 
 def test_flags_on_the_demo_sample_week(sample_lake):
@@ -230,6 +242,6 @@ def test_cli_flag(hand_lake, tmp_path):
 
 
 def test_empty_lake(settings):
-    flags, areas = evaluate(open_lake(settings.lake_path), settings)
+    flags, areas = evaluate(open_results(settings), settings)
     assert flags.height == 0 and areas.height == 0
     assert "nothing to judge" in flag(settings).to_text()

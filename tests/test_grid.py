@@ -14,7 +14,7 @@ from valmius.cli import main
 from valmius.errors import InputError
 from valmius.grid import assign_cells, grid_status, import_risk_grid, read_risk_grid
 from valmius.ingest import ingest
-from valmius.lake import open_lake
+from valmius.definitions import open_results
 from valmius.mapping import load_mapping
 from valmius.settings import GridSettings
 
@@ -90,7 +90,7 @@ def test_defective_grids_are_clear_errors(tmp_path, settings, text, message):
         import_risk_grid(path, 2025, settings)
     assert message in str(error.value)
     assert str(path) in str(error.value)
-    assert open_lake(settings.lake_path).snapshot_id == 0  # nothing written
+    assert open_results(settings).snapshot_id == 0  # nothing written
 
 
 def test_crs_mismatch_in_geojson_and_option(tmp_path, settings):
@@ -141,7 +141,7 @@ def test_incidents_take_the_grid_of_their_year_or_the_latest_earlier(tmp_path, s
     import_risk_grid(write(tmp_path / "g24.csv", GOOD), 2024, settings)
     import_risk_grid(write(tmp_path / "g25.csv", GOOD.replace("393000,6711000,I,186", "393000,6711000,III,186")),
                      2025, settings)
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_results(settings)
     got = assign_cells(snapshot.scan("incidents"), snapshot, settings).collect().sort("incident_id")
     by_id = {r["incident_id"]: r for r in got.iter_rows(named=True)}
     assert by_id["a"]["risk_class"] is None and by_id["a"]["grid_year"] is None  # before the first grid

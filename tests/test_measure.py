@@ -244,7 +244,7 @@ def test_nightly_run_reads_the_inbox_and_measures(tmp_path):
     assert result.exit_code == 1 and "inbox folder not found" in result.output
 
 
-def test_a_new_grid_or_counting_setting_measures_every_response_again(sample_lake, tmp_path):
+def test_a_new_grid_measures_every_response_again_and_a_new_counting_setting_is_a_new_definition(sample_lake, tmp_path):
     settings = sample_lake
     before = table(settings, "responses")
     grid = tmp_path / "all-class-ii.csv"
@@ -256,6 +256,6 @@ def test_a_new_grid_or_counting_setting_measures_every_response_again(sample_lak
     assert set(after.drop_nulls("risk_class")["risk_class"]) == {"II"}
     assert before.height == after.height
     narrowed = dataclasses.replace(settings, counting=CountingSettings(urgent_classes=["A"]))
-    measure(narrowed)
-    urgent = table(settings, "responses").filter("is_urgent")
-    assert set(urgent["urgency"]) == {"A"}
+    assert measure(narrowed).mode == "full"  # the new definition's first measure
+    assert set(table(narrowed, "responses").filter("is_urgent")["urgency"]) == {"A"}
+    assert table(settings, "responses").equals(after)  # the old definition's results stay as they were

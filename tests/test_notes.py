@@ -15,7 +15,7 @@ from test_flags import AREA_A, _cell_id, _rows, hand_lake  # noqa: F401  (fixtur
 from valmius.cli import main
 from valmius.flags import evaluate, flag
 from valmius.ingest import ingest
-from valmius.lake import open_lake
+from valmius.definitions import open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.notes import NOTE_REASONS, NoteError, annotate, explained_by_area, list_notes
@@ -89,13 +89,13 @@ def test_notes_survive_measure_full_and_reingest(hand_lake, tmp_path):
 
 
 def test_notes_never_change_the_statistics(hand_lake):
-    snapshot = open_lake(hand_lake.lake_path)
+    snapshot = open_results(hand_lake)
     flags, areas = evaluate(snapshot, hand_lake)
     tables = {name: table(hand_lake, name) for name in ("responses", "rolling_events", "rolling_calendar")}
     for incident in _late_in_area_a(hand_lake)[:5]:
         annotate(hand_lake, incident, "road_closed", "Closed")
     measure(hand_lake)
-    snapshot = open_lake(hand_lake.lake_path)
+    snapshot = open_results(hand_lake)
     flags_after, areas_after = evaluate(snapshot, hand_lake)
     assert_frame_equal(flags_after, flags)
     assert_frame_equal(areas_after, areas)
@@ -111,8 +111,8 @@ def test_report_counts_explained_late_responses(hand_lake):
     annotate(hand_lake, late[1], "unit_busy", "On another task")  # supersedes: counts as unit_busy only
     annotate(hand_lake, late[2], "unit_busy", "On another task")
     annotate(hand_lake, _within_target(hand_lake), "other", "Not late: never counts", force=True)
-    _, areas = evaluate(open_lake(hand_lake.lake_path), hand_lake)
-    counts = explained_by_area(open_lake(hand_lake.lake_path), areas)
+    _, areas = evaluate(open_results(hand_lake), hand_lake)
+    counts = explained_by_area(open_results(hand_lake), areas)
     area_a = areas.filter(pl.col("cell_ids").list.sort() == pl.lit(sorted(AREA_A_CELLS))).row(0, named=True)
     row = counts.filter(pl.col("area_id") == area_a["area_id"]).row(0, named=True)
     assert (row["late"], row["explained"], row["note_road_closed"], row["note_unit_busy"]) == (48, 3, 1, 2)

@@ -28,7 +28,7 @@ from valmius.flags import evaluate
 from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
 from valmius.labels import mmss
-from valmius.lake import open_lake
+from valmius.definitions import open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.review import write_review
@@ -181,7 +181,7 @@ def _ci(values: np.ndarray, level: float) -> tuple[float | None, float | None]:
 
 
 def _measured(settings: Settings) -> list[dict]:
-    responses = open_lake(settings.lake_path).scan("responses").collect()
+    responses = open_results(settings).scan("responses").collect()
     rows = responses.filter(pl.col("is_measured")).to_dicts()
     for row in rows:
         row["local_year"] = row["call_at"].astimezone(ZoneInfo(settings.time.zone)).year
@@ -258,7 +258,7 @@ def _check_yearly_csv(settings: Settings, folder: Path, years) -> pl.DataFrame:
 
 def _expected_problem_cells(settings: Settings, years, rule: str) -> set[str]:
     """Cells of the judged classes in the last year's grid, over target in each year (its own target)."""
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_results(settings)
     from valmius.grid import grid_at
 
     judged = set(grid_at(snapshot, years[-1]).filter(pl.col("risk_class").is_in(settings.flags.risk_classes))
@@ -326,7 +326,7 @@ def test_generated_multi_year_lake_against_the_responses(generated_lake):
     assert manifest["problem_cells"], "the demo world has slow class I cells"
     # The grid is the same every year: the nightly flags say the same about the period.
     period = dataclasses.replace(generated_lake, flags=dataclasses.replace(generated_lake.flags, review_years=3))
-    flags, areas = evaluate(open_lake(generated_lake.lake_path), period, at=date(2025, 12, 31))
+    flags, areas = evaluate(open_results(generated_lake), period, at=date(2025, 12, 31))
     assert set(flags.filter("is_problem")["cell_id"]) == set(manifest["problem_cells"])
     assert manifest["areas"] == areas.height and manifest["flagged_cells"] == flags["is_flagged"].sum()
     stored_areas = pl.read_csv(result.folder / "tables" / "areas.csv", schema_overrides={"municipality_code": pl.String})
@@ -342,7 +342,7 @@ def test_problem_cells_judge_each_year_against_its_own_target(lake_copy):
     # The nightly flags judge every year against the class at the evaluation date: the cell that was
     # class II in 2022 met its 10 minutes then, so only they call it a problem cell.
     period = dataclasses.replace(lake_copy, flags=dataclasses.replace(lake_copy.flags, review_years=4))
-    flags = evaluate(open_lake(lake_copy.lake_path), period, at=date(2025, 12, 31))[0]
+    flags = evaluate(open_results(lake_copy), period, at=date(2025, 12, 31))[0]
     assert set(flags.filter("is_problem")["cell_id"]) - set(manifest["problem_cells"]) == {_cell_id(RECLASSED)}
     cells = pl.read_csv(result.folder / "tables" / "problem_cells.csv")
     assert cells.filter(pl.col("cell_id") == _cell_id(RECLASSED)).height == 0
@@ -478,6 +478,7 @@ def test_what_changed_since_the_previous_review(lake_copy, tmp_path):
 
     # Settings that shape the numbers are compared too; an explicit earlier review can be named.
     stricter = dataclasses.replace(lake_copy, targets_s={**lake_copy.targets_s, "I": 300})
+    measure(stricter)  # another target: another definition, measured on its own
     third = write_review(stricter, first_year=2023, last_year=2025, today=date(2026, 1, 11), previous=first.folder)
     assert third.previous == first.folder
     assert "targets_s" in third.html.read_text() and "Asetukset muuttuneet edellisestä seurannasta" in \
@@ -495,10 +496,10 @@ def test_damaged_or_wrong_earlier_review(lake_copy):
 
 
 def test_read_only_atomic_and_offline(lake_copy):
-    before = open_lake(lake_copy.lake_path).snapshot_id
+    before = open_results(lake_copy).snapshot_id
     first = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
     second = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
-    assert open_lake(lake_copy.lake_path).snapshot_id == before
+    assert open_results(lake_copy).snapshot_id == before
     assert second.folder == first.folder and second.previous is None  # the same folder is not its own previous
     assert sorted(p.name for p in lake_copy.paths.reports.iterdir()) == ["review-2022-2025-2026-01-15"]
     page = second.html.read_text()

@@ -30,7 +30,7 @@ from valmius.errors import InputError, ScenarioError
 from valmius.flags import evaluate
 from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
-from valmius.lake import open_lake
+from valmius.definitions import open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.report import write_report
@@ -131,7 +131,7 @@ def test_closing_the_west_station_puts_its_cell_over_target(two_stations):
 
 
 def test_before_is_exactly_what_flags_judges(two_stations):
-    flags, _ = evaluate(open_lake(two_stations.lake_path), two_stations, at=AT)
+    flags, _ = evaluate(open_results(two_stations), two_stations, at=AT)
     result = run_scenario(two_stations, close=WEST, at=AT, write=False)
     joined = flags.join(result.cells, on="cell_id")
     assert joined.height == flags.height == result.cells.height == 4

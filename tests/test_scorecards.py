@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 from conftest import SF_CALLS, fi_row, needs_shared_data, table, write_fi
 from valmius.catalog import connect_catalog
 from valmius.ingest import ingest
-from valmius.lake import open_lake
+from valmius.definitions import open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.scorecards import DEFECT_REASONS, SCORECARDS, report_parts, scorecards
@@ -57,7 +57,7 @@ def naive_scorecards(settings) -> dict[tuple, dict[str, int]]:
 
 
 def check_against_naive(settings) -> pl.DataFrame:
-    frame = scorecards(open_lake(settings.lake_path), settings)
+    frame = scorecards(open_results(settings), settings)
     expected = naive_scorecards(settings)
     assert frame.columns == SCORECARDS.names
     assert frame.height == len(expected)
@@ -127,7 +127,7 @@ def test_replaced_rows_are_not_defects(hand_lake, tmp_path):
 
 
 def test_sql_view_matches_polars(hand_lake):
-    check_sql_view(hand_lake, scorecards(open_lake(hand_lake.lake_path), hand_lake))
+    check_sql_view(hand_lake, scorecards(open_results(hand_lake), hand_lake))
 
 
 def test_demo_sample(sample_lake):
@@ -139,7 +139,7 @@ def test_demo_sample(sample_lake):
 def test_report_parts(hand_lake):
     from datetime import datetime, timezone
 
-    chart, shown, note = report_parts(open_lake(hand_lake.lake_path), hand_lake,
+    chart, shown, note = report_parts(open_results(hand_lake), hand_lake,
                                       datetime(2025, 2, 28, 21, 59, 59, tzinfo=timezone.utc))
     assert chart is not None and shown.height == 2  # KU10 in January and February
     january = shown.row(0, named=True)
@@ -166,6 +166,6 @@ def test_real_sf_data(tmp_path):
 
 
 def test_sql_view_on_three_years(sql_lake):
-    frame = scorecards(open_lake(sql_lake.lake_path), sql_lake)
+    frame = scorecards(open_results(sql_lake), sql_lake)
     assert frame["local_month"].drop_nulls().n_unique() >= 36
     check_sql_view(sql_lake, frame)

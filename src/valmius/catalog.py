@@ -46,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from statistics import NormalDist
@@ -56,7 +57,8 @@ import polars as pl
 
 from valmius.columns import TABLES, UTC_TIME, Column, Table
 from valmius.errors import ValmiusError
-from valmius.lake import Snapshot, fsync_path, open_lake
+from valmius.definitions import open_results
+from valmius.lake import DEFINITION_KEY, Snapshot, fsync_path
 from valmius.rolling import ci_ranks
 from valmius import scorecards
 from valmius.settings import RISK_CLASSES, Settings
@@ -112,20 +114,52 @@ def _has_files(snapshot: Snapshot, table: Table) -> bool:
     return folder is not None and any(folder.rglob("*.parquet"))
 
 
-def view_sql(table: Table, location: str | None) -> str:
-    """``CREATE VIEW`` of one lake table; ``location`` None: the empty view of a table not in the lake."""
+ALL_DEFINITIONS = "_all_definitions"
+"""Suffix of the view of a derived table that holds the results of every stored definition."""
+
+
+@dataclass(frozen=True)
+class _ViewOf:
+    """Which rows a view of a derived table shows: one definition's (``definition_id``) or every
+    stored definition's (None)."""
+
+    definition_id: str | None
+    definition_name: str = ""
+
+
+def view_sql(table: Table, location: str | None, definition: _ViewOf | None = None) -> str:
+    """``CREATE VIEW`` of one lake table; ``location`` None: the empty view of a table not in the lake.
+
+    A derived table (``table.per_definition``) needs ``definition``: its view is named after the
+    table and reads one definition's folder, with ``definition_id`` and ``definition_name`` as
+    constant columns, or it is the ``<table>_all_definitions`` view of every definition's rows."""
+    name, folder, extra, partitions = table.name, "", [], dict.fromkeys(table.partition_by, "")
+    if table.per_definition:
+        assert definition is not None
+        if definition.definition_id is None:
+            name, folder = table.name + ALL_DEFINITIONS, f"{DEFINITION_KEY}=*/"
+            partitions = {DEFINITION_KEY: "VARCHAR", **partitions}
+            extra = [f"t.{quote(DEFINITION_KEY)}", f"(SELECT d.name FROM {quote('definitions')} d WHERE d.definition_id = "
+                     f"t.{quote(DEFINITION_KEY)}) AS definition_name"]
+        else:
+            folder = f"{DEFINITION_KEY}={definition.definition_id}/"
+            extra = [f"CAST({literal(definition.definition_id)} AS VARCHAR) AS {quote(DEFINITION_KEY)}",
+                     f"CAST({literal(definition.definition_name)} AS VARCHAR) AS definition_name"]
     if location is None:
-        columns = ",\n    ".join(f"CAST(NULL AS {duckdb_type(c.dtype)}) AS {quote(c.name)}" for c in table.columns)
-        return f"CREATE VIEW {quote(table.name)} AS\nSELECT\n    {columns}\nWHERE false"
-    columns = ",\n    ".join(_select_column(c, table) for c in table.columns)
-    folders = "".join(f"{name}=*/" for name in table.partition_by)
+        columns = ",\n    ".join([f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in ([DEFINITION_KEY, "definition_name"] if
+                                    table.per_definition else [])]
+                                  + [f"CAST(NULL AS {duckdb_type(c.dtype)}) AS {quote(c.name)}" for c in table.columns])
+        return f"CREATE VIEW {quote(name)} AS\nSELECT\n    {columns}\nWHERE false"
+    columns = ",\n    ".join(extra + [_select_column(c, table) for c in table.columns])
+    folders = folder + "".join(f"{key}=*/" for key in table.partition_by)
     pattern = literal(f"{location}/{table.name}/{folders}*.parquet")
-    if table.partition_by:
-        types = ", ".join(f"{literal(c.name)}: {duckdb_type(c.dtype)}" for c in table.columns if c.name in table.partition_by)
+    if partitions:
+        dtypes = {c.name: duckdb_type(c.dtype) for c in table.columns} | {DEFINITION_KEY: "VARCHAR"}
+        types = ", ".join(f"{literal(key)}: {dtypes[key]}" for key in partitions)
         source = f"read_parquet({pattern}, hive_partitioning = true, hive_types = {{{types}}})"
     else:
         source = f"read_parquet({pattern}, hive_partitioning = false)"
-    return f"CREATE VIEW {quote(table.name)} AS\nSELECT\n    {columns}\nFROM {source}"
+    return f"CREATE VIEW {quote(name)} AS\nSELECT\n    {columns}\nFROM {source} AS t"
 
 
 def _select_column(column: Column, table: Table) -> str:
@@ -135,17 +169,26 @@ def _select_column(column: Column, table: Table) -> str:
     return f"CAST({quote(column.name)} AS {duckdb_type(column.dtype)}) AS {quote(column.name)}"
 
 
-def comment_sql(table: Table, in_lake: bool) -> list[str]:
+def comment_sql(table: Table, in_lake: bool, *, all_definitions: bool = False) -> list[str]:
     """``COMMENT ON`` the view and each of its columns, from the column dictionary."""
     meaning = table.meaning
+    name = table.name + (ALL_DEFINITIONS if all_definitions else "")
+    if table.per_definition:
+        meaning += (" Every stored definition's rows: filter on definition_id (see the definitions view)."
+                    if all_definitions else
+                    f" Rows of the settings' definition only; {table.name}{ALL_DEFINITIONS} holds every stored definition's.")
     if table.key:
         meaning += f" Key: {', '.join(table.key)}."
     if table.partition_by:
         meaning += f" Partitioned by {', '.join(table.partition_by)} (filter on them to read fewer files)."
     if not in_lake:
         meaning += " Not in the lake yet: empty until the stage that writes it has run (then refresh the catalog)."
-    statements = [f"COMMENT ON VIEW {quote(table.name)} IS {literal(meaning)}"]
-    statements += [f"COMMENT ON COLUMN {quote(table.name)}.{quote(c.name)} IS {literal(c.meaning)}" for c in table.columns]
+    columns = [(c.name, c.meaning) for c in table.columns]
+    if table.per_definition:
+        columns = [(DEFINITION_KEY, "The definition that made the row (definitions.definition_id)."),
+                   ("definition_name", "Its name (definitions.name)."), *columns]
+    statements = [f"COMMENT ON VIEW {quote(name)} IS {literal(meaning)}"]
+    statements += [f"COMMENT ON COLUMN {quote(name)}.{quote(c)} IS {literal(m)}" for c, m in columns]
     return statements
 
 
@@ -202,7 +245,8 @@ def derived_view_statements(settings: Settings) -> list[str]:
 def _fingerprint(settings: Settings, snapshot: Snapshot, empty: list[str]) -> str:
     """What the catalog's content depends on: when it changes, the catalog is written again."""
     inputs = {"code": _CODE_VERSION, "duckdb": duckdb.__version__, "lake": lake_location(settings),
-              "snapshot": snapshot.snapshot_id, "empty": empty, "targets_s": settings.targets_s,
+              "snapshot": snapshot.snapshot_id, "empty": empty, "definition": snapshot.definition_id,
+              "definition_name": settings.definition.name, "targets_s": settings.targets_s,
               "zone": settings.time.zone, "ci_level": settings.windows.ci_level,
               "trailing_days": settings.windows.trailing_days, "derived": derived_view_statements(settings),
               "tables": {t.name: [(c.name, str(c.dtype), c.meaning) for c in t.columns] + [t.meaning] for t in TABLES.values()}}
@@ -214,6 +258,8 @@ def _info_sql(settings: Settings, snapshot: Snapshot, fingerprint: str) -> str:
         "lake": lake_location(settings),
         "opening": "relative paths: open from the catalog's folder, or set file_search_path to it",
         "snapshot_id": str(snapshot.snapshot_id),
+        "definition_id": str(snapshot.definition_id),
+        "definition_name": settings.definition.name,
         "refreshed_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "time_zone": settings.time.zone,
         "targets_s": json.dumps(settings.targets_s),
@@ -227,14 +273,20 @@ def _info_sql(settings: Settings, snapshot: Snapshot, fingerprint: str) -> str:
 
 def catalog_statements(settings: Settings) -> tuple[list[str], str]:
     """Every statement that builds the catalog, and the catalog's fingerprint."""
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_results(settings)
     location = lake_location(settings)
     in_lake = {name: _has_files(snapshot, table) for name, table in TABLES.items()}
     fingerprint = _fingerprint(settings, snapshot, sorted(n for n, present in in_lake.items() if not present))
-    statements = []
+    active = _ViewOf(snapshot.definition_id, settings.definition.name)
+    statements, every_definition = [], []  # the second read the definitions view: made after it
     for name, table in TABLES.items():
-        statements.append(view_sql(table, location if in_lake[name] else None))
+        statements.append(view_sql(table, location if in_lake[name] else None, active))
         statements += comment_sql(table, in_lake[name])
+        if table.per_definition:
+            stored = bool(snapshot.definitions_with(name))
+            every_definition.append(view_sql(table, location if stored else None, _ViewOf(None)))
+            every_definition += comment_sql(table, stored, all_definitions=True)
+    statements += every_definition
     statements += macro_sql(settings)
     statements += derived_view_statements(settings)
     statements.append(_info_sql(settings, snapshot, fingerprint))
@@ -286,7 +338,7 @@ def opening_instructions(path: Path) -> str:
 
 def catalog_fingerprint(settings: Settings) -> str:
     """The fingerprint a fresh catalog of the current lake and settings would have (cheap: no ranks)."""
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_results(settings)
     empty = sorted(name for name, table in TABLES.items() if not _has_files(snapshot, table))
     return _fingerprint(settings, snapshot, empty)
 

@@ -37,7 +37,8 @@ from valmius.flags import evaluate, evaluation_time
 from valmius.grid import grid_at
 from valmius.kernels.change import group_seeds, median_shift_tests
 from valmius.labels import count_text, mmss, municipality_name, percent, text
-from valmius.lake import Snapshot, open_lake
+from valmius.lake import Snapshot
+from valmius.measure import open_measured
 from valmius.settings import Settings
 
 GROUPINGS = ("all", "risk_class", "municipality", "area", "cell")
@@ -91,7 +92,7 @@ def _span(period: Period) -> str:
 def change(settings: Settings, *, current: Period | None = None, previous: Period | None = None,
            at: date | None = None) -> ChangeResult:
     """Compare two periods of the lake at ``settings.lake_path`` (defaults: :func:`default_periods`)."""
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_measured(settings)
     if current is None or previous is None:
         periods = default_periods(snapshot, settings, at=current[1] if current else at)
         if periods is None:

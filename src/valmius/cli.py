@@ -285,6 +285,44 @@ def notes_command(ctx: click.Context, incident: str | None, history: bool, as_cs
     Console().print(rich_table(frame))
 
 
+@main.command(name="definitions")
+@click.option("--show", "show", default=None, metavar="REF",
+              help="Print one definition as the settings that make it again (id, name or name@vN).")
+@click.option("--diff", "diff", nargs=2, default=None, metavar="A B", help="The rules that differ between two definitions.")
+@click.pass_context
+def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, str] | None) -> None:
+    """List the definitions whose figures the lake holds (* marks the one the settings make), show
+    one as settings, or compare two. A report's footer names its definition: trace it here.
+
+    \b
+    Example:
+      valmius definitions
+      valmius definitions --show 3f9a0c1d2e4b > old-rules.toml
+      valmius definitions --diff default@v1 default@v2
+    """
+    from valmius import definitions
+    from valmius.definitions import open_results
+
+    settings = _settings(ctx)
+    snapshot = open_results(settings)
+    if show is not None:
+        click.echo(definitions.as_settings(definitions.find(snapshot, show)), nl=False)
+    elif diff is not None:
+        a, b = (definitions.find(snapshot, ref) for ref in diff)
+        rows = definitions.differences(a, b)
+        click.echo(f"{a.label}  →  {b.label}: {len(rows)} rule(s) differ")
+        for key, before, after in rows:
+            click.echo(f"  {key}: {before!r} → {after!r}")
+    else:
+        current = definitions.current(snapshot, settings)
+        click.echo(f"The settings make definition {current.label}"
+                   + ("" if current.version is not None else " (no results yet: run valmius measure)"))
+        for row in definitions.listing(snapshot, settings).iter_rows(named=True):
+            last = f"{row['last_run_at']:%Y-%m-%d %H:%M} UTC" if row["last_run_at"] else "never"
+            click.echo(f"{row['active']:1} {row['definition_id']}  {row['name']} v{row['version']}  "
+                       f"created {row['created_at']:%Y-%m-%d %H:%M} UTC  {row['responses']:,} responses  last run {last}")
+
+
 @main.command(name="report")
 @click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Report the window ending at the end of this local day (default: the latest calendar period).")

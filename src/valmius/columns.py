@@ -32,6 +32,9 @@ class Table:
     key: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
     """Hive partition columns: folder names, not stored inside the Parquet files."""
+    per_definition: bool = False
+    """A derived table: one folder per definition (``definition_id=<id>/``), the id a column of the
+    DuckDB views (see ``valmius.definitions``)."""
 
     @property
     def schema(self) -> pl.Schema:
@@ -142,7 +145,7 @@ RESPONSES = Table(
         Column("call_at", UTC_TIME, "Emergency call received by the ERC (UTC); rolling windows are placed by it.", nullable=False),
         Column("alarm_at", UTC_TIME, "Earliest alarm among the counted units (UTC): the response clock starts here."),
         Column("on_scene_at", UTC_TIME, "Earliest on-scene time among the counted units (UTC)."),
-        Column("response_s", pl.Int64, "Response time in seconds: alarm_at to on_scene_at; null with no_response_reason."),
+        Column("response_s", pl.Int64, "Response time in seconds: alarm_at to on_scene_at (counting.clock_start = \"call\": call_at to on_scene_at); null with no_response_reason."),
         Column("erc_s", pl.Int64, "ERC processing in seconds: call received to the first alarm (not part of the response time)."),
         Column("turnout_s", pl.Int64, "Turnout of the first unit on scene in seconds: its alarm to en route."),
         Column("travel_s", pl.Int64, "Travel of the first unit on scene in seconds: en route to on scene."),
@@ -165,6 +168,7 @@ RESPONSES = Table(
     ),
     key=("incident_id",),
     partition_by=("year", "month"),
+    per_definition=True,
 )
 
 _ROLLING_STATS = (
@@ -192,6 +196,7 @@ ROLLING_EVENTS = Table(
     ),
     key=("grouping", "group_key", "incident_id"),
     partition_by=("year", "month"),
+    per_definition=True,
 )
 
 ROLLING_CALENDAR = Table(
@@ -206,6 +211,7 @@ ROLLING_CALENDAR = Table(
     ),
     key=("grouping", "group_key", "at"),
     partition_by=("year", "month"),
+    per_definition=True,
 )
 
 FILES = Table(
@@ -244,8 +250,26 @@ RUNS = Table(
         Column("rows_replaced", pl.Int64, "Stored rows replaced by a newer export of the same incident and unit.", nullable=False),
         Column("duration_s", pl.Float64, "Wall-clock duration of the run in seconds.", nullable=False),
         Column("summary_json", pl.String, "The full run summary as JSON (counts by reason, per file).", nullable=False),
+        Column("definition_id", pl.String, "Definition whose derived tables the run wrote (definitions.definition_id); null for runs that wrote none, such as ingest."),
     ),
     key=("run_id",),
+)
+
+DEFINITIONS = Table(
+    "definitions",
+    "Every definition that has made figures in the lake: the rules that decide a figure (clock, counted tasks and units, "
+    "targets, windows, median and tie conventions, flag rule, minimum counts), named, versioned and hashed "
+    "(valmius definitions). Derived tables hold one set of results per definition.",
+    (
+        Column("definition_id", pl.String, "Short hash: the first 12 hex digits of sha256.", nullable=False),
+        Column("name", pl.String, "Name of the definition (definition.name).", nullable=False),
+        Column("version", pl.Int32, "Version of the name: 1 for the first rules stored under it, then 2, 3, ...", nullable=False),
+        Column("sha256", pl.String, "sha256 of the canonical JSON document (sorted keys, no spaces): recompute it to check.", nullable=False),
+        Column("document_json", pl.String, "The definition itself: every rule that decides a figure, as canonical JSON.", nullable=False),
+        Column("created_at", UTC_TIME, "When a run first made figures with it (UTC).", nullable=False),
+        Column("run_id", pl.Int64, "The run that stored it.", nullable=False),
+    ),
+    key=("definition_id",),
 )
 
 _EVIDENCE = (
@@ -283,6 +307,7 @@ FLAGS = Table(
         Column("area_id", pl.Int32, "Area the flagged cell belongs to (areas.area_id); null when not flagged."),
     ),
     key=("cell_id",),
+    per_definition=True,
 )
 
 AREAS = Table(
@@ -307,6 +332,7 @@ AREAS = Table(
         Column("main_delay", pl.String, "The component with the largest excess: erc (call centre), turnout (station) or travel (road)."),
     ),
     key=("area_id",),
+    per_definition=True,
 )
 
 NOTES = Table(
@@ -330,8 +356,11 @@ NOTES = Table(
     key=("note_id",),
 )
 
+DEFINITION_ID_MEANING = ("Partition folder: the definition that made the row (definitions.definition_id); the "
+                         "catalog's view of this table holds the settings' definition, its *_all_definitions view every one.")
+
 TABLES: dict[str, Table] = {t.name: t for t in (UNITS, INCIDENTS, QUARANTINE, CELLS, RESPONSES, ROLLING_EVENTS,
-                                                 ROLLING_CALENDAR, FLAGS, AREAS, FILES, RUNS, NOTES)}
+                                                 ROLLING_CALENDAR, FLAGS, AREAS, FILES, RUNS, DEFINITIONS, NOTES)}
 
 
 def empty_frame(table: Table) -> pl.DataFrame:
@@ -354,6 +383,8 @@ def describe_markdown(only: str | None = None) -> str:
         if table.key:
             lines.append(f"Key: `{', '.join(table.key)}`.")
         lines.append("\n| column | type | meaning |\n|---|---|---|")
+        if table.per_definition:
+            lines.append(f"| `definition_id` | text | {DEFINITION_ID_MEANING} (never null) |")
         for col in table.columns:
             null = "" if col.nullable else " (never null)"
             lines.append(f"| `{col.name}` | {_type_name(col.dtype)} | {col.meaning}{null} |")

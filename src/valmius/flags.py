@@ -38,7 +38,9 @@ import polars as pl
 from valmius.grid import grid_at
 from valmius.columns import AREAS, FLAGS, UTC_TIME, conform, empty_frame
 from valmius.kernels.components import connected_components
+from valmius.definitions import definition_id, register, require_results
 from valmius.lake import Snapshot, new_snapshot
+from valmius.measure import open_measured
 from valmius.rolling import ci_ranks
 from valmius.runs import record_run
 from valmius.settings import Settings
@@ -84,8 +86,10 @@ def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
     """Judge the cells and areas at ``at`` (default: the latest calendar period) and store ``flags``
     and ``areas``, in one atomic commit."""
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
-    root = settings.lake_path
-    with new_snapshot(root) as (base, writer):
+    open_measured(settings)  # a new definition with a measured twin is set up from it first
+    with new_snapshot(settings.lake_path, definition_id(settings)) as (base, writer):
+        require_results(base, settings)
+        register(base, writer, settings)
         flags, areas = evaluate(base, settings, at=at)
         summary = _summary(flags, areas, base.scan("flags").collect())
         writer.write_table("flags", flags)

@@ -130,6 +130,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "change_change": ("Muutos", "Change"),
     "change_q": ("q-arvo", "q-value"),
     "generated": ("Laadittu {when} (valmius {version}).", "Made {when} (valmius {version})."),
+    "definition": ("Määritelmä: {label}", "Definition: {label}"),
     # The scenario page (valmius scenario).
     "scenario_title": ("Mitä jos asema muuttuu? {what}", "What if a station changes? {what}"),
     "scenario_close": ("Asema {station} suljetaan", "Station {station} closed"),

@@ -5,7 +5,9 @@ Layout (``lake`` is the ``paths.lake`` setting)::
     lake/
       units -> .snapshots/000007/units          one relative link per table
       units/year=2025/month=1/part.parquet     (as readers see it)
-      incidents/ quarantine/ files/ runs/
+      incidents/ quarantine/ files/ runs/ definitions/ notes/ cells/
+      responses/definition_id=3f9a0c1d2e4b/year=2025/month=1/part.parquet
+                                                derived tables: one folder per definition
       CURRENT                                   id of the committed snapshot
       .snapshots/000007/                        the committed snapshot (and the one before it)
       .lock                                     held while a run writes
@@ -15,10 +17,16 @@ links (no copy), changed partitions are new files. It then commits by replacing 
 atomic rename) and swaps each table's link (also atomic). A crash before the commit leaves an
 unfinished snapshot that the next run deletes; a crash after it is finished by the next run. Any
 reader, valmius or not, sees each table either as it was before a run or as it is after it.
+
+Derived tables (``Table.per_definition``: responses, rolling tables, flags, areas) hold one folder
+per definition (``valmius.definitions``). A snapshot opened for a definition reads and writes that
+definition's folder only; every other definition's results are carried into the next snapshot
+unchanged.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import shutil
@@ -35,6 +43,8 @@ from valmius.errors import LakeError
 SNAPSHOTS = ".snapshots"
 CURRENT = "CURRENT"
 PART_FILE = "part.parquet"
+DEFINITION_KEY = "definition_id"
+"""Folder level of the derived tables: ``responses/definition_id=<id>/year=.../``."""
 PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "statistics": True}
 """zstd level 1 writes about twice as fast as the default level 3 for files about a quarter larger."""
 
@@ -48,12 +58,27 @@ class Snapshot:
     folder: Path | None
     """The committed snapshot's folder (None: the lake is still empty)."""
     snapshot_id: int
+    definition_id: str | None = None
+    """The definition whose derived tables this snapshot reads (None: only shared tables)."""
+
+    def for_definition(self, definition_id: str) -> Snapshot:
+        """The same snapshot, reading the derived tables of ``definition_id``."""
+        return dataclasses.replace(self, definition_id=definition_id)
 
     def table_folder(self, table: str) -> Path | None:
         if self.folder is None:
             return None
         path = self.folder / table
+        if TABLES[table].per_definition:
+            path = path / definition_folder(table, self.definition_id)
         return path if path.exists() else None
+
+    def definitions_with(self, table: str) -> list[str]:
+        """Ids of the definitions that have ``table`` (a derived table) in this snapshot."""
+        folder = None if self.folder is None else self.folder / table
+        if folder is None or not folder.is_dir():
+            return []
+        return sorted(p.name.split("=", 1)[1] for p in folder.glob(f"{DEFINITION_KEY}=*") if any(p.rglob(PART_FILE)))
 
     def partitions(self, table: str) -> list[tuple[int, ...]]:
         """Partition values present in ``table``, e.g. [(2025, 1), (2025, 2)]."""
@@ -104,10 +129,20 @@ class Snapshot:
             return pl.LazyFrame(schema=schema)
         if spec.partition_by:
             schema = {c.name: c.dtype for c in spec.columns}
+            hive = {k: schema[k] for k in spec.partition_by}
+            if spec.per_definition:  # Polars reads the definition's folder name as a column too
+                hive = {DEFINITION_KEY: pl.String, **hive}
             return pl.scan_parquet(
-                folder / "**" / "*.parquet", hive_partitioning=True, hive_schema={k: schema[k] for k in spec.partition_by}
+                folder / "**" / "*.parquet", hive_partitioning=True, hive_schema=hive
             ).select(spec.names)
         return pl.scan_parquet(folder / PART_FILE)
+
+
+def definition_folder(table: str, definition_id: str | None) -> str:
+    """The folder of one definition inside a derived table."""
+    if definition_id is None:
+        raise LakeError(f"{table} is a derived table: open the lake for a definition to read or write it")
+    return f"{DEFINITION_KEY}={definition_id}"
 
 
 def partition_path(table: Table, values: tuple[int, ...]) -> Path:
@@ -115,11 +150,12 @@ def partition_path(table: Table, values: tuple[int, ...]) -> Path:
     return Path(*(f"{k}={v}" for k, v in zip(table.partition_by, values)))
 
 
-def open_lake(root: Path) -> Snapshot:
-    """The committed state of the lake at ``root`` (an empty lake if there is none yet)."""
+def open_lake(root: Path, definition_id: str | None = None) -> Snapshot:
+    """The committed state of the lake at ``root`` (an empty lake if there is none yet), reading the
+    derived tables of ``definition_id``."""
     current = root / CURRENT
     if not current.exists():
-        return Snapshot(root, None, 0)
+        return Snapshot(root, None, 0, definition_id)
     text = current.read_text().strip()
     try:
         snapshot_id = int(text)
@@ -128,7 +164,7 @@ def open_lake(root: Path) -> Snapshot:
     folder = root / SNAPSHOTS / f"{snapshot_id:06d}"
     if not folder.is_dir():
         raise LakeError(f"{current} names snapshot {snapshot_id}, but {folder} is missing; the lake is damaged")
-    return Snapshot(root, folder, snapshot_id)
+    return Snapshot(root, folder, snapshot_id, definition_id)
 
 
 @contextmanager
@@ -158,11 +194,12 @@ def lake_lock(root: Path) -> Iterator[None]:
 
 
 @contextmanager
-def new_snapshot(root: Path) -> Iterator[tuple[Snapshot, SnapshotWriter]]:
+def new_snapshot(root: Path, definition_id: str | None = None) -> Iterator[tuple[Snapshot, SnapshotWriter]]:
     """Hold the lock and build the next snapshot: ``(base, writer)``; committed when the block ends,
-    abandoned (leaving the lake as it was) when it raises."""
+    abandoned (leaving the lake as it was) when it raises. ``definition_id``: the definition whose
+    derived tables the run reads and writes."""
     with lake_lock(root):
-        base = open_lake(root)
+        base = open_lake(root, definition_id)
         writer = SnapshotWriter(base)
         try:
             yield base, writer
@@ -197,6 +234,14 @@ class SnapshotWriter:
         self.folder.mkdir(parents=True)
         self._written: set[tuple[str, tuple[int, ...]]] = set()
         self._new_files: list[Path] = []
+        self._inherited: dict[str, str] = {}
+
+    def inherit(self, table: str, definition_id: str) -> None:
+        """Start ``table`` of the run's definition, which has none yet, as a copy (hard links) of
+        ``definition_id``'s: partitions this run does not write are taken from there. For a new
+        definition whose rules give the table the same content as a stored one's."""
+        assert TABLES[table].per_definition and self.base.table_folder(table) is None
+        self._inherited[table] = definition_id
 
     def write_partition(self, table: str, values: tuple[int, ...], frame: pl.DataFrame) -> None:
         """Write one partition of ``table`` (an empty frame removes the partition)."""
@@ -204,35 +249,55 @@ class SnapshotWriter:
         if frame.height == 0:
             return
         spec = TABLES[table]
-        target = self.folder / table / partition_path(spec, values) / PART_FILE
+        target = self._table_folder(table) / partition_path(spec, values) / PART_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)  # never write into a file that may be a hard link
         conform(frame, spec).write_parquet(target, **PARQUET_OPTIONS)
         self._new_files.append(target)
 
     def write_table(self, table: str, frame: pl.DataFrame) -> None:
         """Write an unpartitioned table whole."""
         spec = TABLES[table]
-        target = self.folder / table / PART_FILE
+        target = self._table_folder(table) / PART_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
         conform(frame, spec).write_parquet(target, **PARQUET_OPTIONS)
         self._written.add((table, ()))
         self._new_files.append(target)
 
+    def _table_folder(self, table: str) -> Path:
+        folder = self.folder / table
+        if TABLES[table].per_definition:
+            folder = folder / definition_folder(table, self.base.definition_id)
+        return folder
+
     def keep_unchanged(self) -> None:
-        """Hard-link every partition of the base snapshot that this run did not write."""
+        """Hard-link every partition of the base snapshot that this run did not write (every
+        definition's, for the derived tables)."""
         for table, spec in TABLES.items():
-            folder = self.base.table_folder(table)
-            if folder is None:
+            if self.base.folder is None or not (self.base.folder / table).is_dir():
                 continue
-            if not spec.partition_by:
-                if (table, ()) not in self._written and (folder / PART_FILE).exists():
-                    _link_or_copy(folder / PART_FILE, self.folder / table / PART_FILE)
+            if not spec.per_definition:
+                self._keep(table, self.base.table_folder(table), self.folder / table, written=True)
                 continue
-            for values in self.base.partitions(table):
-                if (table, values) in self._written:
-                    continue
-                rel = partition_path(spec, values) / PART_FILE
-                _link_or_copy(folder / rel, self.folder / table / rel)
+            for definition_id in self.base.definitions_with(table):
+                folder = definition_folder(table, definition_id)
+                self._keep(table, self.base.folder / table / folder, self.folder / table / folder,
+                           written=definition_id == self.base.definition_id)
+            if table in self._inherited:
+                source = self.base.folder / table / definition_folder(table, self._inherited[table])
+                self._keep(table, source, self._table_folder(table), written=True)
+
+    def _keep(self, table: str, source: Path | None, target: Path, *, written: bool) -> None:
+        """Link the part files of ``source`` into ``target``, except the partitions this run wrote
+        (``written``: ``source`` is the folder this run writes to)."""
+        if source is None:
+            return
+        for file in source.rglob(PART_FILE):
+            rel = file.relative_to(source)
+            values = tuple(int(p.split("=", 1)[1]) for p in rel.parts[:-1])
+            if written and (table, values) in self._written:
+                continue
+            _link_or_copy(file, target / rel)
 
     def commit(self) -> Snapshot:
         """Make the new snapshot the lake: the one atomic step is replacing CURRENT."""

@@ -12,8 +12,9 @@ municipality, first unit's station and cell:
 Incremental: the run compares the new responses with the stored ones. Only groups that a new,
 changed or removed measured task belongs to are recomputed, and only partitions from that task's
 call time to one window length later are rewritten, plus calendar points that did not exist
-before. The result equals a full recomputation (``--full``), which also runs whenever a setting
-that shapes the statistics (window, calendar, interval level, zone) has changed since the last run.
+before. The result equals a full recomputation (``--full``), which also runs on the first measure
+of a definition (``valmius.definitions``: another setting that shapes a figure is another
+definition, with tables of its own) and after a new risk grid.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIME, Table
+from valmius.definitions import definition_id, measured_twin, open_results, register, require_results
 from valmius.lake import Snapshot, SnapshotWriter, new_snapshot
 from valmius.responses import measure_responses
 from valmius.rolling import calendar, rolling_stats, rolling_stats_at
@@ -54,6 +56,8 @@ class MeasureSummary:
     responses_changed: int = 0
     groups_recomputed: int = 0
     partitions_written: int = 0
+    measured_like: str | None = None
+    """A new definition's twin whose responses and rolling tables it started from (same measure rules)."""
     duration_s: float = 0.0
     run_id: int | None = None
 
@@ -63,6 +67,8 @@ class MeasureSummary:
     def to_text(self) -> str:
         lines = [f"Measured {self.incidents:,} incidents ({self.mode}); {self.measured:,} urgent tasks with a response "
                  "enter the rolling medians"]
+        if self.measured_like:
+            lines.append(f"  a new definition with the measure rules of {self.measured_like}: started from its tables")
         for reason, count in self.no_response.items():
             lines.append(f"  no response, {reason}: {count:,}")
         lines.append(f"Changed responses: {self.responses_changed:,}; groups recomputed: {self.groups_recomputed:,}; "
@@ -71,33 +77,38 @@ class MeasureSummary:
 
 
 def measure(settings: Settings, *, full: bool = False) -> MeasureSummary:
-    """Measure the lake's incidents and update the rolling tables, in one atomic commit."""
+    """Measure the lake's incidents and update the rolling tables of the settings' definition, in
+    one atomic commit."""
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
-    root = settings.lake_path
-    with new_snapshot(root) as (base, writer):
-        summary = _run(base, writer, settings, full)
+    with new_snapshot(settings.lake_path, definition_id(settings)) as (base, writer):
+        register(base, writer, settings)
+        source = base
+        twin = None if full or _last_measure(base) else measured_twin(base, settings)
+        if twin is not None:  # a new definition with a measured twin: carry on from the twin's tables
+            source = base.for_definition(twin)
+            for table in (RESPONSES, ROLLING_EVENTS, ROLLING_CALENDAR):
+                writer.inherit(table.name, twin)
+        summary = _run(source, writer, settings, full)
+        summary.measured_like = twin
         summary.duration_s = time.perf_counter() - started
         summary.run_id = writer.snapshot_id
         record_run(base, writer, "measure", started_at, summary.duration_s,
-                   {**summary.to_dict(), "fingerprint": _fingerprint(settings),
-                    "responses_fingerprint": _responses_fingerprint(settings), "inputs": _inputs(base)},
+                   {**summary.to_dict(), "inputs": _inputs(base)},
                    rows_read=summary.incidents, rows_stored=summary.incidents)
     return summary
 
 
-def _fingerprint(settings: Settings) -> str:
-    """The settings that shape rolling statistics without changing any response."""
-    w = settings.windows
-    return json.dumps({"trailing_days": w.trailing_days, "calendar": w.calendar, "ci_level": w.ci_level,
-                       "zone": settings.time.zone})
-
-
-def _responses_fingerprint(settings: Settings) -> str:
-    """The settings that shape responses: when they change, every response is measured again."""
-    c, g = settings.counting, settings.grid
-    return json.dumps({"urgent_classes": c.urgent_classes, "unit_types": c.unit_types, "task_types": c.task_types,
-                       "targets_s": settings.targets_s, "zone": settings.time.zone, "crs": g.crs,
-                       "cell_size_m": g.cell_size_m})
+def open_measured(settings: Settings) -> Snapshot:
+    """The lake, opened for the settings' definition, with its results. A new definition that
+    changes only flag, review, report or change rules of a measured one (``measured_twin``) is set
+    up from that one first (one quick commit of hard links); any other definition without results
+    is an error that says to run valmius measure."""
+    snapshot = open_results(settings)
+    if not snapshot.partitions("responses") and measured_twin(snapshot, settings) is not None:
+        measure(settings)
+        snapshot = open_results(settings)
+    require_results(snapshot, settings)
+    return snapshot
 
 
 def _inputs(base: Snapshot) -> dict[str, dict[str, str]]:
@@ -105,17 +116,18 @@ def _inputs(base: Snapshot) -> dict[str, dict[str, str]]:
 
 
 def _last_measure(base: Snapshot) -> dict:
-    runs = base.scan("runs").filter(pl.col("command") == "measure").sort("run_id").collect()
+    """The summary of the last measure of ``base``'s definition (empty: there was none)."""
+    runs = (base.scan("runs").filter(pl.col("command") == "measure", pl.col("definition_id") == base.definition_id)
+            .sort("run_id").collect())
     return json.loads(runs["summary_json"][-1]) if runs.height else {}
 
 
-def _dirty_months(base: Snapshot, last: dict, settings: Settings) -> set[tuple[int, int]] | None:
-    """Partitions whose incidents or units changed since the last measure; None: measure them all
-    (first run, another grid, or settings that change responses)."""
+def _dirty_months(base: Snapshot, last: dict) -> set[tuple[int, int]] | None:
+    """Partitions whose incidents or units changed since the definition's last measure; None:
+    measure them all (its first run, or another risk grid)."""
     inputs = _inputs(base)
     before = last.get("inputs")
-    if (before is None or before.get("cells") != inputs["cells"]
-            or last.get("responses_fingerprint") != _responses_fingerprint(settings)):
+    if before is None or before.get("cells") != inputs["cells"]:
         return None
     dirty = set()
     for table in ("units", "incidents"):
@@ -132,9 +144,7 @@ def _in_months(months: set[tuple[int, int]]) -> pl.Expr:
 
 
 def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool) -> MeasureSummary:
-    last = _last_measure(base)
-    full = full or last.get("fingerprint") != _fingerprint(settings)
-    dirty = None if full else _dirty_months(base, last, settings)
+    dirty = None if full else _dirty_months(base, _last_measure(base))
     full = dirty is None
     new = measure_responses(base, settings, dirty).collect()
     stored = base.scan("responses")

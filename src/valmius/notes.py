@@ -34,6 +34,7 @@ import polars as pl
 from valmius.columns import NOTES
 from valmius.errors import ValmiusError
 from valmius.labels import count_text, mmss, text
+from valmius.definitions import definition_id, open_results
 from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
 from valmius.runs import record_run
 from valmius.settings import Settings
@@ -97,7 +98,7 @@ def annotate(settings: Settings, incident_id: str, reason: str, note: str, *, by
     root = settings.lake_path
     with lake_lock(root):
         base = open_lake(root)
-        response, lateness = _check_late(base, incident_id, force)
+        response, lateness = _check_late(base.for_definition(definition_id(settings)), incident_id, force)
         notes = base.scan("notes").collect()
         earlier = notes.filter(pl.col("incident_id") == incident_id)
         supersedes = int(earlier["note_id"].max()) if earlier.height else None  # type: ignore[arg-type]
@@ -163,7 +164,7 @@ def latest_notes(snapshot: Snapshot) -> pl.DataFrame:
 
 def list_notes(settings: Settings, *, incident_id: str | None = None, history: bool = False) -> pl.DataFrame:
     """Notes, newest first: the one that counts per incident, or every note with ``history``."""
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_results(settings)
     notes = snapshot.scan("notes").collect() if history else latest_notes(snapshot)
     if incident_id is not None:
         notes = notes.filter(pl.col("incident_id") == incident_id)

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from valmius.catalog import refresh_catalog
+from valmius.definitions import definition_id
 from valmius.errors import InputError, LakeError
 from valmius.flags import FlagSummary, flag
 from valmius.ingest import IngestSummary, ProgressCallback, ingest
@@ -183,7 +184,7 @@ def _free_name(target: Path) -> Path:
 def _record(settings: Settings, night: NightSummary, started_at: datetime, duration_s: float) -> int:
     """The nightly run's own ``runs`` row: every stage's summary and duration."""
     ingested = night.ingest
-    with new_snapshot(settings.lake_path) as (base, writer):
+    with new_snapshot(settings.lake_path, definition_id(settings)) as (base, writer):
         record_run(base, writer, "nightly", started_at, duration_s, night.to_dict(),
                    files_read=sum(f.status == "ingested" for f in ingested.files),
                    files_skipped=sum(f.status == "skipped" for f in ingested.files),

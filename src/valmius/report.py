@@ -35,10 +35,12 @@ import polars as pl
 import vl_convert as vlc
 
 from valmius import charts, gis, notes, scorecards
+from valmius.definitions import Definition, current
 from valmius.flags import evaluate, evaluation_time, targets_frame
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
-from valmius.lake import Snapshot, open_lake
+from valmius.lake import Snapshot
+from valmius.measure import open_measured
 from valmius.settings import Settings
 
 LOCALES = {"fi": "fi-FI", "en": "en-GB"}
@@ -66,7 +68,7 @@ class ReportResult:
 def write_report(settings: Settings, *, at: date | None = None, today: date | None = None) -> ReportResult:
     """Write the report folder ``paths.reports/<today>`` for the window ending at ``at`` (default:
     the latest calendar period) and return what was written."""
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_measured(settings)
     today = today or datetime.now(ZoneInfo(settings.time.zone)).date()
     final = settings.paths.reports / today.isoformat()
     work = final.with_name(f".{final.name}.tmp")
@@ -109,7 +111,7 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
     else:
         flags, areas = evaluate(snapshot, settings, at=at)
         flagged_count, area_count = int(flags["is_flagged"].sum()), areas.height
-        ctx = _Context(snapshot, settings, evaluated_at, flags, areas)
+        ctx = _Context(snapshot, settings, evaluated_at, flags, areas, current(snapshot, settings))
         sections.append(_summary_html(ctx))
         built = {
             "map": _map_chart(ctx),
@@ -118,11 +120,9 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
             "components": _components_chart(ctx),
         }
         built["scorecards"], card_table, card_note = scorecards.report_parts(snapshot, settings, evaluated_at)
-        for name, chart in built.items():
-            if chart is None:
-                continue
-            specs[name] = chart.to_dict()
-            save_images(specs[name], folder / "charts" / name, lang)
+        specs = chart_specs(built, ctx.definition, lang)
+        for name, spec in specs.items():
+            save_images(spec, folder / "charts" / name, lang)
         areas_table, cells_table = _areas_table(ctx), _cells_table(ctx)
         sections.append(chart_div("map", specs, text("map_note", lang)))
         sections.append(table_html(text("areas_table", lang), areas_table))
@@ -131,9 +131,8 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
         sections.append(chart_div("ecdf", specs))
         sections.append(table_html(text("cells_table", lang), cells_table))
         sections.append(chart_div("scorecards", specs, card_note))
-        card_table.write_csv(folder / "tables" / "scorecards.csv")
-        areas_table.write_csv(folder / "tables" / "areas.csv")
-        cells_table.write_csv(folder / "tables" / "cells.csv")
+        for name, frame in (("scorecards", card_table), ("areas", areas_table), ("cells", cells_table)):
+            stamped(frame, ctx.definition).write_csv(folder / "tables" / f"{name}.csv")
         _write_gis(ctx, folder / "gis")
         sections.append(_change_html(ctx, folder))
         sections.append(_method_html(ctx))
@@ -148,6 +147,7 @@ class _Context:
     evaluated_at: datetime
     flags: pl.DataFrame
     areas: pl.DataFrame
+    definition: Definition
 
     @property
     def lang(self) -> str:
@@ -439,6 +439,7 @@ def _write_gis(ctx: _Context, folder: Path) -> None:
     areas = _published(ctx, ctx.areas)
     area_shapes = [gis.polygons(ctx.flags.filter(pl.col("cell_id").is_in(ids)).select("x_m", "y_m").rows(), size)
                    for ids in areas["cell_ids"].to_list()]
+    cells, areas = stamped(cells, ctx.definition), stamped(areas, ctx.definition)
     for name, frame, shapes in (("flagged_cells", cells, cell_shapes), ("areas", areas, area_shapes)):
         gis.write_geojson(folder / f"{name}.geojson", frame, shapes, crs)
         gis.write_geoparquet(folder / f"{name}.parquet", frame, shapes, crs)
@@ -475,7 +476,7 @@ def _change_html(ctx: _Context, folder: Path) -> str:
     from valmius.change import published_changes
 
     lines, changes = published_changes(ctx.snapshot, ctx.settings, ctx.evaluated_at, ctx.areas)
-    changes.write_csv(folder / "tables" / "changes.csv")
+    stamped(changes, ctx.definition).write_csv(folder / "tables" / "changes.csv")
     return (f"<section><h2>{_e(text('change_title', ctx.lang))}</h2>" + "".join(f"<p>{_e(line)}</p>" for line in lines)
             + table_html(text("change_table", ctx.lang), changes) + "</section>")
 
@@ -528,9 +529,38 @@ def html_page(settings: Settings, evaluated_at: datetime | None, sections: list[
     subtitle = text("subtitle", lang, days=settings.windows.trailing_days, end=end)
     title = title or text("title", lang)
     banner = f"<p class='warn'>{_e(text('synthetic', lang))}</p>" if is_synthetic(snapshot) else ""
-    made = text("generated", lang, when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
-                version=version("valmius"))
+    made = made_text(lang, zone, current(snapshot, settings))
     return page_html(lang, title, subtitle, banner, sections, specs, made)
+
+
+def made_text(lang: str, zone: ZoneInfo, definition: Definition) -> str:
+    """The page's last line: when, by which valmius, and the definition that made its figures."""
+    return " ".join([text("generated", lang, when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
+                          version=version("valmius")), text("definition", lang, label=definition.label) + "."])
+
+
+def chart_specs(charts: dict[str, alt.TopLevelMixin | None], definition: Definition, lang: str) -> dict[str, dict]:
+    """The Vega-Lite specs of the charts that exist, each with the definition that made its figures
+    as the last line of its title (on the page and in the PNG and SVG files alike)."""
+    label = text("definition", lang, label=definition.label)
+    specs = {}
+    for name, chart in charts.items():
+        if chart is None:
+            continue
+        spec = chart.to_dict()
+        title = spec.get("title")
+        title = {"text": ""} if title is None else dict(title) if isinstance(title, dict) else {"text": title}
+        subtitle = title.get("subtitle") or []
+        title["subtitle"] = [*([subtitle] if isinstance(subtitle, str) else subtitle), label]
+        title.setdefault("subtitleColor", "#666")
+        specs[name] = {**spec, "title": title}
+    return specs
+
+
+def stamped(frame: pl.DataFrame, definition: Definition) -> pl.DataFrame:
+    """A published table with the definition that made it: ``definition_id`` and ``definition`` (name vN)."""
+    name = definition.name + (f" v{definition.version}" if definition.version is not None else "")
+    return frame.with_columns(definition_id=pl.lit(definition.definition_id), definition=pl.lit(name))
 
 
 def page_html(lang: str, title: str, subtitle: str, banner: str, sections: list[str], specs: dict[str, dict],

@@ -2,7 +2,8 @@
 
 - Counted units: every unit type unless ``counting.unit_types`` narrows it.
 - Response time ``response_s``: the earliest alarm among the counted units to the earliest on-scene
-  time among the counted units, in whole seconds.
+  time among the counted units, in whole seconds (``counting.clock_start = "call"``: from the call
+  received instead, the Swedish rule).
 - The first unit is the counted unit with the earliest on-scene time (ties: the earlier alarm, then
   the smaller unit id); ``turnout_s`` (alarm to en route) and ``travel_s`` (en route to on scene)
   are its own, ``station_id`` is its station. ``erc_s`` (call to the first alarm) is kept beside.
@@ -66,10 +67,11 @@ def measure_responses(snapshot: Snapshot, settings: Settings,
                        if task_types else pl.lit(True))
     targets = {k: int(v) for k, v in settings.targets_s.items()}
     arrived = pl.col("on_scene_at").is_not_null()
+    clock_start = {"alarm": "alarm_at", "call": "call_at"}[settings.counting.clock_start]
     return (
         incidents.join(firsts, on="incident_id", how="left")
         .with_columns(
-            response_s=_seconds("on_scene_at", "alarm_at"),
+            response_s=_seconds("on_scene_at", clock_start),
             erc_s=_seconds("alarm_at", "call_at"),
             turnout_s=pl.when(arrived).then(_seconds("first_en_route_at", "first_alarm_at")),
             travel_s=pl.when(arrived).then(_seconds("on_scene_at", "first_en_route_at")),
@@ -77,7 +79,7 @@ def measure_responses(snapshot: Snapshot, settings: Settings,
             station_id=pl.when(arrived).then("station_id"),
             units_counted=pl.col("units_counted").fill_null(0),
             no_response_reason=pl.when(pl.col("units_counted").is_null()).then(pl.lit("no_counted_unit"))
-            .when(pl.col("alarm_at").is_null()).then(pl.lit("no_alarm_time"))
+            .when(pl.col(clock_start).is_null()).then(pl.lit("no_alarm_time"))
             .when(~arrived).then(pl.lit("no_unit_arrived")),
             is_urgent=is_urgent,
             is_counted_task=is_counted_task,

@@ -16,6 +16,7 @@ def record_run(base: Snapshot, writer: SnapshotWriter, command: str, started_at:
     """Append the run's row to ``runs`` in the snapshot being written.
 
     ``counts`` fills the count columns (files_read, rows_read, rows_stored, ...); missing ones are 0.
+    ``definition_id``: the definition ``base`` was opened for (None for runs that write no derived table).
     """
     runs = base.scan("runs").collect()
     count_columns = [c.name for c in RUNS.columns if c.dtype == pl.Int64 and c.name != "run_id"]
@@ -26,5 +27,6 @@ def record_run(base: Snapshot, writer: SnapshotWriter, command: str, started_at:
         "run_id": writer.snapshot_id, "command": command, "started_at": started_at,
         "finished_at": datetime.now(timezone.utc), **{name: counts.get(name, 0) for name in count_columns},
         "duration_s": duration_s, "summary_json": json.dumps(summary, ensure_ascii=False, default=str),
+        "definition_id": base.definition_id,
     }], schema=RUNS.schema)
-    writer.write_table("runs", pl.concat([runs.select(RUNS.names), record]))
+    writer.write_table("runs", pl.concat([runs.select(RUNS.names), record], how="vertical_relaxed"))

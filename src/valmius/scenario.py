@@ -37,7 +37,8 @@ from valmius.errors import ScenarioError
 from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_groups, judged_cells, label_areas
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss
-from valmius.lake import Snapshot, open_lake
+from valmius.lake import Snapshot
+from valmius.measure import open_measured
 from valmius.settings import Settings
 from valmius.stations import (
     MIN_CURVE_OBSERVATIONS, StationTimes, check_location, known_stations, read_stations, station_arrivals,
@@ -168,7 +169,7 @@ def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[st
     (default: the latest calendar period, as ``valmius flag``), and write the scenario report into
     ``paths.reports/<today>/`` unless ``write`` is false."""
     change = _change(close, move)
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_measured(settings)
     evaluated_at = evaluation_time(snapshot, settings, at)
     if evaluated_at is None:
         raise ScenarioError(f"{settings.lake_path}: the lake has no measured urgent tasks yet; run valmius measure "

@@ -15,7 +15,6 @@ and their medians, intervals and shares are left out.
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -24,7 +23,8 @@ from valmius import charts, gis
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, write_atomically
-from valmius.report import chart_div, escape, html_page, municipality_borders, table_html
+from valmius.definitions import current
+from valmius.report import chart_div, chart_specs, escape, html_page, municipality_borders, stamped, table_html
 from valmius.scenario import SOURCES, ScenarioResult
 from valmius.settings import Settings
 
@@ -46,13 +46,9 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
     stem = f"scenario-{result.change.name}"
     lang = settings.report.language
     cells_table, areas_table = _cells_table(result, lang), _areas_table(result, lang)
-    specs = {}
-    map_chart = _map_chart(result, settings, snapshot)
-    if map_chart is not None:
-        specs["map"] = map_chart.to_dict()
-    change_chart = _change_chart(result, lang)
-    if change_chart is not None:
-        specs["change"] = change_chart.to_dict()
+    definition = current(snapshot, settings)
+    specs = chart_specs({"map": _map_chart(result, settings, snapshot), "change": _change_chart(result, lang)},
+                        definition, lang)
     files = {"cells": folder / f"{stem}-cells.csv", "areas": folder / f"{stem}-areas.csv"}
     sections = [
         _lead(result, settings),
@@ -68,8 +64,8 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
     ]
     page = html_page(settings, result.evaluated_at, sections, specs, snapshot, title=_title(result, lang))
     html = folder / f"{stem}.html"
-    write_atomically(files["cells"], cells_table.write_csv())
-    write_atomically(files["areas"], areas_table.write_csv())
+    write_atomically(files["cells"], stamped(cells_table, definition).write_csv())
+    write_atomically(files["areas"], stamped(areas_table, definition).write_csv())
     write_atomically(html, page)
     result.html, result.files = html, [html, *files.values()]
 

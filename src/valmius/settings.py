@@ -67,7 +67,15 @@ class GridSettings:
 
 
 @dataclass(frozen=True)
+class DefinitionSettings:
+    name: str = "default"
+    """Name of the definition these settings make (valmius definitions): figures carry it with a version and a hash."""
+
+
+@dataclass(frozen=True)
 class CountingSettings:
+    clock_start: str = "alarm"
+    """What starts the clock: "alarm" (the first counted unit alarmed: the Finnish rule) or "call" (call received, as in Sweden)."""
     urgent_classes: list[str] = field(default_factory=list)
     """Urgency classes that count as urgent. Empty: as the source mapping says (Finnish: A and B)."""
     unit_types: list[str] = field(default_factory=list)
@@ -159,6 +167,7 @@ class Settings:
     """All settings. Build with :func:`load_settings`; defaults need no file."""
 
     paths: PathSettings = field(default_factory=PathSettings)
+    definition: DefinitionSettings = field(default_factory=DefinitionSettings)
     time: TimeSettings = field(default_factory=TimeSettings)
     grid: GridSettings = field(default_factory=GridSettings)
     counting: CountingSettings = field(default_factory=CountingSettings)
@@ -308,6 +317,10 @@ def _check(settings: Settings, file: Path) -> None:
         raise SettingsError(f"{file}: key 'grid.cell_size_m' must be a positive number of metres")
     if len(settings.grid.extent_m) != 4:
         raise SettingsError(f"{file}: key 'grid.extent_m' must be [x_min, y_min, x_max, y_max]")
+    if settings.counting.clock_start not in ("alarm", "call"):
+        raise SettingsError(f"{file}: key 'counting.clock_start' must be \"alarm\" or \"call\"")
+    if not settings.definition.name.strip():
+        raise SettingsError(f"{file}: key 'definition.name' must not be empty")
     if settings.windows.calendar not in ("day", "week", "month"):
         raise SettingsError(f"{file}: key 'windows.calendar' must be \"day\", \"week\" or \"month\"")
     if not 0.5 <= settings.windows.ci_level < 1:

@@ -26,6 +26,7 @@ from valmius.report import ReportResult, write_report
 from valmius.review import ReviewResult, write_review
 from valmius.grid import GridStatus, grid_status, grid_years, import_risk_grid
 from valmius.ingest import IngestSummary, ingest
+from valmius.definitions import open_results
 from valmius.lake import open_lake
 from valmius.mapping import load_mapping
 from valmius.measure import MeasureSummary, measure
@@ -125,14 +126,14 @@ def run_demo(
         summary.nights.append(night)
         if on_night:
             on_night(index + 1, len(files), night)
-    if any(night.run_id is not None for night in summary.nights) or not open_lake(settings.lake_path).partitions("responses"):
+    if any(night.run_id is not None for night in summary.nights) or not open_results(settings).partitions("responses"):
         summary.measured = measure(settings)
         summary.flags = flag(settings)
     refresh_catalog(settings)
     if summary.flags is not None or not settings.paths.reports.exists():
         summary.report = write_report(settings)
         summary.review = write_review(settings, first_year=year, last_year=year)
-    lake = open_lake(settings.lake_path)
+    lake = open_results(settings)
     summary.table_rows = {name: lake.scan(name).select(pl.len()).collect().item() for name in TABLES}
     summary.grid = grid_status(settings)
     return summary

@@ -32,10 +32,11 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from valmius.definitions import Definition, current
 from valmius.errors import ReviewError
 from valmius.labels import count_text, mmss, percent
-from valmius.lake import open_lake
-from valmius.report import is_synthetic, save_images, swap_in
+from valmius.measure import open_measured
+from valmius.report import chart_specs, is_synthetic, save_images, stamped, swap_in
 from valmius.review import charts
 from valmius.review.changes import (MANIFEST, Changes, compare, find_previous, folder_name, manifest_settings,
                                     read_review)
@@ -88,7 +89,7 @@ def write_review(settings: Settings, *, first_year: int, last_year: int, today: 
     if previous is not None and not (Path(previous) / MANIFEST).is_file():
         raise ReviewError(f"{previous}: not a review folder (no {MANIFEST} in it); give a folder that valmius review "
                           f"wrote, e.g. {settings.paths.reports / folder_name(first_year - 1, last_year - 1, today)}")
-    snapshot = open_lake(settings.lake_path)
+    snapshot = open_measured(settings)
     tables = review_tables(snapshot, settings, first_year, last_year)
     name = folder_name(first_year, last_year, today)
     previous_folder = Path(previous) if previous is not None else find_previous(settings.paths.reports, name, today)
@@ -100,7 +101,8 @@ def write_review(settings: Settings, *, first_year: int, last_year: int, today: 
     problem = tables.problem_cells[settings.flags.rule]
     cells = published(tables.cell_years.filter(pl.col("cell_id").is_in(problem)), min_count)
     areas = _published_areas(tables.areas, min_count)
-    page = PageInput(settings, tables, yearly, cells, areas, changes, today, is_synthetic(snapshot), {})
+    definition = current(snapshot, settings)
+    page = PageInput(settings, tables, yearly, cells, areas, changes, today, is_synthetic(snapshot), {}, definition)
 
     final = settings.paths.reports / name
     work = final.with_name(f".{final.name}.tmp")
@@ -109,12 +111,11 @@ def write_review(settings: Settings, *, first_year: int, last_year: int, today: 
     (work / "tables").mkdir()
     try:
         page.specs = _charts(page, work / "charts")
-        yearly.select(*YEARLY_COLUMNS, "count_shown").write_csv(work / "tables" / "yearly.csv")
-        cells.select(_CELL_COLUMNS).write_csv(work / "tables" / "problem_cells.csv")
-        areas.select(_AREA_COLUMNS).write_csv(work / "tables" / "areas.csv")
-        _coverage(tables, min_count).write_csv(work / "tables" / "coverage.csv")
-        _changes_table(changes).write_csv(work / "tables" / "changes.csv")
-        manifest = _manifest(tables, settings, today, changes, snapshot.snapshot_id)
+        for file, frame in (("yearly", yearly.select(*YEARLY_COLUMNS, "count_shown")),
+                            ("problem_cells", cells.select(_CELL_COLUMNS)), ("areas", areas.select(_AREA_COLUMNS)),
+                            ("coverage", _coverage(tables, min_count)), ("changes", _changes_table(changes))):
+            stamped(frame, definition).write_csv(work / "tables" / f"{file}.csv")
+        manifest = _manifest(tables, settings, today, changes, snapshot.snapshot_id, definition)
         (work / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         (work / "review.html").write_text(render(page), encoding="utf-8")
         swap_in(work, final)
@@ -154,9 +155,12 @@ def _changes_table(changes: Changes) -> pl.DataFrame:
     return pl.concat([f.select(columns) for f in frames], how="vertical_relaxed")
 
 
-def _manifest(tables: ReviewTables, settings: Settings, today: date, changes: Changes, snapshot_id: int) -> dict:
+def _manifest(tables: ReviewTables, settings: Settings, today: date, changes: Changes, snapshot_id: int,
+              definition: Definition) -> dict:
     rule = settings.flags.rule
     return {
+        "definition": {"definition_id": definition.definition_id, "name": definition.name,
+                       "version": definition.version},
         "first_year": tables.first_year,
         "last_year": tables.last_year,
         "made_on": today.isoformat(),
@@ -202,8 +206,7 @@ def _charts(page: PageInput, folder: Path) -> dict[str, dict]:
         built["mean"] = charts.mean_by_year(
             national.select("year", "mean_s", "mean", "count"), target, lang,
             text("mean_title", lang, target=mmss(target)))
-    specs = {}
-    for name, chart in built.items():
-        specs[name] = chart.to_dict()
-        save_images(specs[name], folder / name, lang)
+    specs = chart_specs(built, page.definition, lang)
+    for name, spec in specs.items():
+        save_images(spec, folder / name, lang)
     return specs

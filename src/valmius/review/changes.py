@@ -19,6 +19,7 @@ import polars as pl
 
 from valmius.errors import ReviewError
 from valmius.review.tables import YEARLY_COLUMNS, ReviewTables
+from valmius.definitions import document, flat_rules
 from valmius.settings import Settings
 
 MANIFEST = "review.json"
@@ -32,21 +33,9 @@ def folder_name(first_year: int, last_year: int, made_on: date) -> str:
 
 
 def manifest_settings(settings: Settings) -> dict[str, object]:
-    """The settings that shape a review's numbers, as stored in its manifest."""
-    return {
-        "targets_s": dict(settings.targets_s),
-        "review.national_mean_target_s": settings.review.national_mean_target_s,
-        "flags.rule": settings.flags.rule,
-        "flags.risk_classes": list(settings.flags.risk_classes),
-        "flags.min_tasks": settings.flags.min_tasks,
-        "windows.trailing_days": settings.windows.trailing_days,
-        "windows.ci_level": settings.windows.ci_level,
-        "report.min_count_shown": settings.report.min_count_shown,
-        "counting.urgent_classes": list(settings.counting.urgent_classes),
-        "counting.task_types": list(settings.counting.task_types),
-        "counting.unit_types": list(settings.counting.unit_types),
-        "time.zone": settings.time.zone,
-    }
+    """The rules that shape a review's numbers, as stored in its manifest: its definition's
+    (``valmius.definitions``), keyed as the settings name them."""
+    return flat_rules(document(settings))
 
 
 @dataclass

@@ -9,14 +9,14 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from importlib.metadata import version
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from valmius.labels import count_text, mmss, municipality_name, percent
-from valmius.report import chart_div, page_html
+from valmius.definitions import Definition
+from valmius.report import chart_div, made_text, page_html
 from valmius.review.changes import Changes
 from valmius.review.labels import text
 from valmius.review.tables import ReviewTables
@@ -44,6 +44,7 @@ class PageInput:
     made_on: date
     synthetic: bool
     specs: dict[str, dict]
+    definition: Definition
 
     @property
     def lang(self) -> str:
@@ -474,6 +475,5 @@ def render(p: PageInput) -> str:
         f"<section><h2>{_e(p.t('method_title'))}</h2><p>{_e(method)}</p>"
         f"<h2>{_e(p.t('files'))}</h2><p class='files'>{files}</p></section>",
     ]
-    made = p.t("generated", when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
-               version=version("valmius"))
+    made = made_text(lang, zone, p.definition)
     return page_html(lang, title, subtitle, banner, sections, p.specs, made, extra_style=_EXTRA_STYLE)
