@@ -13,6 +13,11 @@ folder (``cd project && duckdb -readonly valmius.duckdb``) or with ``file_search
 that folder (Python: ``connect_catalog``; DBeaver: the driver property ``file_search_path``).
 ``valmius sql`` does this for you.
 
+**Definitions.** A derived table (``responses``, rolling tables, ``flags``, ``areas``) has two views:
+``responses`` holds the rows of the settings' definition (``valmius.definitions``), with
+``definition_id`` and ``definition_name`` as its first columns, and ``responses_all_definitions``
+the rows of every stored definition, labelled the same way.
+
 **Derived views** over the lake views (their definitions live beside their Polars twins, and a
 test checks that both give the same rows): ``scorecards``, data completeness per station, unit and
 month (``valmius.scorecards``).
