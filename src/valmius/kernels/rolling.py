@@ -7,7 +7,8 @@ the largest value and the slot is ``value - smallest``; otherwise the domain is 
 and the slot a rank. The kernels never compare floats, they count slots.
 
 Rows travel as two int64 words (see "Ordering rows" below): a key with the group and the time, a
-payload with the input row, the within-target flag and the slot. Groups are dense labels, times
+payload with a label (the input row, or for the median the row's position in the buckets), the
+within-target flag and the slot. Groups are dense labels, times
 int64 in any unit (or ranks of the distinct times), with the window length in the same unit.
 
 A window is a multiset of slots kept as counts per slot plus a hierarchy of occupancy bitsets
@@ -275,7 +276,7 @@ def scan_rows(values, times, codes, lo, hi):
 
 # --- Ordering rows by (group, time) ---------------------------------------------------------------
 # A row becomes two int64 words: ``key = group << time_bits | time_key`` and
-# ``payload = row << (slot_bits + 1) | within << slot_bits | (slot + 1)``. Rows are scattered into
+# ``payload = label << (slot_bits + 1) | within << slot_bits | (slot + 1)``. Rows are scattered into
 # buckets by the top bits of their group (one pass over the input), so a bucket holds whole groups;
 # each bucket, small enough to stay in cache, is then radix-sorted by the rest of its key and swept
 # at once. Buckets are independent, so threads can share them out. A kernel with one result per row
