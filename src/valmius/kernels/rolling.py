@@ -380,11 +380,12 @@ def _radix_pairs(keys, payloads, s, e, bits, spare_keys, spare_payloads):
 
 
 @numba.njit(cache=True, nogil=True)
-def _sort_bucket(keys, payloads, s, e, bits, packed, spare, moved, hist):
+def _sort_bucket(keys, payloads, s, e, bits, packed, spare, hist):
     """Sort rows s..e (keys sharing all but their low ``bits`` bits) by key, payloads alongside.
 
     Small buckets by insertion; others by an LSD radix sort of (key bits, position) packed into one
-    word, then payloads follow by position.
+    word, then payloads follow by position. ``packed`` and ``spare`` are work arrays of at least
+    e - s words.
     """
     m = e - s
     if m <= 32:
@@ -403,7 +404,7 @@ def _sort_bucket(keys, payloads, s, e, bits, packed, spare, moved, hist):
     while (1 << position_bits) < m:
         position_bits += 1
     if bits + position_bits > 63:  # no room to pack: radix-sort the pairs themselves, a byte at a time
-        _radix_pairs(keys, payloads, s, e, bits, spare, moved)
+        _radix_pairs(keys, payloads, s, e, bits, packed, spare)
         return
     digit = min(13, max(4, position_bits))
     passes = (bits + digit - 1) // digit
@@ -444,8 +445,8 @@ def _sort_bucket(keys, payloads, s, e, bits, packed, spare, moved, hist):
     for k in range(m):
         x = src[k]
         keys[s + k] = top | (x >> position_bits)
-        moved[k] = payloads[s + (x & position_mask)]
-    payloads[s:e] = moved[:m]
+        dst[k] = payloads[s + (x & position_mask)]
+    payloads[s:e] = dst[:m]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -524,12 +525,11 @@ def _median_group(keys, payloads, s, e, first, time_bits, window, lower_of, slot
 
 @numba.njit(cache=True, nogil=True)
 def _scratch(bucket_starts, buckets, domain, offsets):
-    """Work arrays of one thread: three sort buffers and a histogram, slot counts and occupancy bits."""
+    """Work arrays of one thread: two sort buffers and a histogram, slot counts and occupancy bits."""
     largest = 1
     for q in buckets:
         largest = max(largest, bucket_starts[q + 1] - bucket_starts[q])
-    return (np.empty(largest, dtype=np.int64), np.empty(largest, dtype=np.int64), np.empty(largest, dtype=np.int64),
-            np.zeros(8192 * 5, dtype=np.int64), np.zeros(len(domain), dtype=np.int32),
+    return (np.empty(largest, dtype=np.int64), np.empty(largest, dtype=np.int64), np.zeros(8192 * 5, dtype=np.int64), np.zeros(len(domain), dtype=np.int32),
             np.zeros(offsets[-1], dtype=np.uint64))
 
 
@@ -542,12 +542,12 @@ def median_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits,
     and the median of a row is written at that position of ``medians``, which may be ``keys``
     itself seen as float64: a bucket's medians are stored once its keys are no longer read.
     """
-    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
-    result = np.empty(len(packed), dtype=np.float64)
+    packed, spare, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
+    result = packed.view(np.float64)  # free once the bucket is sorted
     for q in buckets:
         s = bucket_starts[q]
         e = bucket_starts[q + 1]
-        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, hist)
         k = s
         while k < e:
             end = _group_end(keys, k, e, time_bits)
@@ -627,13 +627,13 @@ def stats_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, 
     Bit ``slot_bits`` of a payload is the row's within-target flag; ``share`` counts it over the
     window's rows that have a value.
     """
-    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
+    packed, spare, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
     track_p = np.zeros(4, dtype=np.int64)
     track_below = np.zeros(4, dtype=np.int64)
     for q in buckets:
         s = bucket_starts[q]
         e = bucket_starts[q + 1]
-        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, hist)
         k = s
         while k < e:
             end = _group_end(keys, k, e, time_bits)
@@ -675,13 +675,13 @@ def stats_at_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bit
                      slot_bits, domain, offsets, ks, quantile, count, median, ci_low, ci_high, mean, upper, share):
     """Sort the listed buckets, then statistics of windows (lower[m], upper_key[m]] (time keys, both
     non-decreasing) of each of their groups. Output row ``ordinal_of[group] * len(lower) + m``."""
-    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
+    packed, spare, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
     track_p = np.zeros(4, dtype=np.int64)
     track_below = np.zeros(4, dtype=np.int64)
     for q in buckets:
         s = bucket_starts[q]
         e = bucket_starts[q + 1]
-        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, hist)
         k = s
         while k < e:
             end = _group_end(keys, k, e, time_bits)
