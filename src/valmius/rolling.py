@@ -220,9 +220,8 @@ class _Rows:
             lower = np.floor_divide(at - length - self.time_origin, self.time_step)
         return lower.astype(np.int64), upper.astype(np.int64)
 
-    def to_input_order(self, by_position: np.ndarray) -> np.ndarray:
-        """Per-row results written at the rows' positions in the buckets, in input order."""
-        out = np.empty(len(by_position), dtype=by_position.dtype)
+    def to_input_order(self, by_position: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Per-row results written at the rows' positions in the buckets, in input order in ``out``."""
         group_shift = self.sort_bits - self.time_bits
         _run([lambda w=w: kernels.from_buckets(self.codes, self.group_origin, group_shift, self.chunks[w],
                                                self.chunks[w + 1], self.fills[w].copy(), by_position, out)
@@ -387,9 +386,11 @@ def rolling_median(values, times, groups=None, window: str | timedelta | np.time
     if n == 0:
         return np.empty(0, dtype=np.float64)
     rows = _pack_rows(values_f, times_int, groups, length, _NO_HITS, by_position=True)
-    medians = rows.keys.view(np.float64)  # each bucket's medians replace its keys once it is swept
+    # The work arrays, already in memory, hold the results: each bucket's medians replace its keys
+    # once it is swept, and the payloads, read by then, take the medians in input order.
+    medians = rows.keys.view(np.float64)
     rows.run(kernels.median_buckets, rows.window, rows.lower_of, rows.slot_bits, rows.domain, rows.offsets, medians)
-    return rows.to_input_order(medians)
+    return rows.to_input_order(medians, rows.payloads.view(np.float64))
 
 
 @lru_cache(maxsize=8)
