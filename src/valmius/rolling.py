@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -180,7 +181,8 @@ class _Rows:
     keys: np.ndarray
     payloads: np.ndarray
     bucket_starts: np.ndarray
-    shares: list[np.ndarray]  # the buckets of each thread
+    batches: list[np.ndarray]  # the non-empty buckets in batches, largest buckets first
+    threads: int
     sort_bits: int  # key bits below the bucket bits
     time_bits: int
     slot_bits: int
@@ -188,6 +190,8 @@ class _Rows:
     lower_of: np.ndarray  # ranked time keys: the largest key outside each key's window; else empty
     time_origin: int
     time_step: int
+    chunks: np.ndarray  # the threads' chunks of input rows (threads + 1 bounds)
+    fills: np.ndarray  # where each chunk's rows start in each bucket
     distinct_times: np.ndarray  # ranked time keys: the time of each key; else empty
     domain: np.ndarray  # value of each slot, increasing
     offsets: np.ndarray  # occupancy bitset layout of the domain
@@ -216,10 +220,30 @@ class _Rows:
             lower = np.floor_divide(at - length - self.time_origin, self.time_step)
         return lower.astype(np.int64), upper.astype(np.int64)
 
+    def to_input_order(self, by_position: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Per-row results written at the rows' positions in the buckets, in input order in ``out``."""
+        group_shift = self.sort_bits - self.time_bits
+        _run([lambda w=w: kernels.from_buckets(self.codes, self.group_origin, group_shift, self.chunks[w],
+                                               self.chunks[w + 1], self.fills[w].copy(), by_position, out)
+              for w in range(len(self.chunks) - 1)])
+        return out
+
     def run(self, kernel, *args) -> None:
-        """Run a bucket kernel (sort, then sweep) over every thread's buckets."""
-        _run([lambda share=share: kernel(self.keys, self.payloads, self.bucket_starts, share, self.sort_bits,
-                                         self.time_bits, *args) for share in self.shares])
+        """Run a bucket kernel (sort, then sweep) over all buckets. Each thread takes the next batch
+        when done with its last, so the threads finish together even when some batches (or cores
+        shared with other work) are slower than others."""
+        pending = iter(self.batches)
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    batch = next(pending, None)
+                if batch is None:
+                    return
+                kernel(self.keys, self.payloads, self.bucket_starts, batch, self.sort_bits, self.time_bits, *args)
+
+        _run([work] * min(self.threads, len(self.batches)))
 
 
 def _bits(x: int) -> int:
@@ -282,8 +306,9 @@ def _time_keys(times: np.ndarray, t_lo: int, t_hi: int, group_bits: int, length:
 
 
 def _pack_rows(values: np.ndarray, times: np.ndarray, groups: np.ndarray | None, length: int,
-               hits: np.ndarray) -> _Rows:
-    """Validated inputs (n > 0) packed into buckets of whole groups, ready for a bucket kernel."""
+               hits: np.ndarray, by_position: bool = False) -> _Rows:
+    """Validated inputs (n > 0) packed into buckets of whole groups, ready for a bucket kernel; with
+    ``by_position`` the payloads name each row's position in the buckets (see ``_Rows.to_input_order``)."""
     n = len(values)
     threads = _threads(n)
     codes, labels = _group_codes(groups)
@@ -313,8 +338,8 @@ def _pack_rows(values: np.ndarray, times: np.ndarray, groups: np.ndarray | None,
     histograms = [np.zeros(0)] * threads
 
     def histogram(w: int) -> None:
-        histograms[w] = kernels.key_histogram(codes, group_origin, tk.keys, tk.origin, tk.step, tk.bits, shift,
-                                              n_buckets, chunks[w], chunks[w + 1])
+        histograms[w] = kernels.bucket_histogram(codes, group_origin, shift - tk.bits, n_buckets, chunks[w],
+                                                 chunks[w + 1])
 
     _run([lambda w=w: histogram(w) for w in range(threads)])
     per_chunk = np.array(histograms)
@@ -326,17 +351,20 @@ def _pack_rows(values: np.ndarray, times: np.ndarray, groups: np.ndarray | None,
     payloads = np.empty(n, dtype=np.int64)
     _run([lambda w=w: kernels.scatter_records(codes, group_origin, tk.keys, tk.origin, tk.step, tk.bits, shift, values,
                                               lowest, slots, hits, slot_bits, chunks[w], chunks[w + 1],
-                                              fills[w].copy(), keys, payloads) for w in range(threads)])
-    # Largest buckets first, each to the least loaded thread.
-    load, shares = [0] * threads, [[] for _ in range(threads)]
+                                              fills[w].copy(), by_position, keys, payloads) for w in range(threads)])
+    # Batches of about 1/16 of a thread's rows (or one larger bucket), largest buckets first.
+    batches: list[list[int]] = [[]]
+    batch_rows = 0
     for bucket in np.argsort(-sizes, kind="stable"):
         if sizes[bucket]:
-            w = load.index(min(load))
-            shares[w].append(bucket)
-            load[w] += int(sizes[bucket])
-    return _Rows(keys, payloads, bucket_starts, [np.array(share, dtype=np.int64) for share in shares if share],
-                 shift, tk.bits, slot_bits, tk.window, tk.lower_of, tk.origin, tk.step, tk.distinct, domain,
-                 kernels.bitset_offsets(len(domain)), codes, group_origin, n_groups, labels)
+            if batch_rows >= n / (16 * threads):
+                batches.append([])
+                batch_rows = 0
+            batches[-1].append(int(bucket))
+            batch_rows += int(sizes[bucket])
+    return _Rows(keys, payloads, bucket_starts, [np.array(batch, dtype=np.int64) for batch in batches], threads,
+                 shift, tk.bits, slot_bits, tk.window, tk.lower_of, tk.origin, tk.step, chunks, fills, tk.distinct,
+                 domain, kernels.bitset_offsets(len(domain)), codes, group_origin, n_groups, labels)
 
 
 def rolling_median(values, times, groups=None, window: str | timedelta | np.timedelta64 | int = "365d") -> np.ndarray:
@@ -355,12 +383,14 @@ def rolling_median(values, times, groups=None, window: str | timedelta | np.time
     values_f = _values(values, n)
     length = _window_units(window, unit_seconds)
     groups = _check_groups(groups, n)
-    out = np.empty(n, dtype=np.float64)
     if n == 0:
-        return out
-    rows = _pack_rows(values_f, times_int, groups, length, _NO_HITS)
-    rows.run(kernels.median_buckets, rows.window, rows.lower_of, rows.slot_bits, rows.domain, rows.offsets, out)
-    return out
+        return np.empty(0, dtype=np.float64)
+    rows = _pack_rows(values_f, times_int, groups, length, _NO_HITS, by_position=True)
+    # The work arrays, already in memory, hold the results: each bucket's medians replace its keys
+    # once it is swept, and the payloads, read by then, take the medians in input order.
+    medians = rows.keys.view(np.float64)
+    rows.run(kernels.median_buckets, rows.window, rows.lower_of, rows.slot_bits, rows.domain, rows.offsets, medians)
+    return rows.to_input_order(medians, rows.payloads.view(np.float64))
 
 
 @lru_cache(maxsize=8)

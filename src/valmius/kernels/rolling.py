@@ -7,7 +7,8 @@ the largest value and the slot is ``value - smallest``; otherwise the domain is 
 and the slot a rank. The kernels never compare floats, they count slots.
 
 Rows travel as two int64 words (see "Ordering rows" below): a key with the group and the time, a
-payload with the input row, the within-target flag and the slot. Groups are dense labels, times
+payload with a label (the input row, or for the median the row's position in the buckets), the
+within-target flag and the slot. Groups are dense labels, times
 int64 in any unit (or ranks of the distinct times), with the window length in the same unit.
 
 A window is a multiset of slots kept as counts per slot plus a hierarchy of occupancy bitsets
@@ -275,33 +276,35 @@ def scan_rows(values, times, codes, lo, hi):
 
 # --- Ordering rows by (group, time) ---------------------------------------------------------------
 # A row becomes two int64 words: ``key = group << time_bits | time_key`` and
-# ``payload = row << (slot_bits + 1) | within << slot_bits | (slot + 1)``. Rows are scattered into
+# ``payload = label << (slot_bits + 1) | within << slot_bits | (slot + 1)``. Rows are scattered into
 # buckets by the top bits of their group (one pass over the input), so a bucket holds whole groups;
 # each bucket, small enough to stay in cache, is then radix-sorted by the rest of its key and swept
-# at once. Buckets are independent, so threads can share them out.
+# at once. Buckets are independent, so threads can share them out. A kernel with one result per row
+# can label rows by their position in the buckets instead of their input row: its results then land
+# inside the bucket being swept (in cache), and :func:`from_buckets` puts them in input order.
 
 
 @numba.njit(cache=True, nogil=True)
-def key_histogram(codes, group_origin, times, time_origin, time_step, time_bits, shift, n_buckets, lo, hi):
-    """Rows lo..hi per bucket ``key >> shift``. Group = code - group_origin (0 when ``codes`` is empty)."""
+def bucket_histogram(codes, group_origin, group_shift, n_buckets, lo, hi):
+    """Rows lo..hi per bucket ``group >> group_shift`` (the top bits of the key are the group's).
+    Group = code - group_origin (0 when ``codes`` is empty)."""
     hist = np.zeros(n_buckets, dtype=np.int64)
-    grouped = len(codes) > 0
+    if len(codes) == 0:
+        hist[0] = hi - lo
+        return hist
     for i in range(lo, hi):
-        tk = times[i] - time_origin
-        if time_step != 1:
-            tk //= time_step
-        g = codes[i] - group_origin if grouped else 0
-        hist[((g << time_bits) | tk) >> shift] += 1
+        hist[(codes[i] - group_origin) >> group_shift] += 1
     return hist
 
 
 @numba.njit(cache=True, nogil=True)
 def scatter_records(codes, group_origin, times, time_origin, time_step, time_bits, shift, values, lowest, slots,
-                    hits, slot_bits, lo, hi, fill, keys, payloads):
+                    hits, slot_bits, lo, hi, fill, by_position, keys, payloads):
     """Write rows lo..hi as (key, payload) into their buckets, at positions ``fill[bucket]`` onwards.
 
     The slot of a value is ``value - lowest`` when ``slots`` is empty (whole numbers), else
-    ``slots[row]``; ``hits`` (0/1 per row) may be empty.
+    ``slots[row]``; ``hits`` (0/1 per row) may be empty. The payload names the input row, or with
+    ``by_position`` the position the row is written to (see :func:`from_buckets`).
     """
     direct = len(slots) == 0
     with_hits = len(hits) > 0
@@ -317,13 +320,26 @@ def scatter_records(codes, group_origin, times, time_origin, time_step, time_bit
             slot = 0 if np.isnan(x) else np.int64(x - lowest) + 1
         else:
             slot = slots[i] + 1
-        payload = (np.int64(i) << (slot_bits + 1)) | slot
-        if with_hits and hits[i]:
-            payload |= np.int64(1) << slot_bits
         b = key >> shift
         k = fill[b]
+        payload = ((k if by_position else np.int64(i)) << (slot_bits + 1)) | slot
+        if with_hits and hits[i]:
+            payload |= np.int64(1) << slot_bits
         keys[k] = key
         payloads[k] = payload
+        fill[b] = k + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def from_buckets(codes, group_origin, group_shift, lo, hi, fill, by_position, out):
+    """``out[row]`` for rows lo..hi from ``by_position``, which holds them where :func:`scatter_records`
+    wrote them (its ``fill`` for the same rows). One pass in input order, reading a few hundred
+    sequential streams, instead of writing every result at a random input row from its bucket."""
+    grouped = len(codes) > 0
+    for i in range(lo, hi):
+        b = (codes[i] - group_origin) >> group_shift if grouped else 0
+        k = fill[b]
+        out[i] = by_position[k]
         fill[b] = k + 1
 
 
@@ -364,11 +380,12 @@ def _radix_pairs(keys, payloads, s, e, bits, spare_keys, spare_payloads):
 
 
 @numba.njit(cache=True, nogil=True)
-def _sort_bucket(keys, payloads, s, e, bits, packed, spare, moved, hist):
+def _sort_bucket(keys, payloads, s, e, bits, packed, spare, hist):
     """Sort rows s..e (keys sharing all but their low ``bits`` bits) by key, payloads alongside.
 
     Small buckets by insertion; others by an LSD radix sort of (key bits, position) packed into one
-    word, then payloads follow by position.
+    word, then payloads follow by position. ``packed`` and ``spare`` are work arrays of at least
+    e - s words.
     """
     m = e - s
     if m <= 32:
@@ -387,9 +404,9 @@ def _sort_bucket(keys, payloads, s, e, bits, packed, spare, moved, hist):
     while (1 << position_bits) < m:
         position_bits += 1
     if bits + position_bits > 63:  # no room to pack: radix-sort the pairs themselves, a byte at a time
-        _radix_pairs(keys, payloads, s, e, bits, spare, moved)
+        _radix_pairs(keys, payloads, s, e, bits, packed, spare)
         return
-    digit = min(11, max(4, position_bits))
+    digit = min(13, max(4, position_bits))
     passes = (bits + digit - 1) // digit
     digit = (bits + passes - 1) // passes
     size = 1 << digit
@@ -428,8 +445,8 @@ def _sort_bucket(keys, payloads, s, e, bits, packed, spare, moved, hist):
     for k in range(m):
         x = src[k]
         keys[s + k] = top | (x >> position_bits)
-        moved[k] = payloads[s + (x & position_mask)]
-    payloads[s:e] = moved[:m]
+        dst[k] = payloads[s + (x & position_mask)]
+    payloads[s:e] = dst[:m]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -450,8 +467,9 @@ def _group_end(keys, k, e, time_bits):
 
 
 @numba.njit(cache=True, nogil=True)
-def _median_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, domain, offsets, counts, bits,
-                  result, out):
+def _median_group(keys, payloads, s, e, first, time_bits, window, lower_of, slot_bits, domain, offsets, counts, bits,
+                  result):
+    """Medians of one group's windows, at ``result[position - first]`` (payloads carry bucket positions)."""
     time_mask = (np.int64(1) << time_bits) - 1
     slot_mask = (np.int64(1) << slot_bits) - 1
     row_shift = slot_bits + 1
@@ -494,7 +512,7 @@ def _median_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, 
             if n % 2 == 0:
                 m = (m + domain[_slot_after(counts, bits, offsets, p, below, r)]) / 2
         for k in range(i, j):
-            result[k - s] = m
+            result[(payloads[k] >> row_shift) - first] = m
         i = j
     while left < e:
         v = (payloads[left] & slot_mask) - 1
@@ -503,37 +521,40 @@ def _median_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, 
             if counts[v] == 0:
                 _unmark(bits, offsets, v)
         left += 1
-    for k in range(s, e):
-        out[payloads[k] >> row_shift] = result[k - s]
 
 
 @numba.njit(cache=True, nogil=True)
 def _scratch(bucket_starts, buckets, domain, offsets):
-    """Work arrays of one thread: three sort buffers and a histogram, slot counts and occupancy bits."""
+    """Work arrays of one thread: two sort buffers and a histogram, slot counts and occupancy bits."""
     largest = 1
     for q in buckets:
         largest = max(largest, bucket_starts[q + 1] - bucket_starts[q])
-    return (np.empty(largest, dtype=np.int64), np.empty(largest, dtype=np.int64), np.empty(largest, dtype=np.int64),
-            np.zeros(2048 * 6, dtype=np.int64), np.zeros(len(domain), dtype=np.int32),
+    return (np.empty(largest, dtype=np.int64), np.empty(largest, dtype=np.int64), np.zeros(8192 * 5, dtype=np.int64), np.zeros(len(domain), dtype=np.int32),
             np.zeros(offsets[-1], dtype=np.uint64))
 
 
 @numba.njit(cache=True, nogil=True)
 def median_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, window, lower_of, slot_bits, domain,
-                   offsets, out):
-    """Sort the listed buckets, then ``out[row]`` = median of each of their rows' windows."""
-    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
-    result = np.empty(len(packed), dtype=np.float64)
+                   offsets, medians):
+    """Sort the listed buckets, then the median of each of their rows' windows.
+
+    Payloads carry each row's position in the buckets (``by_position`` of :func:`scatter_records`),
+    and the median of a row is written at that position of ``medians``, which may be ``keys``
+    itself seen as float64: a bucket's medians are stored once its keys are no longer read.
+    """
+    packed, spare, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
+    result = packed.view(np.float64)  # free once the bucket is sorted
     for q in buckets:
         s = bucket_starts[q]
         e = bucket_starts[q + 1]
-        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, hist)
         k = s
         while k < e:
             end = _group_end(keys, k, e, time_bits)
-            _median_group(keys, payloads, k, end, time_bits, window, lower_of, slot_bits, domain, offsets, counts,
-                          bits, result, out)
+            _median_group(keys, payloads, k, end, s, time_bits, window, lower_of, slot_bits, domain, offsets, counts,
+                          bits, result)
             k = end
+        medians[s:e] = result[: e - s]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -606,13 +627,13 @@ def stats_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, 
     Bit ``slot_bits`` of a payload is the row's within-target flag; ``share`` counts it over the
     window's rows that have a value.
     """
-    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
+    packed, spare, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
     track_p = np.zeros(4, dtype=np.int64)
     track_below = np.zeros(4, dtype=np.int64)
     for q in buckets:
         s = bucket_starts[q]
         e = bucket_starts[q + 1]
-        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, hist)
         k = s
         while k < e:
             end = _group_end(keys, k, e, time_bits)
@@ -654,13 +675,13 @@ def stats_at_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bit
                      slot_bits, domain, offsets, ks, quantile, count, median, ci_low, ci_high, mean, upper, share):
     """Sort the listed buckets, then statistics of windows (lower[m], upper_key[m]] (time keys, both
     non-decreasing) of each of their groups. Output row ``ordinal_of[group] * len(lower) + m``."""
-    packed, spare, moved, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
+    packed, spare, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
     track_p = np.zeros(4, dtype=np.int64)
     track_below = np.zeros(4, dtype=np.int64)
     for q in buckets:
         s = bucket_starts[q]
         e = bucket_starts[q + 1]
-        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, moved, hist)
+        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, hist)
         k = s
         while k < e:
             end = _group_end(keys, k, e, time_bits)
