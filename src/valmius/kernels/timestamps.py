@@ -292,12 +292,17 @@ def resolve_repeated_hour(early, late, status):
                 status[r, j] = OK
 
 
-@functools.lru_cache(maxsize=16)
-def zone_transitions(zone: str, first_year: int = 1950, last_year: int = 2100) -> tuple[np.ndarray, np.ndarray]:
+ZONE_FIRST_YEAR, ZONE_LAST_YEAR = 1950, 2100
+"""The years whose time-zone rules are known to the kernels."""
+
+
+@functools.lru_cache(maxsize=32)
+def zone_transitions(zone: str, first_year: int = ZONE_FIRST_YEAR, last_year: int = ZONE_LAST_YEAR) -> tuple[np.ndarray, np.ndarray]:
     """(starts_utc, offsets_s) of a time zone between two years, found by probing ``zoneinfo``.
 
     Offsets are sampled daily and every change is narrowed to the exact second by bisection; no
-    zone changes its offset twice within a day.
+    zone changes its offset twice within a day. The offset of the first day holds before it and the
+    last one after the end, so the table is exact for times from ``first_year`` to ``last_year``.
     """
     tz = ZoneInfo(zone)
 
@@ -362,6 +367,20 @@ def parse_to_utc(
     parse_local_seconds(offsets, data, pattern, local, status)
     if is_null is not None:
         status[is_null] = MISSING
-    starts, offs = zone_transitions(zone)
+    parsed = local[status == OK]
+    if len(parsed) == 0:
+        early[:] = 0
+        late[:] = 0
+        return early, late, status
+    # Only the years the values fall in (and one either side) are probed: a night's export needs
+    # one year of the zone's rules, not 150. Outside 1950-2100 the nearest known offset holds.
+    first_year = min(max(_year_of(int(parsed.min())) - 1, ZONE_FIRST_YEAR), ZONE_LAST_YEAR)
+    last_year = max(min(_year_of(int(parsed.max())) + 1, ZONE_LAST_YEAR), first_year)
+    starts, offs = zone_transitions(zone, first_year, last_year)
     local_to_utc(local, status, starts, offs, early, late)
     return early, late, status
+
+
+def _year_of(seconds: int) -> int:
+    """Calendar year of epoch seconds, give or take one (an average Gregorian year is 31,556,952 s)."""
+    return 1970 + seconds // 31_556_952
