@@ -230,3 +230,50 @@ def test_zone_rules_of_a_few_years_convert_as_the_whole_table():
     want_early, want_late = np.empty_like(local), np.empty_like(local)
     ts.local_to_utc(local, want_status, *ts.zone_transitions(FI.time_zone), want_early, want_late)
     assert np.array_equal(status, want_status) and np.array_equal(early, want_early) and np.array_equal(late, want_late)
+
+
+def _random_texts(seed: int, alphabet: list[str], n: int = 3000) -> list[str | None]:
+    rng = random.Random(seed)
+    return [None if rng.random() < 0.02 else "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 6)))
+            for _ in range(n)]
+
+
+def test_null_markers_match_stripping_and_comparing():
+    from valmius.kernels.text import null_markers
+
+    markers = ("", "-", "--")
+    values = _random_texts(0, ["a", "ö", "-", "K", "1", "€", " ", "\u00a0", "\t", "\u3000", "\u200b"])
+    plain = pl.Series(values, dtype=pl.String).str.strip_chars()
+    want = (plain.is_in(list(markers)).fill_null(False) | plain.is_null()).to_list()
+    kept = 0
+    for value, stripped, is_marker in zip(values, plain.to_list(), want):
+        got = null_markers(pa.array([value], type=pa.string()), markers)
+        if got is None:
+            assert stripped != value  # gave up: something to strip
+            continue
+        assert got.tolist() == [is_marker], value
+        kept += 1
+    assert kept > 1000
+    assert null_markers(pa.array(["a", "-", "", "b"]), markers).tolist() == [False, True, True, False]
+
+
+def test_decimals_match_the_plain_cast():
+    from valmius.kernels.text import decimals
+
+    markers = ("", "-", "--")
+    for mark in (",", "."):
+        values = _random_texts(1, ["0", "1", "5", "9", ",", ".", "-", "+", "e", " "]) + ["9" * 15, "9" * 16, "0.1" + "0" * 13 + "1"]
+        text = pl.Series(values, dtype=pl.String).str.strip_chars()
+        if mark == ",":
+            text = text.str.replace(",", ".", literal=True)
+        number = text.cast(pl.Float64, strict=False)
+        bad = number.is_null() & ~text.is_in(list(markers)).fill_null(True)
+        read = 0
+        for value, want, is_bad in zip(values, number.to_numpy(), bad.to_list()):
+            got = decimals(pa.array([value], type=pa.string()), mark, markers)
+            if got is None:
+                continue  # gave up: the plain way reads the column
+            assert not is_bad and np.array_equal(got, [want], equal_nan=True) and np.signbit(got[0]) == np.signbit(want), (mark, value)
+            read += 1
+        assert read > 500, mark
+    assert decimals(pa.array(["6687432,1", "-0,5", "+12", "-"]), ",", markers).tolist()[:3] == [6687432.1, -0.5, 12.0]

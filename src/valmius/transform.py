@@ -22,7 +22,7 @@ import pyarrow as pa
 from valmius.columns import UTC_TIME
 from valmius.extract import SourceFile
 from valmius.kernels import timestamps as ts
-from valmius.kernels.text import null_markers
+from valmius.kernels.text import decimals, null_markers
 from valmius.mapping import TEXT_COLUMNS, TIME_COLUMNS, ColumnSource
 from valmius.settings import Settings
 
@@ -226,7 +226,13 @@ def _coordinates(batch: pa.RecordBatch, source: SourceFile, settings: Settings) 
     else:
         cols = []
         bad = np.zeros(n, dtype=bool)
+        comma = source.mapping.decimal == ","
         for name in (option.x, option.y):
+            # Usually every value is a plain number or a null marker, read straight from Arrow's buffer.
+            numbers = None if comma and any("," in v for v in nulls) else decimals(batch.column(name), source.mapping.decimal, tuple(nulls))
+            if numbers is not None:
+                cols.append(numbers)
+                continue
             text = _polars(batch.column(name), name).str.strip_chars()  # type: ignore[arg-type]
             if source.mapping.decimal == ",":
                 text = text.str.replace(",", ".", literal=True)
