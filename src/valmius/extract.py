@@ -168,8 +168,8 @@ def _read_stretch(source: SourceFile, start: int, stop: int, index: int,
             mapped.seek(start)
             text = mapped.read_buffer(stop - start)  # a view of the mapped file, no copy
             try:
-                table = pacsv.read_csv(pa.BufferReader(text), **_csv_options(source, on_invalid, threads=False,
-                                                                             skip_header=False, block_bytes=stop - start))
+                options = _csv_options(source, on_invalid, skip_header=False, block_bytes=stop - start)
+                table = pacsv.read_csv(pa.BufferReader(text), **options)
             except pa.ArrowInvalid as exc:
                 if saw_malformed:
                     raise NeedsExactLines() from exc
@@ -196,9 +196,8 @@ def _read_exact(source: SourceFile) -> Iterator[tuple[pa.RecordBatch, np.ndarray
 
     next_line = 2  # line 1 is the header
     skipped = 0  # malformed lines before next_line (they arrive in increasing order)
-    reader = pacsv.open_csv(source.path, **_csv_options(source, on_invalid, threads=False, skip_header=True,
-                                                        block_bytes=BLOCK_BYTES))
     try:
+        reader = pacsv.open_csv(source.path, **_csv_options(source, on_invalid, skip_header=True, block_bytes=BLOCK_BYTES))
         for batch in reader:
             n = batch.num_rows
             if n == 0:
@@ -256,12 +255,12 @@ def prefetch(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
         thread.join()
 
 
-def _csv_options(source: SourceFile, on_invalid, threads: bool, skip_header: bool, block_bytes: int) -> dict:
-    """Arrow's options for reading ``source``: every column as text, empty text kept (not null)."""
+def _csv_options(source: SourceFile, on_invalid, skip_header: bool, block_bytes: int) -> dict:
+    """Arrow's options for reading ``source`` on one thread: every column as text, empty text kept (not null)."""
     arrow_encoding = {"utf-8-sig": "utf8", "utf-8": "utf8", "cp1252": "cp1252", "latin-1": "latin1"}[source.encoding]
     return dict(
         read_options=pacsv.ReadOptions(
-            use_threads=threads,
+            use_threads=False,  # the stretches are the parallelism; exact line numbers need one thread
             block_size=block_bytes,
             encoding=arrow_encoding,
             column_names=source.header,

@@ -233,10 +233,11 @@ def _coordinates(batch: pa.RecordBatch, source: SourceFile, settings: Settings) 
     else:
         cols = []
         bad = np.zeros(n, dtype=bool)
-        comma = source.mapping.decimal == ","
+        # Usually every value is a plain number or a null marker, read straight from Arrow's buffer
+        # (unless a marker holds the decimal comma, which the plain way turns into a point first).
+        fast = not (source.mapping.decimal == "," and any("," in v for v in nulls))
         for name in (option.x, option.y):
-            # Usually every value is a plain number or a null marker, read straight from Arrow's buffer.
-            numbers = None if comma and any("," in v for v in nulls) else decimals(batch.column(name), source.mapping.decimal, tuple(nulls))
+            numbers = decimals(batch.column(name), source.mapping.decimal, tuple(nulls)) if fast else None
             if numbers is not None:
                 cols.append(numbers)
                 continue

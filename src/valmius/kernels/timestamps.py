@@ -296,7 +296,8 @@ ZONE_FIRST_YEAR, ZONE_LAST_YEAR = 1950, 2100
 
 
 @functools.lru_cache(maxsize=32)
-def zone_transitions(zone: str, first_year: int = ZONE_FIRST_YEAR, last_year: int = ZONE_LAST_YEAR) -> tuple[np.ndarray, np.ndarray]:
+def zone_transitions(zone: str, first_year: int = ZONE_FIRST_YEAR,
+                     last_year: int = ZONE_LAST_YEAR) -> tuple[np.ndarray, np.ndarray]:
     """(starts_utc, offsets_s) of a time zone between two years, found by probing ``zoneinfo``.
 
     Offsets are sampled daily and every change is narrowed to the exact second by bisection; no
