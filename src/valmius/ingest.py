@@ -234,8 +234,8 @@ def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, stagin
                    progress: ProgressCallback | None, exact_lines: bool) -> tuple[int, list[pl.DataFrame]]:
     """Read, validate and stage every batch of a file.
 
-    Two threads each read (the fast path), validate and stage one batch at a time, and one more
-    batch waits its turn so that neither thread idles (Arrow, Polars and the Numba kernels release
+    Two threads each read (the fast path), validate and stage one batch at a time, and as many
+    batches wait their turn so that neither thread idles (Arrow, Polars and the Numba kernels release
     the GIL); results are taken in file order. On the exact path the reading itself runs ahead on
     its own thread.
     """
@@ -266,7 +266,7 @@ def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, stagin
         try:
             for index, read in enumerate(prefetch(read_batches(source, exact_lines))):
                 pending.append(pool.submit(stage, index, read))
-                if len(pending) > STAGE_THREADS:
+                if len(pending) >= 2 * STAGE_THREADS:
                     take_oldest()
             while pending:
                 take_oldest()
