@@ -184,3 +184,96 @@ def test_staging_spread_of_rising_and_unordered_ids(tmp_path):
     assert spread(across_batches).height == 3
     unordered = [(["b", "a"], [202501, 202502]), (["a"], [202503])]
     assert spread(unordered).rows() == [("a", 202502, 202503), ("b", 202501, 202501)]
+
+
+def _numbered_export(tmp_path, name: str, broken_line: int | None = None, final_newline: bool = True) -> object:
+    rows = [fi_row(incident=f"2025-{k // 2:06d}", unit=f"KU10{k % 2}", free="3.1.2025 08:01:00" if k % 7 else "x")
+            for k in range(60)]
+    if broken_line is not None:
+        rows[broken_line - 2] = "2025-999999;3.1.2025 07:05:09;186"
+    path = write_fi(tmp_path / name, rows)
+    if not final_newline:
+        path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    return path
+
+
+def test_reading_in_many_stretches_gives_the_same_lake(tmp_path, settings, monkeypatch):
+    """Stretches of a few lines each, read on two threads: line numbers, quarantine and lake as with one."""
+    from valmius import extract
+
+    cases = {"clean": {}, "no final newline": {"final_newline": False}, "malformed row late": {"broken_line": 50}}
+    one_stretch = extract.BLOCK_BYTES
+    for case, options in cases.items():
+        lakes = []
+        for block_bytes in (one_stretch, 700):
+            monkeypatch.setattr(extract, "BLOCK_BYTES", block_bytes)
+            s = dataclasses.replace(settings, paths=PathSettings(lake=tmp_path / f"lake-{case}-{block_bytes}"))
+            summary = ingest([_numbered_export(tmp_path, f"{case}.csv", **options)], FI, s)
+            assert summary.rows_read == 60, case
+            lakes.append(_lake(s))
+        for name in lakes[0]:
+            assert lakes[0][name].equals(lakes[1][name]), (case, name)
+        quarantined = lakes[1]["quarantine"]
+        assert quarantined.filter(pl.col("reason_code") == "bad_timestamp")["source_row"].to_list() == [
+            k + 2 for k in range(60) if k % 7 == 0 and k + 2 != options.get("broken_line")], case
+
+
+def test_zone_rules_of_a_few_years_convert_as_the_whole_table():
+    values = pa.array(["3.1.2025 07:05:09", "30.3.2025 03:30:00", "26.10.2025 03:30:00", "1.7.1949 12:00:00",
+                       "31.12.2025 23:59:59", "1.1.2026 00:00:00", "5.6.2150 12:00:00", ""])
+    pattern = ts.compile_format(FI.timestamp_format)
+    early, late, status = ts.parse_to_utc(values, pattern, FI.time_zone)
+    offsets, data, _ = ts.string_buffers(values)
+    local = np.empty(len(values), dtype=np.int64)
+    want_status = np.empty(len(values), dtype=np.int8)
+    ts.parse_local_seconds(offsets, data, pattern, local, want_status)
+    want_early, want_late = np.empty_like(local), np.empty_like(local)
+    ts.local_to_utc(local, want_status, *ts.zone_transitions(FI.time_zone), want_early, want_late)
+    assert np.array_equal(status, want_status) and np.array_equal(early, want_early) and np.array_equal(late, want_late)
+
+
+def _random_texts(seed: int, alphabet: list[str], n: int = 3000) -> list[str | None]:
+    rng = random.Random(seed)
+    return [None if rng.random() < 0.02 else "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 6)))
+            for _ in range(n)]
+
+
+def test_null_markers_match_stripping_and_comparing():
+    from valmius.kernels.text import null_markers
+
+    markers = ("", "-", "--")
+    values = _random_texts(0, ["a", "ö", "-", "K", "1", "€", " ", "\u00a0", "\t", "\u3000", "\u200b"])
+    plain = pl.Series(values, dtype=pl.String).str.strip_chars()
+    want = (plain.is_in(list(markers)).fill_null(False) | plain.is_null()).to_list()
+    kept = 0
+    for value, stripped, is_marker in zip(values, plain.to_list(), want):
+        got = null_markers(pa.array([value], type=pa.string()), markers)
+        if got is None:
+            assert stripped != value  # gave up: something to strip
+            continue
+        assert got.tolist() == [is_marker], value
+        kept += 1
+    assert kept > 1000
+    assert null_markers(pa.array(["a", "-", "", "b"]), markers).tolist() == [False, True, True, False]
+
+
+def test_decimals_match_the_plain_cast():
+    from valmius.kernels.text import decimals
+
+    markers = ("", "-", "--")
+    for mark in (",", "."):
+        values = _random_texts(1, ["0", "1", "5", "9", ",", ".", "-", "+", "e", " "]) + ["9" * 15, "9" * 16, "0.1" + "0" * 13 + "1"]
+        text = pl.Series(values, dtype=pl.String).str.strip_chars()
+        if mark == ",":
+            text = text.str.replace(",", ".", literal=True)
+        number = text.cast(pl.Float64, strict=False)
+        bad = number.is_null() & ~text.is_in(list(markers)).fill_null(True)
+        read = 0
+        for value, want, is_bad in zip(values, number.to_numpy(), bad.to_list()):
+            got = decimals(pa.array([value], type=pa.string()), mark, markers)
+            if got is None:
+                continue  # gave up: the plain way reads the column
+            assert not is_bad and np.array_equal(got, [want], equal_nan=True) and np.signbit(got[0]) == np.signbit(want), (mark, value)
+            read += 1
+        assert read > 500, mark
+    assert decimals(pa.array(["6687432,1", "-0,5", "+12", "-"]), ",", markers).tolist()[:3] == [6687432.1, -0.5, 12.0]

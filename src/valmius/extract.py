@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
+import mmap
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,24 +89,105 @@ class NeedsExactLines(Exception):
     """A malformed row turned up while reading with threads: read again on one thread."""
 
 
-def read_batches(source: SourceFile, exact_lines: bool = False) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
-    """Yield (batch of text columns, line number per row); malformed rows land in ``source.malformed``.
+BatchRead = Callable[[], tuple[pa.RecordBatch, np.ndarray]]
+"""Reads one batch of a file: (batch of text columns, line number per row)."""
 
-    The fast path reads with several threads, which keeps rows in order but cannot tell the line
-    of a malformed row; the first malformed row raises :class:`NeedsExactLines`, and the caller
-    reads the file again with ``exact_lines=True`` (one thread, exact line numbers).
+
+def read_batches(source: SourceFile, exact_lines: bool = False) -> Iterator[BatchRead]:
+    """Yield, in file order, one function per batch that reads it; malformed rows land in ``source.malformed``.
+
+    The fast path cuts the file at line ends into stretches of about ``BLOCK_BYTES`` and each
+    function parses its own stretch, so several threads can read (and then validate) at once; the
+    line numbers of a stretch follow from the row counts of the stretches before it. This path
+    cannot tell the line of a malformed row: the first malformed row raises
+    :class:`NeedsExactLines`, and the caller reads the file again with ``exact_lines=True`` (one
+    streaming reader on one thread, exact line numbers; the functions only hand the batches over).
     """
-    expected = len(source.header)
-    malformed_lines: list[int] = []
     source.malformed.clear()
     source.rows_read = 0
+    if exact_lines:
+        for batch, lines in _read_exact(source):
+            yield lambda batch=batch, lines=lines: (batch, lines)
+        return
+    numbering = _LineNumbering(source)
+    for index, (start, stop) in enumerate(_stretches(source.path)):
+        yield functools.partial(_read_stretch, source, start, stop, index, numbering)
 
-    threaded_saw_malformed = []
+
+def _stretches(path: Path) -> Iterator[tuple[int, int]]:
+    """Byte ranges of the data lines (the header excluded), about ``BLOCK_BYTES`` each, cut after a newline."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        start = data.find(b"\n") + 1  # 0 when the header is the only line: no data
+        while 0 < start < size:
+            newline = data.find(b"\n", min(start + BLOCK_BYTES, size) - 1)
+            stop = size if newline < 0 else newline + 1
+            yield start, stop
+            start = stop
+
+
+class _LineNumbering:
+    """Hands each stretch its first line number once the stretch before it has counted its rows."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self._turn = threading.Condition()
+        self._next_index = 0
+        self._next_line = 2  # line 1 is the header
+        self._failed = False
+
+    def claim(self, index: int, rows: int) -> np.ndarray:
+        """Line numbers of stretch ``index`` of ``rows`` rows (waits for the stretches before it)."""
+        with self._turn:
+            self._turn.wait_for(lambda: self._next_index == index or self._failed)
+            if self._failed:
+                raise NeedsExactLines()  # an earlier stretch failed; this one is read again or not at all
+            first = self._next_line
+            self._next_line += rows
+            self._next_index += 1
+            self.source.rows_read += rows
+            self._turn.notify_all()
+        return np.arange(first, first + rows, dtype=np.int64)
+
+    def fail(self) -> None:
+        with self._turn:
+            self._failed = True
+            self._turn.notify_all()
+
+
+def _read_stretch(source: SourceFile, start: int, stop: int, index: int,
+                  numbering: _LineNumbering) -> tuple[pa.RecordBatch, np.ndarray]:
+    saw_malformed: list[bool] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        if not exact_lines:
-            threaded_saw_malformed.append(True)
-            return "error"
+        saw_malformed.append(True)
+        return "error"
+
+    try:
+        with pa.memory_map(str(source.path)) as mapped:
+            mapped.seek(start)
+            text = mapped.read_buffer(stop - start)  # a view of the mapped file, no copy
+            try:
+                options = _csv_options(source, on_invalid, skip_header=False, block_bytes=stop - start)
+                table = pacsv.read_csv(pa.BufferReader(text), **options)
+            except pa.ArrowInvalid as exc:
+                if saw_malformed:
+                    raise NeedsExactLines() from exc
+                raise _decode_error(source, exc) from exc
+        batches = table.combine_chunks().to_batches()
+        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+        return batch, numbering.claim(index, batch.num_rows)
+    except BaseException:
+        numbering.fail()
+        raise
+
+
+def _read_exact(source: SourceFile) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """Stream the file on one thread; rows with the wrong number of fields go to ``source.malformed``."""
+    expected = len(source.header)
+    malformed_lines: list[int] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
         line = int(row.number) if row.number is not None else -1
         malformed_lines.append(line)
         if row.text.strip():
@@ -114,7 +197,8 @@ def read_batches(source: SourceFile, exact_lines: bool = False) -> Iterator[tupl
     next_line = 2  # line 1 is the header
     skipped = 0  # malformed lines before next_line (they arrive in increasing order)
     try:
-        for batch in _open_reader(source, on_invalid, exact_lines):
+        reader = pacsv.open_csv(source.path, **_csv_options(source, on_invalid, skip_header=True, block_bytes=BLOCK_BYTES))
+        for batch in reader:
             n = batch.num_rows
             if n == 0:
                 continue
@@ -131,8 +215,6 @@ def read_batches(source: SourceFile, exact_lines: bool = False) -> Iterator[tupl
             source.rows_read += n
             yield batch, lines
     except pa.ArrowInvalid as exc:
-        if threaded_saw_malformed:
-            raise NeedsExactLines() from exc
         raise _decode_error(source, exc) from exc
     source.rows_read += len(source.malformed)
 
@@ -173,16 +255,16 @@ def prefetch(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
         thread.join()
 
 
-def _open_reader(source: SourceFile, on_invalid, exact_lines: bool) -> pacsv.CSVStreamingReader:
+def _csv_options(source: SourceFile, on_invalid, skip_header: bool, block_bytes: int) -> dict:
+    """Arrow's options for reading ``source`` on one thread: every column as text, empty text kept (not null)."""
     arrow_encoding = {"utf-8-sig": "utf8", "utf-8": "utf8", "cp1252": "cp1252", "latin-1": "latin1"}[source.encoding]
-    return pacsv.open_csv(
-        source.path,
+    return dict(
         read_options=pacsv.ReadOptions(
-            use_threads=not exact_lines,  # exact line numbers of malformed rows need one thread
-            block_size=BLOCK_BYTES,
+            use_threads=False,  # the stretches are the parallelism; exact line numbers need one thread
+            block_size=block_bytes,
             encoding=arrow_encoding,
             column_names=source.header,
-            skip_rows=1,
+            skip_rows=1 if skip_header else 0,
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=source.mapping.delimiter,

@@ -21,7 +21,7 @@ import polars as pl
 
 from valmius.columns import FILES, UTC_TIME
 from valmius.errors import InputError, ValmiusError
-from valmius.extract import BLOCK_BYTES, NeedsExactLines, SourceFile, file_sha256, open_source, prefetch, read_batches
+from valmius.extract import BLOCK_BYTES, BatchRead, NeedsExactLines, SourceFile, file_sha256, open_source, prefetch, read_batches
 from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
 from valmius.mapping import Mapping
 from valmius.runs import record_run
@@ -232,16 +232,21 @@ def _stage_file(path: Path, mapping: Mapping, settings: Settings, file_seq: int,
 
 def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, staging: Staging,
                    progress: ProgressCallback | None, exact_lines: bool) -> tuple[int, list[pl.DataFrame]]:
-    """Validate and stage every batch of a file.
+    """Read, validate and stage every batch of a file.
 
-    Reading runs ahead on its own thread, and two batches are validated and staged at a time
-    (Polars, Arrow and the Numba kernels release the GIL); results are taken in file order.
+    Two threads each read (the fast path), validate and stage one batch at a time, and as many
+    batches wait their turn so that neither thread idles (Arrow, Polars and the Numba kernels release
+    the GIL); results are taken in file order. On the exact path the reading itself runs ahead on
+    its own thread.
     """
     total = source.path.stat().st_size
     stored = 0
     rejected_parts = [empty_rejected()]
 
-    def stage(index: int, batch, lines) -> tuple[int, pl.DataFrame]:
+    def stage(index: int, read: BatchRead) -> tuple[int, pl.DataFrame]:
+        batch, lines = read()
+        if batch.num_rows == 0:
+            return 0, empty_rejected()
         valid, rejected = transform_batch(batch, lines, source, settings, file_seq)
         staging.add(file_seq, index, valid)
         return valid.height, rejected
@@ -259,9 +264,9 @@ def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, stagin
 
     with ThreadPoolExecutor(max_workers=STAGE_THREADS, thread_name_prefix="valmius-stage") as pool:
         try:
-            for index, (batch, lines) in enumerate(prefetch(read_batches(source, exact_lines))):
-                pending.append(pool.submit(stage, index, batch, lines))
-                if len(pending) >= STAGE_THREADS:
+            for index, read in enumerate(prefetch(read_batches(source, exact_lines))):
+                pending.append(pool.submit(stage, index, read))
+                if len(pending) >= 2 * STAGE_THREADS:
                     take_oldest()
             while pending:
                 take_oldest()

@@ -18,11 +18,11 @@ import json
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from pyproj import Transformer
 
 from valmius.columns import UTC_TIME
 from valmius.extract import SourceFile
 from valmius.kernels import timestamps as ts
+from valmius.kernels.text import decimals, null_markers
 from valmius.mapping import TEXT_COLUMNS, TIME_COLUMNS, ColumnSource
 from valmius.settings import Settings
 
@@ -51,15 +51,13 @@ def transform_batch(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(stored rows, rejected rows) of one batch. Stored rows are wide: unit and incident columns."""
     mapping = source.mapping
-    raw = pl.from_arrow(batch)
-    assert isinstance(raw, pl.DataFrame)
-    n = raw.height
-    text = _pad_municipality_codes(
-        raw.select([_text_expr(key, mapping.columns.get(key), mapping.null_values, source.absent_columns) for key in TEXT_COLUMNS])
-    )
+    n = batch.num_rows
+    text = _pad_municipality_codes(pl.DataFrame(
+        [_text_column(batch, key, mapping.columns.get(key), mapping.null_values, source.absent_columns) for key in TEXT_COLUMNS]
+    ))
 
-    seconds, status = _parse_times(batch, raw, source)
-    x_m, y_m, coord_bad = _coordinates(raw, source, settings)
+    seconds, status = _parse_times(batch, source)
+    x_m, y_m, coord_bad = _coordinates(batch, source, settings)
 
     reason = np.full(n, -1, dtype=np.int16)
     column = np.full(n, -1, dtype=np.int16)  # index into FAULT_COLUMNS
@@ -103,25 +101,44 @@ def transform_batch(
         file_seq=pl.lit(file_seq, dtype=pl.Int64),
     )
     valid = stored if good.all() else stored.filter(pl.Series(good))
-    rejected = _rejected_rows(raw, text, lines, reason, column, detail, seconds, source, settings)
+    rejected = _rejected_rows(batch, text, lines, reason, column, detail, seconds, source, settings)
     return valid, rejected
 
 
 FAULT_COLUMNS = (*TEXT_COLUMNS, *TIME_COLUMNS, "coordinates")
 
 
-def _text_expr(key: str, src: ColumnSource | None, null_values: tuple[str, ...], absent: list[str]) -> pl.Expr:
-    if src is None:
-        return pl.lit(None, dtype=pl.String).alias(key)
+def _text_column(batch: pa.RecordBatch, key: str, src: ColumnSource | None, null_values: tuple[str, ...],
+                 absent: list[str]) -> pl.Series:
+    """A stored text column: the source's text stripped of white space, null values made null."""
+    if src is None or src.column in absent:
+        return pl.repeat(None, batch.num_rows, dtype=pl.String, eager=True).alias(key)
     if src.value is not None:
-        return pl.lit(src.value, dtype=pl.String).alias(key)
-    if src.column in absent:
-        return pl.lit(None, dtype=pl.String).alias(key)
-    expr = pl.col(src.column).str.strip_chars()  # type: ignore[arg-type]
+        return pl.repeat(src.value, batch.num_rows, dtype=pl.String, eager=True).alias(key)
+    array = batch.column(src.column)  # type: ignore[arg-type]
+    if not src.pattern:
+        # Usually no value has white space to strip: the null values are found in Arrow's buffer
+        # and the text is taken over as it is.
+        markers = null_markers(array, null_values)
+        if markers is not None:
+            return _polars(array, key).set(pl.Series(markers), None)
+    text = _polars(array, key).str.strip_chars()
     if src.pattern:
-        expr = expr.str.extract(src.pattern, 1)
-    expr = pl.when(expr.is_in(list(null_values))).then(None).otherwise(expr)
-    return expr.alias(key)
+        text = text.str.extract(src.pattern, 1)
+    return text.set(text.is_in(list(null_values)).fill_null(False), None)
+
+
+def _arrow_positions(positions: np.ndarray) -> pa.Array:
+    """Row positions as an Arrow array, built on the buffer (``pa.array`` would import pandas to look
+    at the type, a third of a second in a fresh process)."""
+    positions = np.ascontiguousarray(positions, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(positions), [None, pa.py_buffer(positions)])
+
+
+def _polars(array: pa.Array, name: str) -> pl.Series:
+    series = pl.from_arrow(array)
+    assert isinstance(series, pl.Series)
+    return series.alias(name)
 
 
 def _pad_municipality_codes(text: pl.DataFrame) -> pl.DataFrame:
@@ -133,7 +150,7 @@ def _pad_municipality_codes(text: pl.DataFrame) -> pl.DataFrame:
     return text.with_columns(pl.when(code.str.contains(r"^\d{1,3}$")).then(code.str.zfill(3)).otherwise(code))
 
 
-def _parse_times(batch: pa.RecordBatch, raw: pl.DataFrame, source: SourceFile) -> tuple[np.ndarray, np.ndarray]:
+def _parse_times(batch: pa.RecordBatch, source: SourceFile) -> tuple[np.ndarray, np.ndarray]:
     """UTC seconds and status, shape (rows, 5), in TIME_COLUMNS order, repeated-hour values resolved."""
     mapping = source.mapping
     pattern = ts.compile_format(mapping.timestamp_format)
@@ -146,15 +163,14 @@ def _parse_times(batch: pa.RecordBatch, raw: pl.DataFrame, source: SourceFile) -
         src = mapping.columns.get(key)
         if src is None or src.column is None or src.column in source.absent_columns:
             continue
-        column = raw.get_column(src.column)
+        array = batch.column(src.column)
         if src.pattern:
-            column = column.str.extract(src.pattern, 1)
-        array = column.to_arrow() if src.pattern else batch.column(src.column)
+            array = _polars(array, src.column).str.extract(src.pattern, 1).to_arrow()
         st = status[:, j]
         ts.parse_to_utc(array, pattern, mapping.time_zone, out=(early[:, j], late[:, j], st))
         unparsed = np.flatnonzero(st == ts.UNPARSEABLE)
         if len(unparsed) and len(mapping.null_values) > 1:
-            values = column.gather(unparsed).str.strip_chars()
+            values = _polars(array.take(_arrow_positions(unparsed)), src.column).str.strip_chars()
             st[unparsed[values.is_in(list(mapping.null_values)).to_numpy()]] = ts.MISSING
     if (status == ts.AMBIGUOUS).any():
         ts.resolve_repeated_hour(early, late, status)
@@ -191,20 +207,22 @@ def _utc(seconds: np.ndarray, status: np.ndarray) -> pl.Series:
 
 
 @functools.lru_cache(maxsize=16)
-def _transformer(source_crs: str, grid_crs: str) -> Transformer:
+def _transformer(source_crs: str, grid_crs: str):
+    from pyproj import Transformer  # imported when an export needs it: most give grid coordinates
+
     return Transformer.from_crs(source_crs, grid_crs, always_xy=True)
 
 
-def _coordinates(raw: pl.DataFrame, source: SourceFile, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coordinates(batch: pa.RecordBatch, source: SourceFile, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x_m, y_m, is_bad) in the grid's coordinate system; missing values are NaN and not bad."""
-    n = raw.height
+    n = batch.num_rows
     option = source.coordinates
     if option is None:
         nan = np.full(n, np.nan)
         return nan, nan.copy(), np.zeros(n, dtype=bool)
     nulls = list(source.mapping.null_values)
     if option.point:
-        text = raw.get_column(option.point).str.strip_chars()
+        text = _polars(batch.column(option.point), option.point).str.strip_chars()
         parts = text.str.extract_groups(r"^\(?\s*([-+0-9.eE]+)\s*[,; ]\s*([-+0-9.eE]+)\s*\)?$")
         first, second = parts.struct.field("1"), parts.struct.field("2")
         a, b = (first, second) if option.point_order == "xy" else (second, first)
@@ -215,8 +233,15 @@ def _coordinates(raw: pl.DataFrame, source: SourceFile, settings: Settings) -> t
     else:
         cols = []
         bad = np.zeros(n, dtype=bool)
+        # Usually every value is a plain number or a null marker, read straight from Arrow's buffer
+        # (unless a marker holds the decimal comma, which the plain way turns into a point first).
+        fast = not (source.mapping.decimal == "," and any("," in v for v in nulls))
         for name in (option.x, option.y):
-            text = raw.get_column(name).str.strip_chars()  # type: ignore[arg-type]
+            numbers = decimals(batch.column(name), source.mapping.decimal, tuple(nulls)) if fast else None
+            if numbers is not None:
+                cols.append(numbers)
+                continue
+            text = _polars(batch.column(name), name).str.strip_chars()  # type: ignore[arg-type]
             if source.mapping.decimal == ",":
                 text = text.str.replace(",", ".", literal=True)
             number = text.cast(pl.Float64, strict=False)
@@ -239,11 +264,13 @@ def _coordinates(raw: pl.DataFrame, source: SourceFile, settings: Settings) -> t
     return x, y, bad
 
 
-def _rejected_rows(raw, text, lines, reason, column, detail, seconds, source: SourceFile, settings: Settings) -> pl.DataFrame:
+def _rejected_rows(batch: pa.RecordBatch, text, lines, reason, column, detail, seconds, source: SourceFile,
+                   settings: Settings) -> pl.DataFrame:
     bad = np.flatnonzero(reason >= 0)
     if len(bad) == 0:
         return empty_rejected()
-    raw_bad = raw[bad]
+    raw_bad = pl.from_arrow(batch.take(_arrow_positions(bad)))
+    assert isinstance(raw_bad, pl.DataFrame)
     raw_json = raw_bad.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
     ids = text[bad]
     incident_ids, unit_ids = ids["incident_id"].to_list(), ids["unit_id"].to_list()

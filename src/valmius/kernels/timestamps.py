@@ -29,7 +29,7 @@ import pyarrow as pa
 
 OK, MISSING, UNPARSEABLE, IMPOSSIBLE, NONEXISTENT, AMBIGUOUS = 0, 1, 2, 3, 4, 5
 
-# Operation codes of a compiled pattern.
+# Operation codes of a compiled pattern; the numbers come first (the parser tells them by ``op <= _SECOND``).
 _DAY, _MONTH, _YEAR4, _YEAR2, _HOUR24, _HOUR12, _MINUTE, _SECOND, _FRACTION, _AMPM, _LITERAL, _SPACE = range(12)
 _CODES = {"d": _DAY, "m": _MONTH, "Y": _YEAR4, "y": _YEAR2, "H": _HOUR24, "I": _HOUR12,
           "M": _MINUTE, "S": _SECOND, "f": _FRACTION, "p": _AMPM}
@@ -79,21 +79,12 @@ def _days_in_month(y: int, m: int) -> int:
     return 31
 
 
-@numba.njit(cache=True)
-def _read_number(data, pos, end, max_digits):
-    value = 0
-    n = 0
-    while pos < end and n < max_digits and 48 <= data[pos] <= 57:
-        value = value * 10 + (data[pos] - 48)
-        pos += 1
-        n += 1
-    return value, pos, n
-
-
 @numba.njit(cache=True, nogil=True)
 def parse_local_seconds(offsets, data, ops, out_seconds, out_status):
     """Parse each string ``data[offsets[i]:offsets[i+1]]`` to local epoch seconds (wall clock as if UTC)."""
     n = len(offsets) - 1
+    codes = ops[:, 0].copy()
+    literals = ops[:, 1].copy()
     for i in range(n):
         pos = offsets[i]
         end = offsets[i + 1]
@@ -114,13 +105,40 @@ def parse_local_seconds(offsets, data, ops, out_seconds, out_status):
         pm = -1
         hour12 = False
         ok = True
-        for k in range(ops.shape[0]):
-            op = ops[k, 0]
+        for k in range(len(codes)):
+            op = codes[k]
             if op == _LITERAL:
-                if pos < end and data[pos] == ops[k, 1]:
+                if pos < end and data[pos] == literals[k]:
                     pos += 1
                 else:
                     ok = False
+            elif op <= _SECOND:  # a number of one to two digits (a year: four)
+                max_digits = 4 if op == _YEAR4 else 2
+                value = 0
+                digits = 0
+                while pos < end and digits < max_digits and 48 <= data[pos] <= 57:
+                    value = value * 10 + (data[pos] - 48)
+                    pos += 1
+                    digits += 1
+                if digits == 0 or (op == _YEAR4 and digits != 4):
+                    ok = False
+                elif op == _DAY:
+                    day = value
+                elif op == _MONTH:
+                    month = value
+                elif op == _YEAR4:
+                    year = value
+                elif op == _YEAR2:
+                    year = 2000 + value if value < 69 else 1900 + value
+                elif op == _HOUR24:
+                    hour = value
+                elif op == _HOUR12:
+                    hour = value
+                    hour12 = True
+                elif op == _MINUTE:
+                    minute = value
+                else:
+                    second = value
             elif op == _SPACE:
                 if pos < end and data[pos] == 32:
                     while pos < end and data[pos] == 32:
@@ -139,32 +157,13 @@ def parse_local_seconds(offsets, data, ops, out_seconds, out_status):
                     pos += 2
                 else:
                     ok = False
-            elif op == _FRACTION:
-                _, pos, nd = _read_number(data, pos, end, 9)
-                if nd == 0:
+            else:  # _FRACTION: up to nine digits, read and dropped
+                digits = 0
+                while pos < end and digits < 9 and 48 <= data[pos] <= 57:
+                    pos += 1
+                    digits += 1
+                if digits == 0:
                     ok = False
-            else:
-                max_digits = 4 if op == _YEAR4 else 2
-                value, pos, nd = _read_number(data, pos, end, max_digits)
-                if nd == 0 or (op == _YEAR4 and nd != 4):
-                    ok = False
-                elif op == _DAY:
-                    day = value
-                elif op == _MONTH:
-                    month = value
-                elif op == _YEAR4:
-                    year = value
-                elif op == _YEAR2:
-                    year = 2000 + value if value < 69 else 1900 + value
-                elif op == _HOUR24:
-                    hour = value
-                elif op == _HOUR12:
-                    hour = value
-                    hour12 = True
-                elif op == _MINUTE:
-                    minute = value
-                elif op == _SECOND:
-                    second = value
             if not ok:
                 break
         if not ok or pos != end:
@@ -292,12 +291,18 @@ def resolve_repeated_hour(early, late, status):
                 status[r, j] = OK
 
 
-@functools.lru_cache(maxsize=16)
-def zone_transitions(zone: str, first_year: int = 1950, last_year: int = 2100) -> tuple[np.ndarray, np.ndarray]:
+ZONE_FIRST_YEAR, ZONE_LAST_YEAR = 1950, 2100
+"""The years whose time-zone rules are known to the kernels."""
+
+
+@functools.lru_cache(maxsize=32)
+def zone_transitions(zone: str, first_year: int = ZONE_FIRST_YEAR,
+                     last_year: int = ZONE_LAST_YEAR) -> tuple[np.ndarray, np.ndarray]:
     """(starts_utc, offsets_s) of a time zone between two years, found by probing ``zoneinfo``.
 
     Offsets are sampled daily and every change is narrowed to the exact second by bisection; no
-    zone changes its offset twice within a day.
+    zone changes its offset twice within a day. The offset of the first day holds before it and the
+    last one after the end, so the table is exact for times from ``first_year`` to ``last_year``.
     """
     tz = ZoneInfo(zone)
 
@@ -362,6 +367,20 @@ def parse_to_utc(
     parse_local_seconds(offsets, data, pattern, local, status)
     if is_null is not None:
         status[is_null] = MISSING
-    starts, offs = zone_transitions(zone)
+    parsed = local[status == OK]
+    if len(parsed) == 0:
+        early[:] = 0
+        late[:] = 0
+        return early, late, status
+    # Only the years the values fall in (and one either side) are probed: a night's export needs
+    # one year of the zone's rules, not 150. Outside 1950-2100 the nearest known offset holds.
+    first_year = min(max(_year_of(int(parsed.min())) - 1, ZONE_FIRST_YEAR), ZONE_LAST_YEAR)
+    last_year = max(min(_year_of(int(parsed.max())) + 1, ZONE_LAST_YEAR), first_year)
+    starts, offs = zone_transitions(zone, first_year, last_year)
     local_to_utc(local, status, starts, offs, early, late)
     return early, late, status
+
+
+def _year_of(seconds: int) -> int:
+    """Calendar year of epoch seconds, give or take one (an average Gregorian year is 31,556,952 s)."""
+    return 1970 + seconds // 31_556_952
