@@ -151,8 +151,8 @@ def view_sql(table: Table, location: str | None, definition: _ViewOf | None = No
             extra = [f"CAST({literal(definition.definition_id)} AS VARCHAR) AS {quote(DEFINITION_KEY)}",
                      f"CAST({literal(definition.definition_name)} AS VARCHAR) AS definition_name"]
     if location is None:
-        columns = ",\n    ".join([f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in ([DEFINITION_KEY, "definition_name"] if
-                                    table.per_definition else [])]
+        labels = [DEFINITION_KEY, "definition_name"] if table.per_definition else []
+        columns = ",\n    ".join([f"CAST(NULL AS VARCHAR) AS {quote(c)}" for c in labels]
                                   + [f"CAST(NULL AS {duckdb_type(c.dtype)}) AS {quote(c.name)}" for c in table.columns])
         return f"CREATE VIEW {quote(name)} AS\nSELECT\n    {columns}\nWHERE false"
     columns = ",\n    ".join(extra + [_select_column(c, table) for c in table.columns])
@@ -251,7 +251,7 @@ def _fingerprint(settings: Settings, snapshot: Snapshot, empty: list[str]) -> st
     """What the catalog's content depends on: when it changes, the catalog is written again."""
     inputs = {"code": _CODE_VERSION, "duckdb": duckdb.__version__, "lake": lake_location(settings),
               "snapshot": snapshot.snapshot_id, "empty": empty, "definition": snapshot.definition_id,
-              "definition_name": settings.definition.name, "targets_s": settings.targets_s,
+              "targets_s": settings.targets_s,
               "zone": settings.time.zone, "ci_level": settings.windows.ci_level,
               "trailing_days": settings.windows.trailing_days, "derived": derived_view_statements(settings),
               "tables": {t.name: [(c.name, str(c.dtype), c.meaning) for c in t.columns] + [t.meaning] for t in TABLES.values()}}

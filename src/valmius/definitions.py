@@ -72,10 +72,14 @@ class Definition:
     document: dict
 
     @property
+    def title(self) -> str:
+        """``name vN`` (just the name while it is not stored)."""
+        return self.name if self.version is None else f"{self.name} v{self.version}"
+
+    @property
     def label(self) -> str:
         """``name vN · id``, as reports and charts print it."""
-        version = f" v{self.version}" if self.version is not None else ""
-        return f"{self.name}{version} · {self.definition_id}"
+        return f"{self.title} · {self.definition_id}"
 
 
 def document(settings: Settings) -> dict:

@@ -273,7 +273,6 @@ class SnapshotWriter:
         spec = TABLES[table]
         target = self._table_folder(table) / partition_path(spec, values) / PART_FILE
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.unlink(missing_ok=True)  # never write into a file that may be a hard link
         conform(frame, spec).write_parquet(target, **PARQUET_OPTIONS)
         self._new_files.append(target)
 

@@ -559,8 +559,7 @@ def chart_specs(charts: dict[str, alt.TopLevelMixin | None], definition: Definit
 
 def stamped(frame: pl.DataFrame, definition: Definition) -> pl.DataFrame:
     """A published table with the definition that made it: ``definition_id`` and ``definition`` (name vN)."""
-    name = definition.name + (f" v{definition.version}" if definition.version is not None else "")
-    return frame.with_columns(definition_id=pl.lit(definition.definition_id), definition=pl.lit(name))
+    return frame.with_columns(definition_id=pl.lit(definition.definition_id), definition=pl.lit(definition.title))
 
 
 def page_html(lang: str, title: str, subtitle: str, banner: str, sections: list[str], specs: dict[str, dict],
