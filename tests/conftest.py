@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +14,8 @@ from valmius.settings import PathSettings, Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SF_CALLS = SHARED_DATA / "real" / "sf_fire_calls_2016-12-31_2017-01-07.csv"
+IGNORE_TRASH = shutil.ignore_patterns(".trash")
+"""For copying a lake: superseded snapshots in ``.trash`` are being deleted in the background."""
 needs_shared_data = pytest.mark.skipif(
     not SF_CALLS.exists(), reason=f"real data folder {SHARED_DATA} is absent (it sits beside the checkout in CI)"
 )

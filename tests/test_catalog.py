@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from conftest import fi_row, table, write_fi
+from conftest import IGNORE_TRASH, fi_row, table, write_fi
 from valmius.catalog import CatalogError, connect_catalog, duckdb_type, refresh_catalog
 from valmius.columns import TABLES
 from valmius.ingest import ingest
@@ -30,7 +30,7 @@ from valmius.settings import Settings, WindowSettings, load_settings
 
 def _project_copy(settings: Settings, where: Path) -> Settings:
     """A copy of the session lake's project folder (lake links kept as links), with its settings."""
-    shutil.copytree(settings.paths.lake.parent, where, symlinks=True)
+    shutil.copytree(settings.paths.lake.parent, where, symlinks=True, ignore=IGNORE_TRASH)
     paths = {f.name: where / getattr(settings.paths, f.name).relative_to(settings.paths.lake.parent)
              for f in dataclasses.fields(settings.paths)}
     return dataclasses.replace(settings, paths=dataclasses.replace(settings.paths, **paths))
@@ -97,7 +97,7 @@ def test_tables_not_in_the_lake_are_empty_views_with_the_right_types(tmp_path, s
 def test_catalog_opens_in_a_fresh_duckdb_process_from_a_moved_copy(sql_lake, tmp_path):
     first = _project_copy(sql_lake, tmp_path / "first")
     moved = tmp_path / "elsewhere" / "project"
-    shutil.copytree(tmp_path / "first", moved, symlinks=True)
+    shutil.copytree(tmp_path / "first", moved, symlinks=True, ignore=IGNORE_TRASH)
     shutil.rmtree(tmp_path / "first")
     expected = {name: table(sql_lake, name).height for name in TABLES}
     script = f"""

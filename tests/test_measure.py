@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from conftest import fi_row, table, write_fi
+from conftest import IGNORE_TRASH, fi_row, table, write_fi
 from valmius.cli import main
 from valmius.demo import build_world, write_nightly_exports
 from valmius.grid import import_risk_grid
@@ -193,7 +193,7 @@ def test_nightly_incremental_runs_equal_a_full_recomputation(tmp_path, settings,
     incremental = _tables(settings)
     assert incremental["rolling_events"].height > 0
     full_settings = dataclasses.replace(settings, paths=PathSettings(lake=tmp_path / "full"))
-    shutil.copytree(settings.lake_path, tmp_path / "full", symlinks=True)
+    shutil.copytree(settings.lake_path, tmp_path / "full", symlinks=True, ignore=IGNORE_TRASH)
     measure(full_settings, full=True)
     full = _tables(full_settings)
     for name in incremental:

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from conftest import table
+from conftest import IGNORE_TRASH, table
 from valmius.cli import EXIT_ERROR, EXIT_OK, main
 from valmius.grid import grid_status
 from valmius.sql import QueryError, read_query, run_query
@@ -266,7 +266,7 @@ def test_national_average_agrees_with_polars(sql_lake, responses):
 def project(sql_lake, tmp_path) -> Path:
     """A copy of the session's project folder with a valmius.toml, for commands that might write."""
     folder = tmp_path / "project"
-    shutil.copytree(sql_lake.paths.lake.parent, folder, symlinks=True)
+    shutil.copytree(sql_lake.paths.lake.parent, folder, symlinks=True, ignore=IGNORE_TRASH)
     (folder / "valmius.toml").write_text('[paths]\nlake = "lake"\ncatalog = "valmius.duckdb"\n')
     return folder
 

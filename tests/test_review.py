@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from browser import needs_browser, open_in_browser
-from conftest import fi_row, write_fi
+from conftest import IGNORE_TRASH, fi_row, write_fi
 from valmius.cli import main
 from valmius.errors import ReviewError, SettingsError
 from valmius.flags import evaluate
@@ -139,7 +139,7 @@ def hand_review_lake(tmp_path_factory) -> Settings:
 @pytest.fixture
 def lake_copy(hand_review_lake, tmp_path) -> Settings:
     """A private copy of the hand-made lake, for tests that write reviews or change the data."""
-    shutil.copytree(hand_review_lake.lake_path, tmp_path / "lake", symlinks=True)
+    shutil.copytree(hand_review_lake.lake_path, tmp_path / "lake", symlinks=True, ignore=IGNORE_TRASH)
     return _settings(tmp_path)
 
 
