@@ -310,15 +310,18 @@ class SnapshotWriter:
 
     def _keep(self, table: str, source: Path | None, target: Path, *, written: bool) -> None:
         """Link the part files of ``source`` into ``target``, except the partitions this run wrote
-        (``written``: ``source`` is the folder this run writes to)."""
+        (``written``: ``source`` is the folder this run writes to). Plain ``os`` calls on strings:
+        a night links a few thousand files, and pathlib's overhead per file was half the time."""
         if source is None:
             return
-        for file in source.rglob(PART_FILE):
-            rel = file.relative_to(source)
-            values = tuple(int(p.split("=", 1)[1]) for p in rel.parts[:-1])
+        for folder, _, files in os.walk(source):
+            if PART_FILE not in files:
+                continue
+            rel = os.path.relpath(folder, source)
+            values = () if rel == "." else tuple(int(p.split("=", 1)[1]) for p in rel.split(os.sep))
             if written and (table, values) in self._written:
                 continue
-            _link_or_copy(file, target / rel)
+            _link_or_copy(os.path.join(folder, PART_FILE), os.path.join(target, rel, PART_FILE))
 
     def commit(self) -> Snapshot:
         """Make the new snapshot the lake: the one atomic step is replacing CURRENT."""
@@ -354,8 +357,8 @@ def _point_links(root: Path, snapshot_folder: Path) -> None:
         os.replace(tmp, link)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    os.makedirs(os.path.dirname(target), exist_ok=True)
     try:
         os.link(source, target)
     except OSError:

@@ -179,11 +179,9 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
 
     if full:
         events = _long(measured.collect())
-        affected = events.select("grouping", "group_key").unique()
-        summary.groups_recomputed = affected.height
-        codes = _codes(events) if events.height else None
-        for table, rows in ((ROLLING_EVENTS, _event_stats(events, window_s, settings, codes)),
-                            (ROLLING_CALENDAR, _calendar_stats(events, all_points, window_s, settings, codes))):
+        summary.groups_recomputed = events["code"].n_unique()
+        for table, rows in ((ROLLING_EVENTS, _event_stats(events, window_s, settings)),
+                            (ROLLING_CALENDAR, _calendar_stats(events, all_points, window_s, settings))):
             written += _write_changed_partitions(writer, table, set(base.partitions(table.name)), rows, None)
         summary.partitions_written = written
         return summary
@@ -207,10 +205,9 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
         first, last = _month_bounds(span)
         subset = events.join(affected, on=["grouping", "group_key"], how="semi").filter(
             pl.col("t") > first - window_s, pl.col("t") <= last)
-        codes = _codes(subset) if subset.height else None
-        event_rows = _event_stats(subset, window_s, settings, codes)
+        event_rows = _event_stats(subset, window_s, settings)
         cal_rows = _calendar_stats(subset, all_points.filter(pl.col("at_s").is_between(first, last)), window_s,
-                                   settings, codes)
+                                   settings)
     empty_events = _event_stats(events.clear(), window_s, settings)
     fresh = _calendar_stats(events, fresh_points, window_s, settings)
     written += _update_groups(base, writer, ROLLING_EVENTS, affected, span,
@@ -237,23 +234,31 @@ def _counted(clean: pl.LazyFrame, new: pl.DataFrame, mode: str) -> MeasureSummar
 
 
 def _long(responses: pl.DataFrame) -> pl.DataFrame:
-    """One row per measured task and grouping: grouping, group_key, incident_id, t (seconds), value."""
-    parts = []
-    for grouping, column in GROUPINGS.items():
+    """One row per measured task and grouping: grouping, group_key, code, incident_id, t (seconds),
+    at, value, within, year, month. ``code`` numbers the (grouping, group_key) pairs densely in their
+    sorted order. Rows come month partition by month partition (by ``at`` in UTC), then by grouping
+    and time: the order in which ``rolling_events`` is stored, without sorting the long rows."""
+    responses = responses.sort("call_at").with_columns(
+        year=pl.col("call_at").dt.year().cast(pl.Int32), month=pl.col("call_at").dt.month().cast(pl.Int32))
+    parts, offset = [], 0
+    for grouping, column in sorted(GROUPINGS.items()):
         key = pl.lit("all") if column is None else pl.col(column)
-        parts.append(responses.select(
+        part = responses.select(
             grouping=pl.lit(grouping), group_key=key, incident_id="incident_id",
             t=pl.col("call_at").dt.epoch("us") // _US, at="call_at",
-            value=pl.col("response_s").cast(pl.Float64), within=pl.col("within_target"),
-        ).drop_nulls("group_key"))
-    return pl.concat(parts)
+            value=pl.col("response_s").cast(pl.Float64), within=pl.col("within_target"), year="year", month="month",
+        ).drop_nulls("group_key")
+        keys = part.select(pl.col("group_key").unique().sort()).with_row_index("code", offset)
+        parts.append(part.join(keys.with_columns(pl.col("code").cast(pl.Int64)), on="group_key", how="left",
+                               maintain_order="left").select(_LONG_COLUMNS))
+        offset += keys.height
+    by_month = [_by_partition(part) for part in parts]
+    months = sorted(set().union(*by_month))
+    ordered = [pieces[m] for m in months for pieces in by_month if m in pieces]
+    return pl.concat(ordered, rechunk=False) if ordered else pl.concat(parts)
 
 
-def _codes(events: pl.DataFrame) -> np.ndarray:
-    """A dense integer per (grouping, group_key), in order of first appearance."""
-    keys = events.select("grouping", "group_key").unique(maintain_order=True).with_row_index("code")
-    return (events.select("grouping", "group_key").join(keys, on=["grouping", "group_key"], how="left",
-                                                        maintain_order="left")["code"].cast(pl.Int64).to_numpy())
+_LONG_COLUMNS = ["grouping", "group_key", "code", "incident_id", "t", "at", "value", "within", "year", "month"]
 
 
 def _within(events: pl.DataFrame) -> np.ndarray:
@@ -261,36 +266,32 @@ def _within(events: pl.DataFrame) -> np.ndarray:
     return events["within"].fill_null(False).to_numpy()
 
 
-def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings,
-                 codes: np.ndarray | None = None) -> pl.DataFrame:
-    """``codes``: :func:`_codes` of ``events``, when the caller has them already."""
+def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
+    """``rolling_events`` rows (with ``year`` and ``month``) of ``events`` (from :func:`_long`), in its order."""
     if events.height == 0:
         return pl.DataFrame(schema=ROLLING_EVENTS.schema | {"year": pl.Int32, "month": pl.Int32})
-    codes, times = _codes(events) if codes is None else codes, events["t"].to_numpy()
-    stats = rolling_stats(events["value"].to_numpy(), times, codes, window_s,
+    stats = rolling_stats(events["value"].to_numpy(), events["t"].to_numpy(), events["code"].to_numpy(), window_s,
                           within_target=_within(events), level=settings.windows.ci_level)
-    frame = events.select("grouping", "group_key", "incident_id", "at").with_columns(
+    return events.select("grouping", "group_key", "incident_id", "at", "year", "month").with_columns(
         window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
         **{column: _nullable(stats[key]) for key, column in STATS.items()},
     )
-    by_group_and_time = np.lexsort((times, codes))  # stored in that order: tight row-group statistics
-    return _with_partition(frame.with_columns(pl.col("count").cast(pl.Int64))[by_group_and_time])
 
 
-def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings,
-                    codes: np.ndarray | None = None) -> pl.DataFrame:
+def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
     schema = {c.name: c.dtype for c in ROLLING_CALENDAR.columns}
     if events.height == 0 or points.height == 0:
         return pl.DataFrame(schema=schema)
-    codes = _codes(events) if codes is None else codes
-    labels = (events.select("grouping", "group_key").with_columns(code=pl.Series(codes)).unique("code"))
+    codes = events["code"].to_numpy()
+    labels = events.select("grouping", "group_key", "code").unique("code")
     stats = rolling_stats_at(events["value"].to_numpy(), events["t"].to_numpy(), codes, window_s,
                              points["at_s"].to_numpy(), within_target=_within(events),
                              level=settings.windows.ci_level)
-    frame = pl.DataFrame({"code": np.asarray(stats["group"], dtype=np.int64), "at_s": np.asarray(stats["at"], dtype=np.int64),
-                          **{column: _nullable(stats[key]) for key, column in STATS.items()}})
-    frame = (frame.filter(pl.col("count") > 0)
-             .join(labels, on="code", how="left").join(points, on="at_s", how="left")
+    kept = np.flatnonzero(stats["count"] > 0)  # most (group, point) pairs of a small group have empty windows
+    frame = pl.DataFrame({"code": np.asarray(stats["group"], dtype=np.int64)[kept],
+                          "at_s": np.asarray(stats["at"], dtype=np.int64)[kept],
+                          **{column: _nullable(stats[key][kept]) for key, column in STATS.items()}})
+    frame = (frame.join(labels, on="code", how="left").join(points, on="at_s", how="left")
              .with_columns(window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
                            count=pl.col("count").cast(pl.Int64)))
     return _with_partition(frame).select(list(schema))
@@ -338,10 +339,22 @@ def _write_changed_partitions(writer: SnapshotWriter, table: Table, old_partitio
                               new: pl.DataFrame, only: set[tuple[int, int]] | None) -> int:
     """Write ``new``'s partitions (all, or ``only``); stored partitions left empty are removed."""
     wanted = (old_partitions | _partitions(new)) if only is None else only
-    by_partition = {key: part for key, part in new.partition_by(["year", "month"], as_dict=True).items()} if new.height else {}
+    by_partition = _by_partition(new)
     for values in sorted(wanted):
         writer.write_partition(table.name, values, by_partition.get(values, new.clear()))
     return len(wanted)
+
+
+def _by_partition(frame: pl.DataFrame) -> dict[tuple[int, int], pl.DataFrame]:
+    """``frame``'s rows per (year, month): slices without copying when the rows come partition by
+    partition (as :func:`_event_stats` orders them), else grouped."""
+    if frame.height == 0:
+        return {}
+    months = frame["year"].to_numpy().astype(np.int64) * 12 + frame["month"].to_numpy() - 1
+    if not (months[1:] >= months[:-1]).all():
+        return frame.partition_by(["year", "month"], as_dict=True)
+    bounds = [0, *(np.flatnonzero(months[1:] != months[:-1]) + 1), frame.height]
+    return {(int(months[a]) // 12, int(months[a]) % 12 + 1): frame.slice(a, b - a) for a, b in zip(bounds, bounds[1:])}
 
 
 def _month_bounds(span: tuple[int, int]) -> tuple[int, int]:
@@ -376,7 +389,7 @@ def _update_groups(base: Snapshot, writer: SnapshotWriter, table: Table, affecte
     recomputed = recomputed.join(months, on=["year", "month"], how="semi")
     fresh = fresh.join(recomputed.select(*keys, "at"), on=[*keys, "at"], how="anti")
     inserts = pl.concat([recomputed, fresh.select(recomputed.columns)])
-    by_partition = inserts.partition_by(["year", "month"], as_dict=True) if inserts.height else {}
+    by_partition = _by_partition(inserts)
     wanted = in_span | set(by_partition)
     for values in sorted(wanted):
         old = base.read_partition(table.name, values).with_columns(
