@@ -338,8 +338,8 @@ def _partitions(frame: pl.DataFrame) -> set[tuple[int, int]]:
 def _write_changed_partitions(writer: SnapshotWriter, table: Table, old_partitions: set[tuple[int, int]],
                               new: pl.DataFrame, only: set[tuple[int, int]] | None) -> int:
     """Write ``new``'s partitions (all, or ``only``); stored partitions left empty are removed."""
-    wanted = (old_partitions | _partitions(new)) if only is None else only
     by_partition = _by_partition(new)
+    wanted = (old_partitions | set(by_partition)) if only is None else only
     for values in sorted(wanted):
         writer.write_partition(table.name, values, by_partition.get(values, new.clear()))
     return len(wanted)
