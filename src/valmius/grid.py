@@ -166,7 +166,7 @@ def assign_cells(incidents: pl.LazyFrame, snapshot: Snapshot, settings: Settings
         cell_municipality_code="municipality_code",
     )
     return (
-        located.join(cells, on=["grid_year", "cell_x_m", "cell_y_m"], how="left", coalesce=True)
+        located.join(cells, on=["grid_year", "cell_x_m", "cell_y_m"], how="left", coalesce=True, maintain_order="left")
         .with_columns(municipality_code=pl.coalesce("municipality_code", "cell_municipality_code"))
         .drop("cell_municipality_code")
     )

@@ -346,14 +346,14 @@ def _write_changed_partitions(writer: SnapshotWriter, table: Table, old_partitio
 
 
 def _by_partition(frame: pl.DataFrame) -> dict[tuple[int, int], pl.DataFrame]:
-    """``frame``'s rows per (year, month): slices without copying when the rows come partition by
-    partition (as :func:`_event_stats` orders them), else grouped."""
+    """``frame``'s rows per (year, month): slices without copying when each partition's rows come
+    together (as :func:`_long` and :func:`measure_responses` give them), else grouped."""
     if frame.height == 0:
         return {}
     months = frame["year"].to_numpy().astype(np.int64) * 12 + frame["month"].to_numpy() - 1
-    if not (months[1:] >= months[:-1]).all():
-        return frame.partition_by(["year", "month"], as_dict=True)
     bounds = [0, *(np.flatnonzero(months[1:] != months[:-1]) + 1), frame.height]
+    if np.unique(months[bounds[:-1]]).size < len(bounds) - 1:  # a partition in several runs
+        return frame.partition_by(["year", "month"], as_dict=True)
     return {(int(months[a]) // 12, int(months[a]) % 12 + 1): frame.slice(a, b - a) for a, b in zip(bounds, bounds[1:])}
 
 

@@ -69,7 +69,7 @@ def measure_responses(snapshot: Snapshot, settings: Settings,
     arrived = pl.col("on_scene_at").is_not_null()
     clock_start = {"alarm": "alarm_at", "call": "call_at"}[settings.counting.clock_start]
     return (
-        incidents.join(firsts, on="incident_id", how="left")
+        incidents.join(firsts, on="incident_id", how="left", maintain_order="left")
         .with_columns(
             response_s=_seconds("on_scene_at", clock_start),
             erc_s=_seconds("alarm_at", "call_at"),
