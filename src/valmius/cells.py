@@ -34,6 +34,8 @@ _CORNER_ID = r"^(-?\d+)/(-?\d+)$"
 @lru_cache(maxsize=64)
 def same_crs(a: str, b: str) -> bool:
     """Whether two names mean the same coordinate system (EPSG:3067 = urn:ogc:def:crs:EPSG::3067)."""
+    if a.strip().upper() == b.strip().upper():  # the usual case, without loading pyproj (0.2 s)
+        return True
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
