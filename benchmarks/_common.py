@@ -16,10 +16,10 @@ WORK = HERE / "work"
 RESULTS = HERE / "results"
 
 
-def measure(code: str, cwd: Path) -> tuple[float, float]:
+def measure(code: str, cwd: Path, show_output: bool = True) -> tuple[float, float]:
     """Run Python ``code`` in a fresh process: (wall seconds, peak resident memory in GB)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, stdout=None if show_output else subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) not in (0, 3):  # valmius exits 3 when rows were quarantined
