@@ -18,6 +18,7 @@ from conftest import fi_row, table, write_fi
 from valmius import definitions
 from valmius.catalog import connect_catalog, refresh_catalog
 from valmius.cli import main
+from valmius.columns import TABLES
 from valmius.definitions import DefinitionError, definition_id, open_results
 from valmius.flags import flag
 from valmius.ingest import ingest
@@ -172,3 +173,50 @@ def test_the_catalog_of_a_definition_without_results_is_empty_not_wrong(sample_l
     assert con.execute("SELECT count(*) FROM responses").fetchall() == [(0,)]
     assert con.execute("SELECT count(DISTINCT definition_id) FROM responses_all_definitions").fetchall() == [(1,)]
     con.close()
+
+
+def test_dropping_a_definition_removes_its_results_keeps_its_rules_and_leaves_the_rest(sample_lake, tmp_path):
+    board = dataclasses.replace(sample_lake, definition=DefinitionSettings(name="board 2026"))
+    measure(board)
+    flag(board)
+    flag(sample_lake)
+    derived = [name for name, spec in TABLES.items() if spec.per_definition]
+    before = {name: table(sample_lake, name) for name in derived}
+    config = tmp_path / "valmius.toml"
+    config.write_text(f'[paths]\nlake = "{sample_lake.lake_path}"\n', encoding="utf-8")
+    runner = CliRunner()
+
+    dropped = runner.invoke(main, ["--config", str(config), "definitions", "--drop", "board 2026"])
+    assert dropped.exit_code == 0, dropped.output
+    assert f"Dropped the results of board 2026 v1 · {definition_id(board)}" in dropped.output
+    snapshot = open_results(sample_lake)
+    for name in derived:
+        assert snapshot.definitions_with(name) == [definition_id(sample_lake)], name
+        assert table(sample_lake, name).equals(before[name]), name
+    assert definitions.find(snapshot, "board 2026").definition_id == definition_id(board)  # the rules stay
+    runs = snapshot.scan("runs").collect().sort("run_id")
+    assert runs["command"][-1] == "drop-definition"
+    assert json.loads(runs["summary_json"][-1])["dropped"] == definition_id(board)
+    with pytest.raises(DefinitionError, match="run `valmius measure`"):
+        flag(board)
+    con = connect_catalog(sample_lake)
+    assert con.execute("SELECT list(DISTINCT definition_id) FROM responses_all_definitions").fetchone()[0] == [
+        definition_id(sample_lake)]
+    con.close()
+
+    again = runner.invoke(main, ["--config", str(config), "definitions", "--drop", definition_id(board)])
+    assert again.exit_code != 0 and "has no results" in again.output and "Traceback" not in again.output
+    own = runner.invoke(main, ["--config", str(config), "definitions", "--drop", "default"])
+    assert own.exit_code != 0 and "is the definition the settings make" in own.output
+    assert table(sample_lake, "responses").equals(before["responses"])
+
+
+def test_a_new_definition_does_not_start_from_one_whose_results_were_dropped(sample_lake):
+    share = dataclasses.replace(sample_lake, flags=FlagSettings(rule="share"))
+    assert measure(share).measured_like == definition_id(sample_lake)
+    # share is now the most recently measured definition with these measure rules; drop its results
+    definitions.drop(sample_lake, definition_id(share))
+    both = dataclasses.replace(sample_lake, flags=FlagSettings(min_tasks=5))
+    assert measure(both).measured_like == definition_id(sample_lake)
+    assert table(both, "responses").equals(table(sample_lake, "responses"))
+    assert table(both, "rolling_events").equals(table(sample_lake, "rolling_events"))

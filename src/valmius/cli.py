@@ -289,21 +289,31 @@ def notes_command(ctx: click.Context, incident: str | None, history: bool, as_cs
 @click.option("--show", "show", default=None, metavar="REF",
               help="Print one definition as the settings that make it again (id, name or name@vN).")
 @click.option("--diff", "diff", nargs=2, default=None, metavar="A B", help="The rules that differ between two definitions.")
+@click.option("--drop", "drop", default=None, metavar="REF",
+              help="Remove a definition's results (responses, rolling tables, flags, areas) from the lake; its "
+                   "rules stay listed, so reports that name it can still be traced. Not the settings' own.")
 @click.pass_context
-def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, str] | None) -> None:
+def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, str] | None, drop: str | None) -> None:
     """List the definitions whose figures the lake holds (* marks the one the settings make), show
-    one as settings, or compare two. A report's footer names its definition: trace it here.
+    one as settings, compare two, or drop one's results. A report's footer names its definition:
+    trace it here.
 
     \b
     Example:
       valmius definitions
       valmius definitions --show 3f9a0c1d2e4b > old-rules.toml
       valmius definitions --diff default@v1 default@v2
+      valmius definitions --drop default@v1
     """
     from valmius import definitions
     from valmius.definitions import open_results
 
     settings = _settings(ctx)
+    if drop is not None:
+        dropped = definitions.drop(settings, drop)
+        click.echo(f"Dropped the results of {dropped.label}; its rules stay in the lake "
+                   f"(valmius definitions --show {dropped.definition_id})")
+        return
     snapshot = open_results(settings)
     if show is not None:
         click.echo(definitions.as_settings(definitions.find(snapshot, show)), nl=False)

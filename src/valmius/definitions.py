@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import polars as pl
 
-from valmius.columns import DEFINITIONS
+from valmius.columns import DEFINITIONS, TABLES
 from valmius.errors import ValmiusError
-from valmius.lake import Snapshot, SnapshotWriter, open_lake
+from valmius.lake import Snapshot, SnapshotWriter, new_snapshot, open_lake
+from valmius.runs import record_run
 from valmius.settings import Settings
 
 CONVENTIONS = {
@@ -158,8 +160,9 @@ def measured_twin(base: Snapshot, settings: Settings) -> str | None:
         return {"rules": {k: d["rules"].get(k) for k in MEASURE_SECTIONS}, "conventions": d["conventions"]}
 
     wanted = measure_rules(doc)
+    with_results = set(base.definitions_with("responses"))  # not one whose results were dropped
     same = [row["definition_id"] for row in stored(base).iter_rows(named=True)
-            if measure_rules(json.loads(row["document_json"])) == wanted]
+            if row["definition_id"] in with_results and measure_rules(json.loads(row["document_json"])) == wanted]
     runs = (base.scan("runs").filter(pl.col("command") == "measure", pl.col("definition_id").is_in(same))
             .sort("run_id").collect())
     return runs["definition_id"][-1] if runs.height else None
@@ -181,6 +184,28 @@ def find(snapshot: Snapshot, ref: str) -> Definition:
         raise DefinitionError(f"{ref!r} {problem}; stored: {listed or 'none yet (run valmius measure)'}")
     row = rows.row(0, named=True)
     return Definition(row["definition_id"], row["name"], row["version"], json.loads(row["document_json"]))
+
+
+def drop(settings: Settings, ref: str) -> Definition:
+    """Remove the results of a stored definition (its responses, rolling tables, flags and areas)
+    from the lake in one atomic commit, recorded in ``runs``. Its rules stay in ``definitions``, so
+    a report that names it can still be traced. The settings' own definition is not dropped: its
+    results are what valmius reads (``valmius measure --full`` recomputes them)."""
+    started, started_at = time.perf_counter(), datetime.now(timezone.utc)
+    with new_snapshot(settings.lake_path) as (base, writer):
+        target = find(base, ref)
+        if target.definition_id == definition_id(settings):
+            raise DefinitionError(f"{target.label} is the definition the settings make: its results are what valmius "
+                                  "reads, so it is not dropped (valmius measure --full recomputes them; to drop it, "
+                                  "change the settings first)")
+        tables = [name for name, table in TABLES.items()
+                  if table.per_definition and target.definition_id in base.definitions_with(name)]
+        if not tables:
+            raise DefinitionError(f"{target.label} has no results in {settings.lake_path}: nothing to drop")
+        writer.drop_definition(target.definition_id)
+        record_run(base, writer, "drop-definition", started_at, time.perf_counter() - started,
+                   {"dropped": target.definition_id, "label": target.label, "tables": tables})
+    return target
 
 
 def differences(a: Definition, b: Definition) -> list[tuple[str, object, object]]:

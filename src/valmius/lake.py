@@ -257,6 +257,7 @@ class SnapshotWriter:
         self._written: set[tuple[str, tuple[int, ...]]] = set()
         self._new_files: list[Path] = []
         self._inherited: dict[str, str] = {}
+        self._dropped: set[str] = set()
 
     def inherit(self, table: str, definition_id: str) -> None:
         """Start ``table`` of the run's definition, which has none yet, as a copy (hard links) of
@@ -264,6 +265,11 @@ class SnapshotWriter:
         definition whose rules give the table the same content as a stored one's."""
         assert TABLES[table].per_definition and self.base.table_folder(table) is None
         self._inherited[table] = definition_id
+
+    def drop_definition(self, definition_id: str) -> None:
+        """Leave every derived table of ``definition_id`` (its results) out of the new snapshot."""
+        assert definition_id != self.base.definition_id, "a run cannot drop the definition it writes"
+        self._dropped.add(definition_id)
 
     def write_partition(self, table: str, values: tuple[int, ...], frame: pl.DataFrame) -> None:
         """Write one partition of ``table`` (an empty frame removes the partition)."""
@@ -293,7 +299,7 @@ class SnapshotWriter:
 
     def keep_unchanged(self) -> None:
         """Hard-link every partition of the base snapshot that this run did not write (every
-        definition's, for the derived tables)."""
+        definition's, for the derived tables, but those of dropped definitions)."""
         for table, spec in TABLES.items():
             if self.base.folder is None or not (self.base.folder / table).is_dir():
                 continue
@@ -301,6 +307,8 @@ class SnapshotWriter:
                 self._keep(table, self.base.table_folder(table), self.folder / table, written=True)
                 continue
             for definition_id in self.base.definitions_with(table):
+                if definition_id in self._dropped:
+                    continue
                 folder = definition_folder(table, definition_id)
                 self._keep(table, self.base.folder / table / folder, self.folder / table / folder,
                            written=definition_id == self.base.definition_id)
