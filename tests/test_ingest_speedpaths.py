@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from datetime import datetime, timezone
 
 import numpy as np
 import polars as pl
@@ -11,7 +12,7 @@ import pyarrow as pa
 
 from conftest import fi_row, table, write_fi
 from valmius import store
-from valmius.columns import UNITS
+from valmius.columns import INCIDENTS, UNITS
 from valmius.ingest import ingest
 from valmius.kernels import timestamps as ts
 from valmius.mapping import load_mapping
@@ -277,3 +278,58 @@ def test_decimals_match_the_plain_cast():
             read += 1
         assert read > 500, mark
     assert decimals(pa.array(["6687432,1", "-0,5", "+12", "-"]), ",", markers).tolist()[:3] == [6687432.1, -0.5, 12.0]
+
+
+def _naive_newest_incidents(rows: pl.DataFrame) -> pl.DataFrame:
+    """The first row of each incident's newest export, by a plain Python loop, in id order."""
+    best: dict[str, dict] = {}
+    for row in rows.iter_rows(named=True):
+        held = best.get(row["incident_id"])
+        if held is None or (-row["file_seq"], row["source_row"]) < (-held["file_seq"], held["source_row"]):
+            best[row["incident_id"]] = row
+    return pl.DataFrame([best[k] for k in sorted(best)], schema=rows.schema)
+
+
+def test_incidents_of_one_export_in_id_order_take_the_unsorted_way_to_the_same_answer():
+    # An export in incident order into an empty partition needs no sort: each incident's first row
+    # wins. Rows from several exports, or out of order, are sorted; the answers are the same.
+    for seed in range(8):
+        rows = _random_units(seed, 400)
+        one_export = rows.with_columns(file_seq=pl.lit(1, dtype=pl.Int64)).sort("incident_id", "source_row")
+        assert store._one_export_in_id_order(one_export) is not None
+        assert store.newest_incidents(one_export).equals(_naive_newest_incidents(one_export)), seed
+        several = rows.sort("incident_id", "file_seq", "source_row")
+        assert store._one_export_in_id_order(several) is None
+        assert store.newest_incidents(several).equals(_naive_newest_incidents(rows)), seed
+        shuffled = one_export.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert store._one_export_in_id_order(shuffled) is None
+        assert store.newest_incidents(shuffled).equals(_naive_newest_incidents(one_export)), seed
+
+
+def test_a_batch_in_call_order_is_cut_into_its_months_without_sorting(tmp_path):
+    months = [1, 1, 2, 2, 2, 3, 5]
+    frame = _random_units(0, len(months)).with_columns(
+        call_at=pl.Series([datetime(2025, m, 10, tzinfo=timezone.utc) for m in months]).cast(UNITS.schema["call_at"]),
+        source_row=pl.Series(range(2, 2 + len(months)), dtype=pl.Int64))
+    wide = frame.with_columns(pl.lit(None, dtype=dtype).alias(name) for name, dtype in INCIDENTS.schema.items()
+                              if name not in frame.columns).select(store.WIDE)
+    for order in (wide, wide.reverse()):
+        staging = store.Staging(tmp_path / "staging")
+        staging.add(1, 0, order)
+        for month in sorted(set(months)):
+            want = order.filter(pl.col("call_at").dt.month() == month)
+            assert staging.partition(202500 + month).equals(want), month
+        staging.remove()
+
+
+def test_text_that_is_not_utf8_in_a_late_stretch_names_its_line_and_column(tmp_path, settings, monkeypatch):
+    from valmius import extract
+
+    monkeypatch.setattr(extract, "BLOCK_BYTES", 700)
+    path = _numbered_export(tmp_path, "late.csv")
+    lines = path.read_bytes().split(b"\n")
+    lines[41] = lines[41].replace(b"KU10", "KU1ä".encode("cp1252"), 1)  # line 42 of the file
+    path.write_bytes(b"\n".join(lines))
+    summary = ingest([path], dataclasses.replace(FI, encoding="utf-8"), settings)
+    assert summary.failed and "late.csv: line 42, column 'Yksikkö': not valid UTF-8" in summary.failed[0].message
+    assert table(settings, "units").height == 0

@@ -370,6 +370,8 @@ def empty_frame(table: Table) -> pl.DataFrame:
 
 def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     """Select and cast ``frame`` to the stored schema of ``table`` (order and types exact)."""
+    if frame.schema == table.schema:
+        return frame
     return frame.select([pl.col(name).cast(dtype) for name, dtype in table.schema.items()])
 
 

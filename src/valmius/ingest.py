@@ -29,7 +29,7 @@ from valmius.settings import Settings
 from valmius.store import Staging, merge
 from valmius.transform import empty_rejected, malformed_rows, transform_batch
 
-STAGE_THREADS = 2
+STAGE_THREADS = 3
 ProgressCallback = Callable[[str, int, int], None]
 """Called as (file name, bytes done, bytes total) while a file is read."""
 

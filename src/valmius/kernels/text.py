@@ -15,7 +15,7 @@ import pyarrow as pa
 from valmius.kernels.timestamps import string_buffers
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _is_space(cp: int) -> bool:
     if cp < 0x80:
         return cp == 32 or 9 <= cp <= 13
@@ -23,7 +23,7 @@ def _is_space(cp: int) -> bool:
             or cp == 0x202F or cp == 0x205F or cp == 0x3000)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _code_point(data, pos):
     """The code point of valid UTF-8 starting at ``pos``."""
     b = data[pos]
@@ -36,15 +36,18 @@ def _code_point(data, pos):
     return ((b & 0x07) << 18) | ((data[pos + 1] & 0x3F) << 12) | ((data[pos + 2] & 0x3F) << 6) | (data[pos + 3] & 0x3F)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _has_space_at_an_end(data, start, end) -> bool:
+    first_byte = data[start]
     last = end - 1
+    if 32 < first_byte < 0x80 and 32 < data[last] < 0x80:  # printable ASCII at both ends: the common case
+        return False
     while data[last] & 0xC0 == 0x80:  # back to the first byte of the last character
         last -= 1
     return _is_space(_code_point(data, start)) or _is_space(_code_point(data, last))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _is_marker(data, start, end, marker_offsets, marker_data) -> bool:
     length = end - start
     for m in range(len(marker_offsets) - 1):
@@ -64,16 +67,19 @@ def _is_marker(data, start, end, marker_offsets, marker_data) -> bool:
 @numba.njit(cache=True, nogil=True)
 def find_null_markers(offsets, data, marker_offsets, marker_data, out_is_marker) -> bool:
     """Mark the values equal to one of the markers; False (stopping early) if a value needs stripping."""
+    longest = 0
+    for m in range(len(marker_offsets) - 1):
+        longest = max(longest, marker_offsets[m + 1] - marker_offsets[m])
     for i in range(len(offsets) - 1):
         start = offsets[i]
         end = offsets[i + 1]
         if start < end and _has_space_at_an_end(data, start, end):
             return False
-        out_is_marker[i] = _is_marker(data, start, end, marker_offsets, marker_data)
+        out_is_marker[i] = end - start <= longest and _is_marker(data, start, end, marker_offsets, marker_data)
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _decimal(data, start, end, comma_too):
     """(True, value) if ``data[start:end]`` is ``[+-]digits[.digits]`` (``,`` too as the mark with
     ``comma_too``) of at most 15 digits, else (False, 0.0).

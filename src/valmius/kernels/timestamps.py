@@ -57,7 +57,7 @@ def compile_format(pattern: str) -> np.ndarray:
     return np.array(ops, dtype=np.int64).reshape(-1, 2)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _days_from_civil(y: int, m: int, d: int) -> int:
     # Howard Hinnant's algorithm: days since 1970-01-01 of a proleptic Gregorian date.
     y -= m <= 2
@@ -69,7 +69,7 @@ def _days_from_civil(y: int, m: int, d: int) -> int:
     return era * 146097 + doe - 719468
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _days_in_month(y: int, m: int) -> int:
     if m == 2:
         leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
