@@ -69,7 +69,7 @@ class Staging:
         self._spread: dict[int, dict[int, pl.DataFrame]] = {}
         self._in_memory: dict[tuple[int, str], pl.DataFrame] = {}
         self._memory_bytes = 0
-        self._lock = threading.Lock()  # batches are staged from two threads
+        self._lock = threading.Lock()  # batches are staged from several threads
         self.schema: pl.Schema | None = None
 
     def add(self, file_seq: int, batch_index: int, rows: pl.DataFrame) -> None:
@@ -244,7 +244,8 @@ def merge(base: Snapshot, writer: SnapshotWriter, staging: Staging) -> MergeResu
         staging.release(part)
         return replaced
 
-    # Partitions are independent and Polars works without the GIL: two at a time keep two cores busy.
+    # Partitions are independent and Polars works without the GIL: three at a time keep two cores busy
+    # while one of them holds the GIL.
     with ThreadPoolExecutor(max_workers=MERGE_THREADS, thread_name_prefix="valmius-merge") as pool:
         replaced_parts = list(pool.map(merge_partition, parts))
     replaced = pl.concat(replaced_parts) if replaced_parts else empty_rejected()
