@@ -17,7 +17,11 @@ RESULTS = HERE / "results"
 
 
 def measure(code: str, cwd: Path, show_output: bool = True) -> tuple[float, float]:
-    """Run Python ``code`` in a fresh process: (wall seconds, peak resident memory in GB)."""
+    """Run Python ``code`` in a fresh process: (wall seconds, peak resident memory in GB).
+
+    Files that earlier steps wrote are flushed to disk first (not timed), so that no step pays for
+    the writing of the one before it."""
+    os.sync()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, stdout=None if show_output else subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
