@@ -237,8 +237,7 @@ def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, stagin
     ``STAGE_THREADS`` threads each read (the fast path), validate and stage one batch at a time, and as
     many batches wait their turn so that no thread idles (Arrow, Polars and the Numba kernels release
     the GIL; one thread more than cores covers the moments a thread holds it); results are taken in
-    file order. On the exact path the reading itself runs ahead on
-    its own thread.
+    file order. On the exact path the reading itself runs ahead on its own thread.
     """
     total = source.path.stat().st_size
     stored = 0

@@ -56,8 +56,9 @@ def _batch_spread(incident_id: pl.Series, part: pl.Series) -> pl.DataFrame:
 
 MEMORY_BUDGET_BYTES = 1024 << 20
 """Staged rows are kept in memory up to about this size (as Polars estimates it; the process holds
-about twice that), the rest go to Arrow IPC files. 10M rows peak at 2.9 GB with 1 GB, 1.9 GB with 512 MB
-(which costs 1.5 s of CPU time writing and mapping the files, 0.8 s of the run's 12 s on 2 cores)."""
+about twice that), the rest go to Arrow IPC files. 10M rows peak at 2.9 GB; with 512 MB they would
+peak at 1.9 GB, but writing and mapping the larger spill costs 1.5 s of CPU time (0.8 s of a 12 s run
+on 2 cores)."""
 
 
 class Staging:
