@@ -144,9 +144,14 @@ class Staging:
         ids = runs["incident_id"]
         if (ids >= ids.shift(1)).fill_null(True).all():
             # Ids rising (an export in id order): an incident's runs are neighbours (one batch ends
-            # and the next begins with it), so combining neighbours needs no hashing of ids.
-            return (runs.group_by(ids.rle_id().alias("_run"), maintain_order=True)
-                    .agg(pl.col("incident_id").first(), pl.col("p_min").min(), pl.col("p_max").max()).drop("_run"))
+            # and the next begins with it). Only those few neighbours are combined.
+            repeats = ids == ids.shift(1)
+            joined = (repeats | repeats.shift(-1)).fill_null(False)
+            if not joined.any():
+                return runs
+            combined = (runs.filter(joined).group_by("incident_id", maintain_order=True)
+                        .agg(pl.col("p_min").min(), pl.col("p_max").max()))
+            return runs.filter(~joined).merge_sorted(combined, key="incident_id")
         return runs.group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
 
     def partition(self, part: int) -> pl.DataFrame:
