@@ -121,7 +121,8 @@ def _text_column(batch: pa.RecordBatch, key: str, src: ColumnSource | None, null
         # and the text is taken over as it is.
         markers = null_markers(array, null_values)
         if markers is not None:
-            return _polars(array, key).set(pl.Series(markers), None)
+            series = _polars(array, key)
+            return series.set(pl.Series(markers), None) if markers.any() else series
     text = _polars(array, key).str.strip_chars()
     if src.pattern:
         text = text.str.extract(src.pattern, 1)
