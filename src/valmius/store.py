@@ -220,9 +220,8 @@ def merge(base: Snapshot, writer: SnapshotWriter, staging: Staging) -> MergeResu
     # Incidents already in the lake, possibly in another partition than their new one.
     in_lake = incidents_in_lake(base, target["incident_id"]).join(target, on="incident_id")
     moved = in_lake.filter(pl.col("lake_part") != pl.col("target"))
-    moved_ids = moved.select("incident_id").lazy()
-    moved_units = base.scan("units").join(moved_ids, on="incident_id", how="semi").collect() if moved.height else None
-    moved_incidents = base.scan("incidents").join(moved_ids, on="incident_id", how="semi").collect() if moved.height else None
+    moved_units = _rows_of(base, "units", moved) if moved.height else None
+    moved_incidents = _rows_of(base, "incidents", moved) if moved.height else None
     split_rows = split_rows.join(split_target, on="incident_id")
     split_ids = split.to_frame("incident_id")
 
@@ -256,6 +255,14 @@ def merge(base: Snapshot, writer: SnapshotWriter, staging: Staging) -> MergeResu
         replaced_parts = list(pool.map(merge_partition, parts))
     replaced = pl.concat(replaced_parts) if replaced_parts else empty_rejected()
     return MergeResult(replaced, spread.height, len(parts))
+
+
+def _rows_of(base: Snapshot, table: str, located: pl.DataFrame) -> pl.DataFrame:
+    """The stored rows of ``table`` of the incidents in ``located`` (incident_id, lake_part), read
+    from the partitions they are in only."""
+    parts = sorted(set(located["lake_part"].to_list()))
+    rows = pl.concat([base.read_partition(table, divmod(part, 100)) for part in parts])
+    return rows.join(located.select("incident_id"), on="incident_id", how="semi")
 
 
 def incidents_in_lake(base: Snapshot, incident_ids: pl.Series) -> pl.DataFrame:
