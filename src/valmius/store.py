@@ -80,24 +80,15 @@ class Staging:
         self.schema = rows.schema
         part = rows.select(_part_key().alias("_part")).to_series()
         self._spread.setdefault(file_seq, {})[batch_index] = _batch_spread(rows["incident_id"], part)
-        low, high = part.min(), part.max()
-        if low == high:  # the usual case: an export in call order puts a whole batch in one month
-            self._keep(file_seq, batch_index, low, rows)
-            return
-        if part.is_sorted():  # an export in call order: each partition's rows are one stretch already
-            ends = [*(np.flatnonzero(np.diff(part.to_numpy())) + 1).tolist(), rows.height]
-            start = 0
-            for end in ends:
-                self._keep(file_seq, batch_index, part[start], rows.slice(start, end - start))
-                start = end
-            return
-        # Sort once (stable: rows keep their file order) and slice each partition's run.
-        ordered = rows.with_columns(part).sort("_part", maintain_order=True)
-        counts = part.value_counts(sort=False).sort("_part")
+        if not part.is_sorted():  # months interleaved: sort once (stable: rows keep their file order)
+            ordered = rows.with_columns(part).sort("_part", maintain_order=True)
+            rows, part = ordered.drop("_part"), ordered["_part"]
+        # Each partition's rows are one stretch now (usually the whole batch, in an export in call order).
+        ends = [*(np.flatnonzero(np.diff(part.to_numpy())) + 1).tolist(), rows.height]
         start = 0
-        for value, count in counts.iter_rows():
-            self._keep(file_seq, batch_index, value, ordered.slice(start, count).drop("_part"))
-            start += count
+        for end in ends:
+            self._keep(file_seq, batch_index, part[start], rows.slice(start, end - start))
+            start = end
 
     def _keep(self, file_seq: int, batch_index: int, part: int, rows: pl.DataFrame) -> None:
         name = f"f{file_seq:06d}-b{batch_index:05d}"
