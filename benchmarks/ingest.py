@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import WORK, measure, save  # noqa: E402
 
 WARMUP_ROWS = 100_000
+EXPORT_SEED = 7
 
 
 def export_file(rows: int) -> Path:
@@ -39,7 +40,7 @@ def export_file(rows: int) -> Path:
 
         WORK.mkdir(parents=True, exist_ok=True)
         print(f"generating {rows:,} rows -> {path}", flush=True)
-        write_bulk_export(build_world(0), path, rows, seed=7, start=date(2016, 1, 1))
+        write_bulk_export(build_world(0), path, rows, seed=EXPORT_SEED, start=date(2016, 1, 1))
     return path
 
 

@@ -3,14 +3,17 @@
 Ten years of SYNTHETIC exports (10 million unit rows by default, the demo world's generator, the
 same file as benchmarks/ingest.py), with the world's risk grid for every year. Each step runs in a
 fresh process:
-- valmius full rebuild: ingest the export into an empty lake, measure everything (responses,
-  rolling medians per department, class, municipality, station and cell, at every task and every
-  month), flag cells and areas;
+- valmius full rebuild: `valmius ingest` of the export into an empty lake, `valmius measure
+  --full` (responses, rolling medians per department, class, municipality, station and cell, at
+  every task and every month), `valmius flag` (cells and areas), one after the other;
 - a hand-written DuckDB SQL script that computes the same per-incident response times (earliest
   counted alarm to earliest on scene, local time to UTC) and per-cell trailing 365-day medians at
   every task, from the same CSV;
 - one incremental night on top of the rebuilt lake: `valmius nightly` with the next night's export
-  (ingest, measure, flag, catalog; and again with the report).
+  (ingest, measure, flag, catalog; and again with the report). The night's export is written at the
+  ten years' incident rate (about 54x the demo department for 10 million rows) and covers the two
+  days before it, the last of the year and the first of the next: like every first night of a
+  month, it adds a month to the monthly rolling tables of every group.
 Before the timed steps, every step runs once, untimed, on a 100,000-row export, so that the Numba
 kernels are compiled and cached (as after a department's first night) and no step is charged for it.
 Goals (issue 7): full rebuild within 2x of the DuckDB script; an incremental night at least 20x
@@ -29,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import WORK, measure, save  # noqa: E402
-from ingest import export_file  # noqa: E402
+from ingest import EXPORT_SEED, export_file  # noqa: E402
 
 FIRST_YEAR, YEARS = 2016, 10
 WARMUP_ROWS = 100_000
@@ -58,9 +61,10 @@ COPY (
 """
 
 
-def _prepare(project: Path, csv: Path) -> Path:
-    """A project folder with the world's grids imported, and the next night's export."""
-    from valmius.demo import build_world, write_nightly_exports, write_world
+def _prepare(project: Path, csv: Path, rows: int) -> Path:
+    """A project folder with the world's grids imported, and the next night's export at the
+    incident rate of the ten years' export of ``rows`` rows."""
+    from valmius.demo import build_world, bulk_scale, write_nightly_exports, write_world
 
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
@@ -69,7 +73,8 @@ def _prepare(project: Path, csv: Path) -> Path:
     years = tuple(range(FIRST_YEAR, FIRST_YEAR + YEARS + 1))
     write_world(world, project / "world", years=years)
     night = date(FIRST_YEAR + YEARS, 1, 2)
-    staged = write_nightly_exports(world, project / "next-night", night, night.replace(day=3), seed=11)
+    staged = write_nightly_exports(world, project / "next-night", night, night.replace(day=3), seed=11,
+                                   scale=bulk_scale(world, rows, seed=EXPORT_SEED, years=YEARS))
     grid_code = "; ".join(
         f"import_risk_grid(Path(r'{project}/world/risk_grid_{y}.csv'), {y}, s)" for y in years)
     measure(f"from pathlib import Path; from valmius.settings import load_settings; "
@@ -90,10 +95,15 @@ def _run_steps(csv: Path, project: Path, night_file: Path, out: Path, show: bool
 
     run("DuckDB SQL script: responses + per-cell trailing medians",
         f"import duckdb; duckdb.connect().execute({DUCKDB_SCRIPT.format(csv=csv, out=out)!r})", out)
+    # The commands an analyst runs, one after the other in one process (exit code 3: rows quarantined).
+    rebuild = [["ingest", str(csv), "--format", "fi-erc", "--quiet"], ["measure", "--full"], ["flag"]]
     run("valmius full rebuild: ingest + measure + flag",
-        f"from valmius.settings import load_settings; from valmius.mapping import load_mapping; "
-        f"from valmius.ingest import ingest; from valmius.measure import measure; from valmius.flags import flag; "
-        f"s = load_settings(r'{config}'); ingest([r'{csv}'], load_mapping('fi-erc'), s); measure(s, full=True); flag(s)",
+        f"from valmius.cli import main\n"
+        f"for args in {rebuild!r}:\n"
+        f"    try:\n"
+        f"        main(['--config', r'{config}', *args])\n"
+        f"    except SystemExit as done:\n"
+        f"        assert done.code in (0, 3), done.code",
         project)
     inbox = project / "inbox"
     inbox.mkdir(exist_ok=True)
@@ -120,11 +130,12 @@ def main() -> None:
     # Every step once on a small export first, untimed: Numba kernels compile on their first call
     # with each type signature and are cached on disk, and no step should be charged for that.
     warm = WORK / "pipeline-warmup"
-    _run_steps(export_file(WARMUP_ROWS), warm, _prepare(warm, export_file(WARMUP_ROWS)), out, show=False)
+    _run_steps(export_file(WARMUP_ROWS), warm, _prepare(warm, export_file(WARMUP_ROWS), WARMUP_ROWS), out,
+               show=False)
     shutil.rmtree(warm)
     csv = export_file(args.rows)
     project = WORK / "pipeline"
-    steps = _run_steps(csv, project, _prepare(project, csv), out, show=True)
+    steps = _run_steps(csv, project, _prepare(project, csv, args.rows), out, show=True)
 
     duckdb_s = steps["DuckDB SQL script: responses + per-cell trailing medians"][0]
     full_s, full_gb = steps["valmius full rebuild: ingest + measure + flag"]

@@ -6,6 +6,7 @@ Made-up data for demonstrations, tests and benchmarks; see data/demo/README.md.
 from valmius.demo.generate import (
     DEFECT_RATES,
     EXPORT_COLUMNS,
+    bulk_scale,
     generate_incidents,
     mark_defects,
     write_bulk_export,
@@ -19,6 +20,7 @@ __all__ = [
     "EXPORT_COLUMNS",
     "World",
     "build_world",
+    "bulk_scale",
     "generate_incidents",
     "mark_defects",
     "write_bulk_export",

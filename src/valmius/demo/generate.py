@@ -567,6 +567,15 @@ def write_nightly_exports(world: World, folder: str | Path, start: date, end: da
     return paths
 
 
+def bulk_scale(world: World, n_unit_rows: int, seed: int, years: int = 10) -> float:
+    """The incident rate (a multiple of the demo department's) at which ``years`` years hold
+    ``n_unit_rows`` export rows, with 1 % to spare: the scale of :func:`write_bulk_export`."""
+    sample = pl.concat(list(generate_incidents(world, date(2020, 1, 1), date(2021, 1, 1), seed,
+                                               scale=2.0)))
+    rows_per_year = sample.height / 2.0 * (1 + DEFECT_RATES["duplicate_row"])
+    return 1.01 * n_unit_rows / (years * rows_per_year)
+
+
 def write_bulk_export(world: World, path: str | Path, n_unit_rows: int, seed: int,
                       start: date = date(2016, 1, 1), *, years: int = 10,
                       encoding: str = "utf-8-sig", line_ending: str = "\n") -> int:
@@ -580,10 +589,7 @@ def write_bulk_export(world: World, path: str | Path, n_unit_rows: int, seed: in
     if n_unit_rows <= 0 or years <= 0:
         raise ValmiusError(f"write_bulk_export needs n_unit_rows > 0 and years > 0, got "
                            f"{n_unit_rows} and {years}.")
-    sample = pl.concat(list(generate_incidents(world, date(2020, 1, 1), date(2021, 1, 1), seed,
-                                               scale=2.0)))
-    rows_per_year = sample.height / 2.0 * (1 + DEFECT_RATES["duplicate_row"])
-    scale = 1.01 * n_unit_rows / (years * rows_per_year)  # 1 % spare, cut at n_unit_rows
+    scale = bulk_scale(world, n_unit_rows, seed, years)
     end = date(start.year + years, start.month, 1)
 
     def frames() -> Iterator[pl.DataFrame]:
