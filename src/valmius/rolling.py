@@ -464,13 +464,20 @@ def rolling_stats(values, times, groups=None, window: str | timedelta | np.timed
     length = _window_units(window, unit_seconds)
     hits = _hits(within_target, n)
     _check_level(level)
-    out = _empty_stats(n)
     if n == 0:
-        return out
-    rows = _pack_rows(values_f, times_int, groups, length, hits)
+        return _empty_stats(0)
+    rows = _pack_rows(values_f, times_int, groups, length, hits, by_position=True)
     ks = ci_ranks(level, rows.largest_bucket)
+    # Statistics land at the rows' positions in the buckets (in cache while a bucket is swept),
+    # then each array is put in input order; the work arrays, free by then, take the first two.
+    by_position = _empty_stats(n)
     rows.run(kernels.stats_buckets, rows.window, rows.lower_of, rows.slot_bits, rows.domain, rows.offsets, ks, P90,
-             *(out[key] for key in STATISTICS))
+             *(by_position[key] for key in STATISTICS))
+    free = [rows.keys, rows.payloads]
+    out = {}
+    for key in STATISTICS:
+        out[key] = rows.to_input_order(by_position[key], free.pop().view(by_position[key].dtype))
+        free.append(by_position.pop(key).view(np.int64))
     if within_target is None:
         out["share_within"][:] = np.nan
     return out
