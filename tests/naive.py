@@ -241,3 +241,20 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
     m = len(p_values)
     ordered = sorted(p_values)
     return [min(1.0, min(m * ordered[j] / (j + 1) for j in range(m) if ordered[j] >= p)) for p in p_values]
+
+
+def first_units(rows: list[dict]) -> dict[str, dict]:
+    """Per incident: its earliest alarm, its number of units, and its first unit's row: the earliest
+    on-scene time (missing last), then the earliest alarm (missing last), then the smallest unit id."""
+    by_incident: dict[str, list[dict]] = {}
+    for row in rows:
+        by_incident.setdefault(row["incident_id"], []).append(row)
+    out = {}
+    for incident, units in by_incident.items():
+        def order(u):
+            return (u["on_scene_at"] is None, u["on_scene_at"] or 0, u["alarm_at"] is None, u["alarm_at"] or 0,
+                    u["unit_id"])
+        first = min(units, key=order)
+        alarms = [u["alarm_at"] for u in units if u["alarm_at"] is not None]
+        out[incident] = {"first": first, "alarm_at": min(alarms) if alarms else None, "units_counted": len(units)}
+    return out
