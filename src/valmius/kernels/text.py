@@ -4,6 +4,10 @@ They serve the common case fast and give up on anything else, which the caller t
 plain way with Polars. Values are taken as they are: a value with white space at either end (which
 the plain way strips first) makes a kernel give up. White space is Unicode's White_Space set, the
 one Polars' ``str.strip_chars()`` removes.
+
+The loops allocate nothing and are compiled without Numba's reference counting (``_nrt=False``):
+the counted references around their inlined helpers' array arguments made ``read_decimals`` take
+19 ns per value instead of 11.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def _is_marker(data, start, end, marker_offsets, marker_data) -> bool:
     return False
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def find_null_markers(offsets, data, marker_offsets, marker_data, out_is_marker) -> bool:
     """Mark the values equal to one of the markers; False (stopping early) if a value needs stripping."""
     longest = 0
@@ -113,7 +117,7 @@ def _decimal(data, start, end, comma_too):
     return True, -value if negative else value
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def read_decimals(offsets, data, comma_too, marker_offsets, marker_data, out_values) -> bool:
     """Read plain decimal numbers into ``out_values``, a null marker as NaN; False (stopping early)
     at any other value."""
