@@ -69,8 +69,10 @@ def _in_stored_order(rows: pl.DataFrame, partition: list[str]) -> bool:
     if rows.height == 0:
         return True
     incident, unit = pl.col("incident_id"), pl.col("unit_id")
-    new_partition = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in partition]) if partition else pl.lit(False)
-    in_order = new_partition | (incident > incident.shift(1)) | ((incident == incident.shift(1)) & (unit >= unit.shift(1)))
+    new_partition = (pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in partition]) if partition
+                     else pl.lit(False))
+    same_incident = incident == incident.shift(1)
+    in_order = new_partition | (incident > incident.shift(1)) | (same_incident & (unit >= unit.shift(1)))
     return bool(rows.select(in_order.fill_null(False).slice(1).all()).item())
 
 
