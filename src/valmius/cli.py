@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from valmius.allocator import keep_freed_memory
 from valmius.errors import ValmiusError
 from valmius.settings import Settings, load_settings
 
@@ -44,7 +43,6 @@ def main(ctx: click.Context, config: Path | None) -> None:
       valmius sql queries/class_i_by_month.sql
       valmius schema
     """
-    keep_freed_memory()
     ctx.obj = config
 
 
