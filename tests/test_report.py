@@ -163,3 +163,33 @@ def test_report_in_a_real_browser_offline(hand_lake, tmp_path):
         assert f"{mmss(row['median_s'])}" in visit.text
         assert f"{mmss(row['ci_low_s'])}–{mmss(row['ci_high_s'])}" in visit.text
     assert "< 5" in visit.text and (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_vega_bundle_is_built_once_per_vl_convert_version(tmp_path, monkeypatch):
+    import vl_convert
+
+    from valmius import report
+
+    built = vl_convert.javascript_bundle()
+    calls = []
+
+    def bundle():
+        calls.append(1)
+        return built
+
+    monkeypatch.setattr(report.vlc, "javascript_bundle", bundle)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    report.vega_bundle.cache_clear()
+    try:
+        assert report.vega_bundle() == built and len(calls) == 1
+        cached = list((tmp_path / "cache" / "valmius").glob("vega-bundle-vl-convert-*.js"))
+        assert len(cached) == 1 and cached[0].read_text(encoding="utf-8") == built
+        report.vega_bundle.cache_clear()  # a new process: read from the cache, not built again
+        assert report.vega_bundle() == built and len(calls) == 1
+        # A cache folder that cannot be written: built every time, still correct.
+        (tmp_path / "blocked").write_text("a file, not a folder", encoding="utf-8")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "blocked"))
+        report.vega_bundle.cache_clear()
+        assert report.vega_bundle() == built and len(calls) == 2
+    finally:
+        report.vega_bundle.cache_clear()

@@ -492,8 +492,30 @@ def _method_html(ctx: _Context) -> str:
 
 @functools.lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed in one script, from vl-convert: the report needs no network."""
-    return vlc.javascript_bundle()
+    """Vega, Vega-Lite and vega-embed in one script, from vl-convert: the report needs no network.
+
+    Building it takes about a second, a seventh of a nightly report, so it is kept in the user's
+    cache folder (``$XDG_CACHE_HOME/valmius``, else ``~/.cache/valmius``), one file per vl-convert
+    version. Where that folder cannot be written, the bundle is built every time.
+    """
+    path = _cache_folder() / f"vega-bundle-vl-convert-{version('vl-convert-python')}.js"
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    bundle = vlc.javascript_bundle()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(bundle, encoding="utf-8")
+        os.replace(partial, path)  # whole or not at all, also with two reports at once
+    except OSError:
+        pass
+    return bundle
+
+
+def _cache_folder() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "valmius"
 
 
 def script_json(value: object) -> str:
