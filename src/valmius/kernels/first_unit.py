@@ -1,7 +1,8 @@
 """The first unit of each incident, in one pass over unit rows that come incident by incident.
 
 Used by :func:`valmius.responses.first_units` on the ``units`` table in its stored order (each
-incident's rows together, by unit id); the Polars sort there is the reference it is tested against.
+incident's rows together, by unit id). ``tests/test_first_unit.py`` checks it, and the Polars sort
+that serves units in any other order, against a naive loop.
 """
 
 from __future__ import annotations
