@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings as hsettings, strategies as st
 
 import naive
-from valmius.responses import _in_stored_order, first_units
+from valmius.responses import _stored_order_starts, first_units
 from valmius.settings import Settings
 
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
@@ -54,7 +54,7 @@ def _check(result: pl.DataFrame, rows: list[dict]) -> None:
 @given(unit_rows(), st.randoms(use_true_random=False))
 def test_first_units_in_lake_order_and_shuffled_match_naive(rows, rnd):
     stored = _frame(rows).sort("incident_id", "unit_id")  # the lake's order: the one-pass way
-    assert _in_stored_order(stored, ["year", "month"])
+    assert _stored_order_starts(stored, ["year", "month"]) is not None
     _check(first_units(stored.lazy(), Settings()).collect(), rows)
     shuffled = rows[:]
     rnd.shuffle(shuffled)  # any other order: sorted first
@@ -66,14 +66,14 @@ def test_stored_order_check():
         {"incident_id": "A", "unit_id": "U2", "year": 2025, "month": 3},
         {"incident_id": "A", "unit_id": "U1", "year": 2025, "month": 3},
     ])
-    assert not _in_stored_order(rows, ["year", "month"])  # units of an incident out of order
-    assert _in_stored_order(rows.reverse(), ["year", "month"])
+    assert _stored_order_starts(rows, ["year", "month"]) is None  # units of an incident out of order
+    assert _stored_order_starts(rows.reverse(), ["year", "month"]).tolist() == [True, False]
     two_months = _frame([
         {"incident_id": "B", "unit_id": "U1", "year": 2025, "month": 3},
         {"incident_id": "A", "unit_id": "U1", "year": 2025, "month": 4},
     ])
-    assert _in_stored_order(two_months, ["year", "month"])  # each partition in order
-    assert not _in_stored_order(two_months, [])
+    assert _stored_order_starts(two_months, ["year", "month"]) is not None  # each partition in order
+    assert _stored_order_starts(two_months, []) is None
 
 
 def test_unit_types_narrow_the_counted_units():

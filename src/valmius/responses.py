@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from valmius.columns import RESPONSES
@@ -41,13 +42,13 @@ def first_units(units: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     counted = units.filter(pl.col("unit_type").is_in(unit_types)) if unit_types else units
     partition = [c for c in ("year", "month") if c in counted.collect_schema()]
     rows = counted.select(*_FIRST_UNIT_INPUTS, *partition).collect()
-    if not _in_stored_order(rows, partition):
+    starts = _stored_order_starts(rows, partition)
+    if starts is None:
         return _first_units_sorted(rows.lazy())
-    starts = (pl.col("incident_id") != pl.col("incident_id").shift(1)).fill_null(True)
     on_scene, alarm = rows["on_scene_at"].to_physical(), rows["alarm_at"].to_physical()
     first, alarm_min, alarm_any, count = kernels.first_rows(
-        rows.select(starts).to_series().to_numpy(), on_scene.fill_null(0).to_numpy(),
-        on_scene.is_not_null().to_numpy(), alarm.fill_null(0).to_numpy(), alarm.is_not_null().to_numpy())
+        starts, on_scene.fill_null(0).to_numpy(), on_scene.is_not_null().to_numpy(), alarm.fill_null(0).to_numpy(),
+        alarm.is_not_null().to_numpy())
     picked = rows[first]
     return picked.select(
         "incident_id",
@@ -64,16 +65,17 @@ def first_units(units: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
 _FIRST_UNIT_INPUTS = ["incident_id", "on_scene_at", "alarm_at", "unit_id", "station_id", "en_route_at"]
 
 
-def _in_stored_order(rows: pl.DataFrame, partition: list[str]) -> bool:
-    """Whether rows come by incident id and then unit id within each partition (the lake's order)."""
-    if rows.height == 0:
-        return True
+def _stored_order_starts(rows: pl.DataFrame, partition: list[str]) -> np.ndarray | None:
+    """Where rows come by incident id and then unit id within each partition (the lake's order):
+    True at each incident's first row, in one pass with the check. None otherwise."""
     incident, unit = pl.col("incident_id"), pl.col("unit_id")
     new_partition = (pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in partition]) if partition
                      else pl.lit(False))
     same_incident = incident == incident.shift(1)
     in_order = new_partition | (incident > incident.shift(1)) | (same_incident & (unit >= unit.shift(1)))
-    return bool(rows.select(in_order.fill_null(False).slice(1).all()).item())
+    first_row = pl.int_range(pl.len()) == 0  # no row before it; a missing id anywhere else fails the check
+    checks = rows.select(starts=(~same_incident).fill_null(True), fine=(in_order | first_row).fill_null(False))
+    return checks["starts"].to_numpy() if checks["fine"].all() else None
 
 
 def _first_units_sorted(counted: pl.LazyFrame) -> pl.LazyFrame:
