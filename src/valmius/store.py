@@ -126,13 +126,13 @@ class Staging:
             path.unlink()
 
     def spread(self) -> pl.DataFrame:
-        """Per staged incident: the lowest and highest partition its rows fall in."""
+        """Per staged incident: the lowest and highest partition its rows fall in (in no set order)."""
         # In file order, whatever order the batches were staged in.
         parts = [frames[index] for _, frames in sorted(self._spread.items()) for index in sorted(frames)]
         if not parts:
             return pl.DataFrame(schema={"incident_id": pl.String, "p_min": pl.Int32, "p_max": pl.Int32})
         runs = pl.concat(parts)
-        ids = runs["incident_id"]
+        ids = runs["incident_id"].rechunk()  # comparing shifted Series of ~100 chunks is 15x slower
         if (ids >= ids.shift(1)).fill_null(True).all():
             # Ids rising (an export in id order): an incident's runs are neighbours (one batch ends
             # and the next begins with it). Only those few neighbours are combined.
@@ -142,7 +142,7 @@ class Staging:
                 return runs
             combined = (runs.filter(joined).group_by("incident_id", maintain_order=True)
                         .agg(pl.col("p_min").min(), pl.col("p_max").max()))
-            return runs.filter(~joined).merge_sorted(combined, key="incident_id")
+            return pl.concat([runs.filter(~joined), combined])
         return runs.group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
 
     def partition(self, part: int) -> pl.DataFrame:
