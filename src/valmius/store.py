@@ -54,11 +54,12 @@ def _batch_spread(incident_id: pl.Series, part: pl.Series) -> pl.DataFrame:
     return frame.group_by("incident_id").agg(pl.col("p_min").min(), pl.col("p_max").max())
 
 
-MEMORY_BUDGET_BYTES = 1024 << 20
+MEMORY_BUDGET_BYTES = 1536 << 20
 """Staged rows are kept in memory up to about this size (as Polars estimates it; the process holds
-about twice that), the rest go to Arrow IPC files. 10M rows peak at 2.9 GB; with 512 MB they would
-peak at 1.9 GB, but writing and mapping the larger spill costs 1.5 s of CPU time (0.8 s of a 12 s run
-on 2 cores)."""
+about twice that), the rest go to Arrow IPC files. A 10M-row export stages 1.2 GB and fits. Measured
+on that export (two alternating rounds of three ingests each): with a 512 MB budget the process peaks
+at 2.0 GB and takes 13.6-14.3 s, with 1 GB at 2.9 GB and 12.7-13.6 s, with all rows in memory at
+3.2-3.3 GB and 12.0-12.9 s: writing the spill and mapping it back costs more than the memory."""
 
 
 class Staging:
@@ -301,23 +302,26 @@ def _starts_new_key(key: list[str]) -> pl.Expr:
     return changed
 
 
-def _sorted_firsts(rows: pl.DataFrame, key: list[str], descending: list[bool]) -> tuple[pl.DataFrame, np.ndarray]:
-    """(rows sorted by ``key``, True at the first row of each key but its last two columns, which
-    only break ties): one gather of the rows, the marks read off the sorted rows."""
-    ordered = rows[rows.select(pl.arg_sort_by(key, descending=descending)).to_series()]
-    return ordered, ordered.select(_starts_new_key(key[:-2])).to_series().to_numpy()
+def _sorted_firsts(rows: pl.DataFrame, key: list[str], descending: list[bool]) -> tuple[pl.Series, np.ndarray]:
+    """(the positions of ``rows`` in ``key`` order, True at the first of each key but its last two
+    columns, which only break ties). Only the key columns are gathered here; the callers gather
+    the rows they keep once (a gather and then a filter of every column cost twice the memory)."""
+    order = rows.select(pl.arg_sort_by(key, descending=descending)).to_series()
+    keys = rows.select(key[:-2])[order]
+    return order, keys.select(_starts_new_key(key[:-2])).to_series().to_numpy()
 
 
 def newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(one row per incident and unit, the newest; the replaced rows as quarantine rows)."""
-    ordered, is_first = _sorted_firsts(rows, [*UNITS.key, "file_seq", "source_row"], [False, False, True, True])
+    order, is_first = _sorted_firsts(rows, [*UNITS.key, "file_seq", "source_row"], [False, False, True, True])
     if is_first.all():
-        return ordered, empty_rejected()
-    winners = ordered.filter(pl.Series(is_first))
+        return rows[order], empty_rejected()
+    winners = rows[order.filter(pl.Series(is_first))]
     # Each replaced row is compared with the winner of its key: the first row of its run.
     losers_at = np.flatnonzero(~is_first)
     winner_at = np.maximum.accumulate(np.where(is_first, np.arange(len(is_first)), 0))[losers_at]
-    losers, their_winners = ordered[losers_at], ordered[winner_at]
+    order_np = order.to_numpy()
+    losers, their_winners = rows[order_np[losers_at]], rows[order_np[winner_at]]
     losers = losers.with_columns(
         _same=losers.select(pl.struct(_UNIT_VALUES).hash()).to_series() == their_winners.select(pl.struct(_UNIT_VALUES).hash()).to_series(),
         _win_file=their_winners["source_file"], _win_row=their_winners["source_row"],
@@ -338,8 +342,8 @@ def newest_incidents(rows: pl.DataFrame) -> pl.DataFrame:
     starts = _one_export_in_id_order(rows)
     if starts is not None:  # each incident's rows together, from one export: its first row wins
         return rows if starts.all() else rows.filter(pl.Series(starts))
-    ordered, is_first = _sorted_firsts(rows, ["incident_id", "file_seq", "source_row"], [False, True, False])
-    return ordered if is_first.all() else ordered.filter(pl.Series(is_first))
+    order, is_first = _sorted_firsts(rows, ["incident_id", "file_seq", "source_row"], [False, True, False])
+    return rows[order if is_first.all() else order.filter(pl.Series(is_first))]
 
 
 def _one_export_in_id_order(rows: pl.DataFrame) -> np.ndarray | None:
