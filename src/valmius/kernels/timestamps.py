@@ -363,22 +363,39 @@ def parse_to_utc(
     if out is None:
         out = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int8))
     early, late, status = out
-    local = np.empty(n, dtype=np.int64)
+    local = early  # local_to_utc reads each value before it writes its UTC readings in its place
     parse_local_seconds(offsets, data, pattern, local, status)
     if is_null is not None:
         status[is_null] = MISSING
-    parsed = local[status == OK]
-    if len(parsed) == 0:
+    parsed, lowest, highest = _parsed_range(local, status)
+    if parsed == 0:
         early[:] = 0
         late[:] = 0
         return early, late, status
     # Only the years the values fall in (and one either side) are probed: a night's export needs
     # one year of the zone's rules, not 150. Outside 1950-2100 the nearest known offset holds.
-    first_year = min(max(_year_of(int(parsed.min())) - 1, ZONE_FIRST_YEAR), ZONE_LAST_YEAR)
-    last_year = max(min(_year_of(int(parsed.max())) + 1, ZONE_LAST_YEAR), first_year)
+    first_year = min(max(_year_of(lowest) - 1, ZONE_FIRST_YEAR), ZONE_LAST_YEAR)
+    last_year = max(min(_year_of(highest) + 1, ZONE_LAST_YEAR), first_year)
     starts, offs = zone_transitions(zone, first_year, last_year)
     local_to_utc(local, status, starts, offs, early, late)
     return early, late, status
+
+
+@numba.njit(cache=True, nogil=True, _nrt=False)
+def _parsed_range(local_seconds, status):
+    """(number of OK values, lowest, highest) of the parsed local seconds."""
+    count = 0
+    lowest = 0
+    highest = 0
+    for i in range(len(status)):
+        if status[i] == OK:
+            value = local_seconds[i]
+            if count == 0 or value < lowest:
+                lowest = value
+            if count == 0 or value > highest:
+                highest = value
+            count += 1
+    return count, lowest, highest
 
 
 def _year_of(seconds: int) -> int:
