@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pytest
 
 from conftest import fi_row, table, write_fi
 from valmius import store
@@ -310,7 +311,8 @@ def test_a_batch_in_call_order_is_cut_into_its_months_without_sorting(tmp_path):
     months = [1, 1, 2, 2, 2, 3, 5]
     frame = _random_units(0, len(months)).with_columns(
         call_at=pl.Series([datetime(2025, m, 10, tzinfo=timezone.utc) for m in months]).cast(UNITS.schema["call_at"]),
-        source_row=pl.Series(range(2, 2 + len(months)), dtype=pl.Int64))
+        source_row=pl.Series(range(2, 2 + len(months)), dtype=pl.Int64),
+        source_file=pl.lit("f1.csv"), file_seq=pl.lit(1, dtype=pl.Int64))  # staged rows come from one file
     wide = frame.with_columns(pl.lit(None, dtype=dtype).alias(name) for name, dtype in INCIDENTS.schema.items()
                               if name not in frame.columns).select(store.WIDE)
     for order in (wide, wide.reverse()):
@@ -319,6 +321,8 @@ def test_a_batch_in_call_order_is_cut_into_its_months_without_sorting(tmp_path):
         for month in sorted(set(months)):
             want = order.filter(pl.col("call_at").dt.month() == month)
             assert staging.partition(202500 + month).equals(want), month
+        with pytest.raises(ValueError, match="name another file"):  # the file's columns are not staged
+            staging.add(2, 1, order)
         staging.remove()
 
 

@@ -33,6 +33,9 @@ from valmius.transform import empty_rejected
 
 WIDE = list(dict.fromkeys([*UNITS.schema.names(), *INCIDENTS.schema.names()]))
 """Columns of a staged row: the unit's and its incident's."""
+PER_FILE = ("source_file", "file_seq")
+"""Columns with one value per file: staged pieces leave them out (a fifth of their memory) and get
+them back when they are read."""
 MERGE_THREADS = 3
 _UNIT_VALUES = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
 
@@ -69,6 +72,7 @@ class Staging:
         self.folder = folder
         self.memory_budget = MEMORY_BUDGET_BYTES if memory_budget is None else memory_budget
         self._spread: dict[int, dict[int, pl.DataFrame]] = {}
+        self._file_names: dict[int, str] = {}
         self._in_memory: dict[tuple[int, str], pl.DataFrame] = {}
         self._memory_bytes = 0
         self._lock = threading.Lock()  # batches are staged from several threads
@@ -79,6 +83,11 @@ class Staging:
             return
         rows = rows.select(WIDE)
         self.schema = rows.schema
+        name = rows["source_file"][0]
+        if not ((rows["file_seq"] == file_seq).all() and (rows["source_file"] == name).all()):
+            raise ValueError(f"staged rows of file {file_seq} name another file")
+        self._file_names[file_seq] = name
+        rows = rows.drop(PER_FILE)
         part = rows.select(_part_key().alias("_part")).to_series()
         self._spread.setdefault(file_seq, {})[batch_index] = _batch_spread(rows["incident_id"], part)
         if not part.is_sorted():  # months interleaved: sort once (stable: rows keep their file order)
@@ -150,7 +159,7 @@ class Staging:
         pieces = self._pieces(part)
         if not pieces:
             return pl.DataFrame(schema=self.schema)
-        return pl.concat([_load(rows) for _, _, rows in pieces])
+        return pl.concat([self._load(name, rows) for _, name, rows in pieces])
 
     def scan_incidents(self, incident_ids: pl.Series) -> pl.DataFrame:
         """Every staged row of the given incidents (a small set: those that move)."""
@@ -159,8 +168,8 @@ class Staging:
             return pl.DataFrame(schema=self.schema).with_columns(_part=pl.lit(0, dtype=pl.Int32))
         wanted = incident_ids.unique().to_frame("incident_id")
         frames = []
-        for part, _, rows in pieces:
-            frame = _load(rows).join(wanted, on="incident_id", how="semi")
+        for part, name, rows in pieces:
+            frame = self._load(name, rows).join(wanted, on="incident_id", how="semi")
             if frame.height:
                 frames.append(frame.with_columns(_part=pl.lit(part, dtype=pl.Int32)))
         if not frames:
@@ -176,9 +185,14 @@ class Staging:
         self._forget(lambda key: False)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-
-def _load(rows: pl.DataFrame | Path) -> pl.DataFrame:
-    return rows if isinstance(rows, pl.DataFrame) else _read_staged(rows)
+    def _load(self, name: str, rows: pl.DataFrame | Path) -> pl.DataFrame:
+        """A staged piece with its file's columns back, in ``WIDE`` order."""
+        frame = rows if isinstance(rows, pl.DataFrame) else _read_staged(rows)
+        file_seq = int(name.split("-")[0][1:])  # f{file_seq:06d}-b{batch:05d}
+        return frame.with_columns(
+            source_file=pl.lit(self._file_names[file_seq], dtype=pl.String),
+            file_seq=pl.lit(file_seq, dtype=pl.Int64),
+        ).select(WIDE)
 
 
 def _read_staged(path: Path) -> pl.DataFrame:
