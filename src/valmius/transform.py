@@ -290,6 +290,7 @@ def _rejected_rows(batch: pa.RecordBatch, text, lines, reason, column, detail, s
     raw_json = raw_bad.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
     ids = text[bad]
     incident_ids, unit_ids = ids["incident_id"].to_list(), ids["unit_id"].to_list()
+    in_raw = set(raw_bad.columns)
     values: dict[str, list] = {}  # source column -> its values in the bad rows, read once
 
     def value_at(name: str, k: int):
@@ -297,26 +298,24 @@ def _rejected_rows(batch: pa.RecordBatch, text, lines, reason, column, detail, s
             values[name] = raw_bad.get_column(name).to_list()
         return values[name][k]
 
-    rows = []
-    for k, i in enumerate(bad):
-        code = _CODES[reason[i]]
-        key = FAULT_COLUMNS[column[i]]
+    # Built column by column: a frame from a list of row dicts costs more than the messages.
+    source_columns, reason_codes, messages = [], [], []
+    for k, (i, code_index, column_index) in enumerate(zip(bad.tolist(), reason[bad].tolist(), column[bad].tolist())):
+        code = _CODES[code_index]
+        key = FAULT_COLUMNS[column_index]
         src_col = _source_column(source, key)
         if key == "coordinates" and source.coordinates is not None:
             value = ", ".join(str(value_at(c, k)) for c in source.coordinates.source_columns if c)
         else:
-            value = value_at(src_col, k) if src_col in raw_bad.columns else None
-        rows.append({
-            "source_file": source.path.name,
-            "source_row": int(lines[i]),
-            "column": src_col,
-            "reason_code": code,
-            "reason": _message(code, key, src_col, value, int(detail[i]), seconds[i], source, settings),
-            "incident_id": incident_ids[k],
-            "unit_id": unit_ids[k],
-            "raw_row": raw_json[k],
-        })
-    return pl.DataFrame(rows, schema=REJECTED_SCHEMA)
+            value = value_at(src_col, k) if src_col in in_raw else None
+        source_columns.append(src_col)
+        reason_codes.append(code)
+        messages.append(_message(code, key, src_col, value, int(detail[i]), seconds[i], source, settings))
+    return pl.DataFrame({
+        "source_file": [source.path.name] * len(bad), "source_row": lines[bad], "column": source_columns,
+        "reason_code": reason_codes, "reason": messages, "incident_id": incident_ids, "unit_id": unit_ids,
+        "raw_row": raw_json,
+    }, schema=REJECTED_SCHEMA)
 
 
 REJECTED_SCHEMA = {"source_file": pl.String, "source_row": pl.Int64, "column": pl.String, "reason_code": pl.String,
