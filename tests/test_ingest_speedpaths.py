@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import fi_row, table, write_fi
 from valmius import store
@@ -337,3 +338,16 @@ def test_text_that_is_not_utf8_in_a_late_stretch_names_its_line_and_column(tmp_p
     summary = ingest([path], dataclasses.replace(FI, encoding="utf-8"), settings)
     assert summary.failed and "late.csv: line 42, column 'Yksikkö': not valid UTF-8" in summary.failed[0].message
     assert table(settings, "units").height == 0
+
+
+@given(st.lists(st.integers(-3_000_000_000, 5_000_000_000), min_size=1, max_size=60),
+       st.lists(st.integers(0, 999_999), min_size=1, max_size=60), st.booleans())
+@hsettings(max_examples=200, deadline=None)
+def test_partition_keys_are_the_utc_year_and_month(seconds, micros, at_month_starts):
+    # The lookup among month starts against Polars' own calendar, around month starts too.
+    if at_month_starts:
+        seconds = [int(datetime(1970 + (s % 200), 1 + s % 12, 1, tzinfo=timezone.utc).timestamp()) + d
+                   for s, d in zip(seconds, (-1, 0, 1) * 20)]
+    call_at = pl.Series([s * 1_000_000 + micros[i % len(micros)] for i, s in enumerate(seconds)]).cast(UNITS.schema["call_at"])
+    want = (call_at.dt.year() * 100 + call_at.dt.month()).cast(pl.Int32)
+    assert store._part_keys(call_at).to_list() == want.to_list()
