@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -154,6 +155,16 @@ def definition_folder(table: str, definition_id: str | None) -> str:
 def partition_path(table: Table, values: tuple[int, ...]) -> Path:
     # Unpadded numbers, so that every reader (DuckDB too) infers integer partition columns.
     return Path(*(f"{k}={v}" for k, v in zip(table.partition_by, values)))
+
+
+def utc_months(first_s: int, last_s: int) -> list[tuple[int, int]]:
+    """The (year, month) partitions from the UTC month of second ``first_s`` to that of ``last_s``, in order."""
+    first, last = (datetime.fromtimestamp(t, timezone.utc) for t in (first_s, last_s))
+    year, month, months = first.year, first.month, []
+    while (year, month) <= (last.year, last.month):
+        months.append((year, month))
+        year, month = year + month // 12, month % 12 + 1
+    return months
 
 
 def open_lake(root: Path, definition_id: str | None = None) -> Snapshot:

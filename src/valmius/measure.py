@@ -31,7 +31,7 @@ import polars as pl
 
 from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIME, Table
 from valmius.definitions import definition_id, measured_twin, open_results, register, require_results
-from valmius.lake import Snapshot, SnapshotWriter, new_snapshot
+from valmius.lake import Snapshot, SnapshotWriter, new_snapshot, utc_months
 from valmius.responses import measure_responses
 from valmius.rolling import calendar, rolling_stats, rolling_stats_at
 from valmius.runs import record_run
@@ -373,14 +373,7 @@ def _month_bounds(span: tuple[int, int]) -> tuple[int, int]:
 
 def _months(span: tuple[int, int] | None) -> set[tuple[int, int]]:
     """(year, month) partitions from the first to the last second of ``span`` (UTC seconds)."""
-    if span is None:
-        return set()
-    first, last = (datetime.fromtimestamp(t, timezone.utc) for t in span)
-    year, month, months = first.year, first.month, set()
-    while (year, month) <= (last.year, last.month):
-        months.add((year, month))
-        year, month = year + month // 12, month % 12 + 1
-    return months
+    return set() if span is None else set(utc_months(*span))
 
 
 def _update_groups(base: Snapshot, writer: SnapshotWriter, table: Table, affected: pl.DataFrame,

@@ -29,7 +29,7 @@ import pyarrow.ipc  # noqa: F401  (pa.ipc)
 import pyarrow.parquet as pq
 
 from valmius.columns import INCIDENTS, UNITS
-from valmius.lake import Snapshot, SnapshotWriter
+from valmius.lake import Snapshot, SnapshotWriter, utc_months
 from valmius.transform import empty_rejected
 
 WIDE = list(dict.fromkeys([*UNITS.schema.names(), *INCIDENTS.schema.names()]))
@@ -50,14 +50,10 @@ def _part_keys(call_at: pl.Series) -> pl.Series:
     micros = call_at.dt.epoch("us")
     if call_at.len() == 0 or call_at.null_count():
         return (call_at.dt.year() * 100 + call_at.dt.month()).cast(pl.Int32).alias("_part")
-    first, last = (datetime.fromtimestamp(v // _US, timezone.utc) for v in (micros.min(), micros.max()))
-    year, month, starts, keys = first.year, first.month, [], []
-    while (year, month) <= (last.year, last.month):
-        starts.append(int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp()) * _US)
-        keys.append(year * 100 + month)
-        year, month = year + month // 12, month % 12 + 1
-    at = np.searchsorted(np.array(starts, dtype=np.int64), micros.to_numpy(), side="right") - 1
-    return pl.Series("_part", np.array(keys, dtype=np.int32)[at])
+    months = utc_months(micros.min() // _US, micros.max() // _US)
+    starts = np.array([int(datetime(y, m, 1, tzinfo=timezone.utc).timestamp()) * _US for y, m in months], dtype=np.int64)
+    keys = np.array([y * 100 + m for y, m in months], dtype=np.int32)
+    return pl.Series("_part", keys[np.searchsorted(starts, micros.to_numpy(), side="right") - 1])
 
 
 def _batch_spread(incident_id: pl.Series, part: pl.Series) -> pl.DataFrame:
