@@ -327,6 +327,24 @@ def test_a_batch_in_call_order_is_cut_into_its_months_without_sorting(tmp_path):
         staging.remove()
 
 
+def test_staged_text_comes_back_exactly_in_memory_and_spilled(tmp_path):
+    texts = ["pelastusyksikkö", None, "", " väli ", "471 öljyvahinko/ympäristöonnettomuus: maalla: pieni", "pelastusyksikkö"]
+    frame = _random_units(1, len(texts)).with_columns(
+        call_at=pl.lit(datetime(2025, 3, 10, tzinfo=timezone.utc)).cast(UNITS.schema["call_at"]),
+        source_row=pl.Series(range(2, 2 + len(texts)), dtype=pl.Int64),
+        source_file=pl.lit("f1.csv"), file_seq=pl.lit(1, dtype=pl.Int64))
+    wide = frame.with_columns(pl.lit(None, dtype=dtype).alias(name) for name, dtype in INCIDENTS.schema.items()
+                              if name not in frame.columns).with_columns(
+        pl.Series(name, texts if k % 2 else texts[::-1], dtype=pl.String) for k, name in enumerate(store.COMPACT)).select(store.WIDE)
+    for budget in (store.MEMORY_BUDGET_BYTES, 0):  # 0: the piece is an Arrow file
+        staging = store.Staging(tmp_path / f"staging-{budget}", memory_budget=budget)
+        staging.add(1, 0, wide)
+        assert all(rows.schema[name] == pl.Categorical for rows in staging._in_memory.values() for name in store.COMPACT)
+        assert staging.partition(202503).equals(wide), budget
+        assert staging.scan_incidents(wide["incident_id"]).drop("_part").equals(wide), budget
+        staging.remove()
+
+
 def test_text_that_is_not_utf8_in_a_late_stretch_names_its_line_and_column(tmp_path, settings, monkeypatch):
     from valmius import extract
 

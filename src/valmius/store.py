@@ -37,6 +37,9 @@ WIDE = list(dict.fromkeys([*UNITS.schema.names(), *INCIDENTS.schema.names()]))
 PER_FILE = ("source_file", "file_seq")
 """Columns with one value per file: staged pieces leave them out (24 of about 120 bytes a row) and
 get them back when they are read."""
+COMPACT = ("unit_type", "station_id", "urgency", "task_type", "municipality_code")
+"""Text columns with few distinct values: staged as categorical codes (4 bytes a row, where a
+string costs a 16-byte view and its text, and holds on to the batch's whole text buffer)."""
 MERGE_THREADS = 3
 _US = 1_000_000
 _UNIT_VALUES = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
@@ -70,10 +73,10 @@ def _batch_spread(incident_id: pl.Series, part: pl.Series) -> pl.DataFrame:
 
 MEMORY_BUDGET_BYTES = 1536 << 20
 """Staged rows are kept in memory up to about this size (as Polars estimates it; the process holds
-about twice that), the rest go to Arrow IPC files. A 10M-row export stages 1.2 GB and fits. Measured
-on that export (two alternating rounds of three ingests each): with a 512 MB budget the process peaks
-at 2.0 GB and takes 13.6-14.3 s, with 1 GB at 2.9 GB and 12.7-13.6 s, with all rows in memory at
-3.2-3.3 GB and 12.0-12.9 s: writing the spill and mapping it back costs more than the memory."""
+about twice that), the rest go to Arrow IPC files. A 10M-row export stages 1.0 GB and fits. Measured
+on that export (two rounds of three ingests each): with a 512 MB budget the process peaks at 1.7 GB
+and takes 12.2-12.3 s, with all rows in memory at 2.2 GB and 11.7-12.2 s: writing the spill and
+mapping it back costs more than the memory."""
 
 
 class Staging:
@@ -98,7 +101,7 @@ class Staging:
         if not ((rows["file_seq"] == file_seq).all() and (rows["source_file"] == name).all()):
             raise ValueError(f"staged rows of file {file_seq} name another file")
         self._file_names[file_seq] = name
-        rows = rows.drop(PER_FILE)
+        rows = rows.drop(PER_FILE).with_columns(pl.col(COMPACT).cast(pl.Categorical))
         part = _part_keys(rows["call_at"])
         self._spread.setdefault(file_seq, {})[batch_index] = _batch_spread(rows["incident_id"], part)
         if not part.is_sorted():  # months interleaved: sort once (stable: rows keep their file order)
@@ -201,6 +204,7 @@ class Staging:
         frame = rows if isinstance(rows, pl.DataFrame) else _read_staged(rows)
         file_seq = int(name.split("-")[0][1:])  # f{file_seq:06d}-b{batch:05d}
         return frame.with_columns(
+            pl.col(COMPACT).cast(pl.String),
             source_file=pl.lit(self._file_names[file_seq], dtype=pl.String),
             file_seq=pl.lit(file_seq, dtype=pl.Int64),
         ).select(WIDE)
