@@ -9,12 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+from datetime import datetime, timezone
+
 import duckdb
+import polars as pl
 import pytest
 
 from conftest import fi_row, write_fi
 from valmius.errors import LakeError
-from valmius.lake import lake_lock, open_lake
+from valmius.columns import TABLES
+from valmius.lake import SPARE, Snapshot, lake_lock, new_snapshot, open_lake
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,3 +84,42 @@ def test_damaged_current_pointer_is_reported(tmp_path):
     (lake / "CURRENT").write_text("7\n")
     with pytest.raises(LakeError, match="snapshot 7"):
         open_lake(lake)
+
+
+def _units(incident: str, month: int) -> pl.DataFrame:
+    row = {"incident_id": incident, "unit_id": "KU101", "call_at": datetime(2025, month, 3, tzinfo=timezone.utc),
+           "source_file": "f.csv", "source_row": 2, "file_seq": 1}
+    return pl.DataFrame([row]).with_columns(pl.col("call_at").cast(TABLES["units"].schema["call_at"])).select(
+        pl.col(name).cast(dtype) if name in row else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in TABLES["units"].schema.items())
+
+
+def _commit(lake: Path, writes: dict[int, pl.DataFrame]) -> Snapshot:
+    with new_snapshot(lake) as (_, writer):
+        for month, frame in writes.items():
+            writer.write_partition("units", (2025, month), frame)
+    return open_lake(lake)
+
+
+def test_a_recycled_snapshot_holds_exactly_the_committed_files(tmp_path):
+    """From the fourth commit on, a run starts from an older snapshot (the spare): partitions it
+    holds that are gone must go, rewritten ones must not be written through links that the kept
+    snapshots share, and unchanged ones stay the same file."""
+    lake = tmp_path / "lake"
+    _commit(lake, {1: _units("a", 1), 2: _units("b", 2)})
+    _commit(lake, {3: _units("c", 3)})
+    third = _commit(lake, {1: _units("a", 1).clear()})  # January emptied
+    assert (lake / SPARE).is_dir()  # the first snapshot, superseded twice
+    b_before = third.partition_file("units", (2025, 2)).read_bytes()
+    fourth = _commit(lake, {2: _units("b2", 2), 4: _units("d", 4)})
+    assert (lake / SPARE).is_dir()  # the second snapshot now
+    assert fourth.partitions("units") == [(2025, 2), (2025, 3), (2025, 4)]
+    assert sorted(fourth.scan("units").collect()["incident_id"].to_list()) == ["b2", "c", "d"]
+    assert third.partition_file("units", (2025, 2)).read_bytes() == b_before  # the kept snapshot is untouched
+    assert os.path.samefile(third.partition_file("units", (2025, 3)), fourth.partition_file("units", (2025, 3)))
+    assert not (fourth.folder / "units" / "year=2025" / "month=1").exists()
+    for _ in range(3):  # spares go round: every later snapshot is the lake as written
+        latest = _commit(lake, {5: _units("e", 5)})
+        assert sorted(latest.scan("units").collect()["incident_id"].to_list()) == ["b2", "c", "d", "e"]
+        glob = str(lake / "units" / "**" / "*.parquet")
+        assert duckdb.sql(f"select count(*) from read_parquet('{glob}', hive_partitioning = true)").fetchall()[0][0] == 4

@@ -11,13 +11,17 @@ Layout (``lake`` is the ``paths.lake`` setting)::
       CURRENT                                   id of the committed snapshot
       .snapshots/000007/                        the committed snapshot (and the one before it)
       .lock                                     held while a run writes
+      .spare/                                   a superseded snapshot, the next one's starting point
       .trash/                                   superseded snapshots, being deleted
 
 A run builds a complete new snapshot beside the current one: unchanged partition files are hard
-links (no copy), changed partitions are new files. It then commits by replacing ``CURRENT`` (an
-atomic rename) and swaps each table's link (also atomic). A crash before the commit leaves an
-unfinished snapshot that the next run deletes; a crash after it is finished by the next run. Any
-reader, valmius or not, sees each table either as it was before a run or as it is after it.
+links (no copy), changed partitions are new files. It starts from the spare, an older snapshot that
+holds links to most of the same files already, so that only what changed since is relinked
+(building every snapshot afresh meant making every partition folder and link of the lake, and later
+deleting them, in every run). It then commits by replacing ``CURRENT`` (an atomic rename) and swaps
+each table's link (also atomic). A crash before the commit leaves an unfinished snapshot that the
+next run deletes; a crash after it is finished by the next run. Any reader, valmius or not, sees
+each table either as it was before a run or as it is after it.
 
 Derived tables (``Table.per_definition``: responses, rolling tables, flags, areas) hold one folder
 per definition (``valmius.definitions``). A snapshot opened for a definition reads and writes that
@@ -48,6 +52,9 @@ from valmius.errors import LakeError
 SNAPSHOTS = ".snapshots"
 TRASH = ".trash"
 """Superseded snapshots moved out of the way (one rename), deleted in the background."""
+SPARE = ".spare"
+"""A superseded committed snapshot that the next run turns into its new snapshot (see the module
+docstring). Nothing reads it: the committed snapshot and the one before it are kept for readers."""
 CURRENT = "CURRENT"
 PART_FILE = "part.parquet"
 DEFINITION_KEY = "definition_id"
@@ -234,11 +241,17 @@ def recover(root: Path) -> None:
         _point_links(root, snapshot.folder)
     keep = {snapshot.snapshot_id, snapshot.snapshot_id - 1} if snapshot.folder else set()
     trash = root / TRASH
+    spare = root / SPARE
     if snapshots.exists():
-        for entry in snapshots.iterdir():
-            if not (entry.name.isdigit() and int(entry.name) in keep):
-                trash.mkdir(exist_ok=True)
-                os.replace(entry, trash / f"{entry.name}-{os.getpid()}-{time.time_ns()}")
+        # The newest committed snapshot that readers no longer need becomes the spare; unfinished
+        # ones (.tmp) and older ones are deleted.
+        superseded = sorted((e for e in snapshots.iterdir() if not (e.name.isdigit() and int(e.name) in keep)),
+                            key=lambda e: (e.name.isdigit(), int(e.name) if e.name.isdigit() else 0))
+        if superseded and superseded[-1].name.isdigit() and not spare.exists():
+            os.replace(superseded.pop(), spare)
+        for entry in superseded:
+            trash.mkdir(exist_ok=True)
+            os.replace(entry, trash / f"{entry.name}-{os.getpid()}-{time.time_ns()}")
     if trash.exists() and any(trash.iterdir()):
         _empty_in_background(trash)
 
@@ -264,8 +277,18 @@ class SnapshotWriter:
         self.folder = base.root / SNAPSHOTS / f"{self.snapshot_id:06d}.tmp"
         if self.folder.exists():
             shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True)
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        spare = base.root / SPARE
+        self._recycled = spare.is_dir()
+        if self._recycled:  # its links are checked and corrected at commit (keep_unchanged)
+            os.replace(spare, self.folder)
+            for entry in self.folder.iterdir():
+                if entry.name not in TABLES:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        else:
+            self.folder.mkdir()
         self._written: set[tuple[str, tuple[int, ...]]] = set()
+        self._kept: set[str] = set()
         self._new_files: list[Path] = []
         self._inherited: dict[str, str] = {}
         self._dropped: set[str] = set()
@@ -285,10 +308,11 @@ class SnapshotWriter:
     def write_partition(self, table: str, values: tuple[int, ...], frame: pl.DataFrame) -> None:
         """Write one partition of ``table`` (an empty frame removes the partition)."""
         self._written.add((table, values))
-        if frame.height == 0:
-            return
         spec = TABLES[table]
         target = self._table_folder(table) / partition_path(spec, values) / PART_FILE
+        _unlink_link(target)
+        if frame.height == 0:
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         conform(frame, spec).write_parquet(target, **PARQUET_OPTIONS)
         self._new_files.append(target)
@@ -297,6 +321,7 @@ class SnapshotWriter:
         """Write an unpartitioned table whole."""
         spec = TABLES[table]
         target = self._table_folder(table) / PART_FILE
+        _unlink_link(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         conform(frame, spec).write_parquet(target, **PARQUET_OPTIONS)
         self._written.add((table, ()))
@@ -326,6 +351,24 @@ class SnapshotWriter:
             if table in self._inherited:
                 source = self.base.folder / table / definition_folder(table, self._inherited[table])
                 self._keep(table, source, self._table_folder(table), written=True)
+        if self._recycled:
+            self._remove_stale()
+
+    def _remove_stale(self) -> None:
+        """Delete the recycled snapshot's files that are neither kept nor written by this run (and
+        the folders that leaves empty): partitions that no longer exist, dropped definitions."""
+        wanted = self._kept | {str(path) for path in self._new_files}
+        for table in TABLES:
+            top = str(self.folder / table)
+            removed: set[str] = set()
+            for folder, dirs, files in os.walk(top, topdown=False):  # children first
+                stale = [name for name in files if os.path.join(folder, name) not in wanted]
+                for name in stale:
+                    os.unlink(os.path.join(folder, name))
+                emptied = len(stale) == len(files) and all(os.path.join(folder, d) in removed for d in dirs)
+                if folder != top and emptied:
+                    os.rmdir(folder)
+                    removed.add(folder)
 
     def _keep(self, table: str, source: Path | None, target: Path, *, written: bool) -> None:
         """Link the part files of ``source`` into ``target``, except the partitions this run wrote
@@ -340,7 +383,9 @@ class SnapshotWriter:
             values = () if rel == "." else tuple(int(p.split("=", 1)[1]) for p in rel.split(os.sep))
             if written and (table, values) in self._written:
                 continue
-            _link_or_copy(os.path.join(folder, PART_FILE), os.path.join(target, rel, PART_FILE))
+            kept = os.path.normpath(os.path.join(target, rel, PART_FILE))
+            self._kept.add(kept)
+            _link_or_copy(os.path.join(folder, PART_FILE), kept)
 
     def commit(self) -> Snapshot:
         """Make the new snapshot the lake: the one atomic step is replacing CURRENT."""
@@ -377,11 +422,27 @@ def _point_links(root: Path, snapshot_folder: Path) -> None:
 
 
 def _link_or_copy(source: str | Path, target: str | Path) -> None:
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    """Make ``target`` the file ``source``: a hard link (a copy where the file system has none). A
+    recycled snapshot usually holds that link already (nothing to do) or an older file (replaced)."""
+    try:
+        if os.path.samestat(os.stat(source), os.stat(target)):
+            return
+        os.unlink(target)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
     try:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+
+
+def _unlink_link(target: Path) -> None:
+    """Remove what a recycled snapshot holds at a path about to be written: a link to a file that
+    committed snapshots share, which writing in place would change under them."""
+    try:
+        os.unlink(target)
+    except FileNotFoundError:
+        pass
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
