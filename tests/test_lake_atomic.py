@@ -7,17 +7,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
 from conftest import fi_row, write_fi
-from valmius.errors import LakeError
 from valmius.columns import TABLES
+from valmius.errors import LakeError
 from valmius.lake import SPARE, Snapshot, lake_lock, new_snapshot, open_lake
 
 ROOT = Path(__file__).resolve().parents[1]
