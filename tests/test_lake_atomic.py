@@ -47,13 +47,17 @@ def _ingest_cmd(lake_parent: Path, export: Path) -> list[str]:
     return [sys.executable, "-m", "valmius.cli", "ingest", str(export), "--format", "fi-erc", "--quiet"]
 
 
-@pytest.mark.parametrize("delay_s", [0.3, 0.8, 1.3, 1.8, 2.4, 3.0])
-def test_killed_ingest_leaves_lake_before_or_after(tmp_path, delay_s):
+@pytest.mark.parametrize("earlier, delay_s", [(1, d) for d in (0.3, 0.8, 1.3, 1.8, 2.4, 3.0)] + [(3, d) for d in (0.8, 1.8, 3.0)])
+def test_killed_ingest_leaves_lake_before_or_after(tmp_path, earlier, delay_s):
+    """After three earlier runs the killed run builds its snapshot from the spare (a recycled one)."""
     work = tmp_path
-    first = _export(work / "first.csv", 0, 3000)
     second = _export(work / "second.csv", 2000, 30000)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    subprocess.run(_ingest_cmd(work, first), cwd=work, env=env, check=False, capture_output=True)
+    for k in range(earlier):
+        n = 3000 // earlier
+        first = _export(work / f"first-{k}.csv", k * n, n)
+        subprocess.run(_ingest_cmd(work, first), cwd=work, env=env, check=False, capture_output=True)
+    assert (work / "lake" / SPARE).is_dir() == (earlier >= 3)
     before = _state(work / "lake")
     assert before["units"] == 3000
     proc = subprocess.Popen(_ingest_cmd(work, second), cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -61,7 +65,7 @@ def test_killed_ingest_leaves_lake_before_or_after(tmp_path, delay_s):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     seen = _state(work / "lake")
-    after = {"units": 32000, "incidents": 32000, "files": 2}
+    after = {"units": 32000, "incidents": 32000, "files": earlier + 1}
     assert seen in (before, after)
     # The next run recovers and finishes the work exactly once.
     subprocess.run(_ingest_cmd(work, second), cwd=work, env=env, check=False, capture_output=True)
