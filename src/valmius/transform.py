@@ -53,8 +53,12 @@ def transform_batch(
     """(stored rows, rejected rows) of one batch. Stored rows are wide: unit and incident columns."""
     mapping = source.mapping
     n = batch.num_rows
+    sources = {mapping.columns[key].column for key in TEXT_COLUMNS if key in mapping.columns} & set(batch.schema.names)
+    as_polars = pl.from_arrow(batch.select(sorted(sources)))  # one call: a call per column holds the GIL twice as long
+    assert isinstance(as_polars, pl.DataFrame)
     text = _pad_municipality_codes(pl.DataFrame(
-        [_text_column(batch, key, mapping.columns.get(key), mapping.null_values, source.absent_columns) for key in TEXT_COLUMNS]
+        [_text_column(batch, as_polars, key, mapping.columns.get(key), mapping.null_values, source.absent_columns)
+         for key in TEXT_COLUMNS]
     ))
 
     seconds, status = _parse_times(batch, source)
@@ -109,8 +113,8 @@ def transform_batch(
 FAULT_COLUMNS = (*TEXT_COLUMNS, *TIME_COLUMNS, "coordinates")
 
 
-def _text_column(batch: pa.RecordBatch, key: str, src: ColumnSource | None, null_values: tuple[str, ...],
-                 absent: list[str]) -> pl.Series:
+def _text_column(batch: pa.RecordBatch, as_polars: pl.DataFrame, key: str, src: ColumnSource | None,
+                 null_values: tuple[str, ...], absent: list[str]) -> pl.Series:
     """A stored text column: the source's text stripped of white space, null values made null."""
     if src is None or src.column in absent:
         return pl.repeat(None, batch.num_rows, dtype=pl.String, eager=True).alias(key)
@@ -122,9 +126,9 @@ def _text_column(batch: pa.RecordBatch, key: str, src: ColumnSource | None, null
         # and the text is taken over as it is.
         markers = null_markers(array, null_values)
         if markers is not None:
-            series = _polars(array, key)
+            series = as_polars[src.column].alias(key)
             return series.set(pl.Series(markers), None) if markers.any() else series
-    text = _polars(array, key).str.strip_chars()
+    text = as_polars[src.column].alias(key).str.strip_chars()
     if src.pattern:
         text = text.str.extract(src.pattern, 1)
     return text.set(text.is_in(list(null_values)).fill_null(False), None)
