@@ -260,6 +260,22 @@ def test_null_markers_match_stripping_and_comparing():
     assert null_markers(pa.array(["a", "-", "", "b"]), markers).tolist() == [False, True, True, False]
 
 
+def test_null_values_in_time_columns_are_missing_times_with_or_without_white_space(tmp_path, settings):
+    """A status time given as a null value (``--``) is a missing time, found in Arrow's buffer; when
+    some value of the column has white space to strip, the same answer comes the plain way."""
+    for name, padded in (("plain.csv", "--"), ("padded.csv", " -- ")):
+        rows = [fi_row(incident="2025-000001", unit="KU101", en_route="--"),
+                fi_row(incident="2025-000002", unit="KU102", on_scene=padded, free="-"),
+                fi_row(incident="2025-000003", unit="KU103", en_route="7.25")]
+        s = dataclasses.replace(settings, paths=PathSettings(lake=tmp_path / f"lake-{name}"))
+        summary = ingest([write_fi(tmp_path / name, rows)], FI, s)
+        units = table(s, "units").sort("unit_id")
+        assert units["unit_id"].to_list() == ["KU101", "KU102"], name
+        assert units["en_route_at"].null_count() == 1 and units["on_scene_at"].null_count() == 1, name
+        assert units["free_at"].null_count() == 1 and units["never_arrived"].to_list() == [False, True], name
+        assert summary.reasons == {"bad_timestamp": 1}, name
+
+
 def test_decimals_match_the_plain_cast():
     from valmius.kernels.text import decimals
 

@@ -171,10 +171,15 @@ def _parse_times(batch: pa.RecordBatch, source: SourceFile) -> tuple[np.ndarray,
             array = _polars(array, src.column).str.extract(src.pattern, 1).to_arrow()
         st = status[:, j]
         ts.parse_to_utc(array, pattern, mapping.time_zone, out=(early[:, j], late[:, j], st))
-        unparsed = np.flatnonzero(st == ts.UNPARSEABLE)
-        if len(unparsed) and len(mapping.null_values) > 1:
-            values = _polars(array.take(_arrow_positions(unparsed)), src.column).str.strip_chars()
-            st[unparsed[values.is_in(list(mapping.null_values)).to_numpy()]] = ts.MISSING
+        unparsed = st == ts.UNPARSEABLE
+        if len(mapping.null_values) > 1 and unparsed.any():  # a null value other than empty text: MISSING
+            markers = null_markers(array, mapping.null_values)  # in the buffer: no Polars calls under the GIL
+            if markers is not None:
+                st[unparsed & markers] = ts.MISSING
+                continue
+            positions = np.flatnonzero(unparsed)  # some value has white space to strip
+            values = _polars(array.take(_arrow_positions(positions)), src.column).str.strip_chars()
+            st[positions[values.is_in(list(mapping.null_values)).to_numpy()]] = ts.MISSING
     if (status == ts.AMBIGUOUS).any():
         ts.resolve_repeated_hour(early, late, status)
     return early, status
