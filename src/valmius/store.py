@@ -39,7 +39,9 @@ PER_FILE = ("source_file", "file_seq")
 get them back when they are read."""
 COMPACT = ("unit_type", "station_id", "urgency", "task_type", "municipality_code")
 """Text columns with few distinct values: staged as categorical codes (4 bytes a row, where a
-string costs a 16-byte view and its text, and holds on to the batch's whole text buffer)."""
+string costs a 16-byte view and its text, and holds on to the batch's whole text buffer). A mapping
+that fills one of them with free text still works; its values then stay in Polars' global table of
+categories until the process ends."""
 MERGE_THREADS = 3
 _US = 1_000_000
 _UNIT_VALUES = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
