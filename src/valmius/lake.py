@@ -283,8 +283,12 @@ class SnapshotWriter:
         if self._recycled:  # its links are checked and corrected at commit (keep_unchanged)
             os.replace(spare, self.folder)
             for entry in self.folder.iterdir():
-                if entry.name not in TABLES:
-                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                if entry.name in TABLES:
+                    continue
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
         else:
             self.folder.mkdir()
         self._written: set[tuple[str, tuple[int, ...]]] = set()
@@ -310,7 +314,7 @@ class SnapshotWriter:
         self._written.add((table, values))
         spec = TABLES[table]
         target = self._table_folder(table) / partition_path(spec, values) / PART_FILE
-        _unlink_link(target)
+        _unlink_if_present(target)
         if frame.height == 0:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -321,7 +325,7 @@ class SnapshotWriter:
         """Write an unpartitioned table whole."""
         spec = TABLES[table]
         target = self._table_folder(table) / PART_FILE
-        _unlink_link(target)
+        _unlink_if_present(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         conform(frame, spec).write_parquet(target, **PARQUET_OPTIONS)
         self._written.add((table, ()))
@@ -436,7 +440,7 @@ def _link_or_copy(source: str | Path, target: str | Path) -> None:
         shutil.copy2(source, target)
 
 
-def _unlink_link(target: Path) -> None:
+def _unlink_if_present(target: Path) -> None:
     """Remove what a recycled snapshot holds at a path about to be written: a link to a file that
     committed snapshots share, which writing in place would change under them."""
     try:
