@@ -15,6 +15,7 @@ back) inside the run's new snapshot, so an interrupted run leaves nothing behind
 
 from __future__ import annotations
 
+import bisect
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -299,10 +300,11 @@ def incidents_in_lake(base: Snapshot, incident_ids: pl.Series) -> pl.DataFrame:
     partitions = base.partitions("incidents")
     if not partitions or incident_ids.len() == 0:
         return found[0]
-    wanted = incident_ids.unique().sort()
+    wanted = incident_ids.drop_nulls().unique().sort()
+    wanted_ids = wanted.to_list()
     for year, month in partitions:
         path = base.partition_file("incidents", (year, month))
-        if path is None or not _may_hold(path, wanted):
+        if path is None or not _may_hold(path, wanted_ids):
             continue
         ids = pl.read_parquet(path, columns=["incident_id"])
         found.append(ids.join(wanted.to_frame("incident_id"), on="incident_id", how="semi")
@@ -310,17 +312,16 @@ def incidents_in_lake(base: Snapshot, incident_ids: pl.Series) -> pl.DataFrame:
     return pl.concat(found)
 
 
-def _may_hold(path: Path, sorted_ids: pl.Series) -> bool:
-    """Whether a partition file may hold one of ``sorted_ids``, by the id range of each row group."""
+def _may_hold(path: Path, sorted_ids: list[str]) -> bool:
+    """Whether a partition file may hold one of ``sorted_ids``, by the id range of each row group.
+    (Python strings order as their UTF-8 bytes do, like Polars and Parquet's statistics.)"""
     metadata = pq.read_metadata(path)
     column = metadata.schema.names.index("incident_id")
     for group in range(metadata.num_row_groups):
         stats = metadata.row_group(group).column(column).statistics
         if stats is None or not stats.has_min_max:
             return True
-        low = sorted_ids.search_sorted(stats.min, side="left")
-        high = sorted_ids.search_sorted(stats.max, side="right")
-        if high > low:
+        if bisect.bisect_right(sorted_ids, stats.max) > bisect.bisect_left(sorted_ids, stats.min):
             return True
     return False
 
