@@ -77,9 +77,12 @@ def _naive_newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
     return pl.DataFrame(winners, schema=rows.schema), pl.DataFrame(replaced, schema=["source_file", "source_row", "reason_code", "reason"], orient="row")
 
 
-def test_newest_units_matches_a_plain_loop():
+@pytest.mark.parametrize("incidents_in_id_order", [False, True], ids=["any order (Polars sorts)", "id order (kernel)"])
+def test_newest_units_matches_a_plain_loop(incidents_in_id_order):
     for seed in range(5):
         rows = _random_units(seed, 300)
+        if incidents_in_id_order:
+            rows = rows.sort("incident_id", maintain_order=True)
         winners, replaced = store.newest_units(rows)
         want_winners, want_replaced = _naive_newest_units(rows)
         assert winners.equals(want_winners), seed

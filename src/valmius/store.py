@@ -30,6 +30,7 @@ import pyarrow.ipc  # noqa: F401  (pa.ipc)
 import pyarrow.parquet as pq
 
 from valmius.columns import INCIDENTS, UNITS
+from valmius.kernels.key_order import order_units
 from valmius.lake import Snapshot, SnapshotWriter, utc_months
 from valmius.transform import empty_rejected
 
@@ -343,9 +344,25 @@ def _sorted_firsts(rows: pl.DataFrame, key: list[str], descending: list[bool]) -
     return order, keys.select(_starts_new_key(key[:-2])).to_series().to_numpy()
 
 
+def _units_in_key_order(rows: pl.DataFrame) -> tuple[pl.Series, np.ndarray]:
+    """``_sorted_firsts`` of unit rows by (incident, unit, newest first). Where incident ids never
+    fall (an export in id order into a new partition, or a night's new incidents after the old),
+    only each incident's rows need sorting: a kernel does that (a fifth of Polars' time for all
+    rows by four keys)."""
+    if rows.height and not rows["incident_id"].null_count():
+        ids = pl.col("incident_id")
+        runs = rows.select(rising=(ids >= ids.shift(1)).fill_null(True).all(), starts=(ids != ids.shift(1)).fill_null(True))
+        if runs["rising"][0]:
+            ordered = order_units(runs["starts"].to_numpy(), rows["unit_id"].to_arrow(compat_level=pl.CompatLevel.oldest()),
+                                  rows["file_seq"].to_numpy(), rows["source_row"].to_numpy())
+            if ordered is not None:
+                return pl.Series(ordered[0]), ordered[1]
+    return _sorted_firsts(rows, [*UNITS.key, "file_seq", "source_row"], [False, False, True, True])
+
+
 def newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(one row per incident and unit, the newest; the replaced rows as quarantine rows)."""
-    order, is_first = _sorted_firsts(rows, [*UNITS.key, "file_seq", "source_row"], [False, False, True, True])
+    order, is_first = _units_in_key_order(rows)
     if is_first.all():
         return rows[order], empty_rejected()
     winners = rows[order.filter(pl.Series(is_first))]
