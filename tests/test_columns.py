@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import duckdb
+import polars as pl
 import pyarrow.parquet as pq
 
 from conftest import fi_row, write_fi
 from valmius.columns import TABLES, describe_markdown
 from valmius.grid import import_risk_grid
+from valmius.lake import write_parquet
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
 from valmius.measure import measure
@@ -30,6 +35,7 @@ def test_every_stored_column_is_documented(tmp_path, settings):
         for file in files:
             stored = pq.read_schema(file).names
             assert stored == list(spec.schema.names()), (name, stored)
+            assert pl.read_parquet(file).schema == spec.schema, name  # types from Parquet alone (no Arrow schema kept)
         for column in spec.columns:
             assert column.meaning.strip(), (name, column.name)
 
@@ -46,3 +52,25 @@ def test_markdown_lists_every_column():
     for spec in TABLES.values():
         for column in spec.columns:
             assert f"| `{column.name}` |" in text
+
+
+def test_a_lake_file_gives_back_every_value_to_polars_and_duckdb(tmp_path):
+    t = datetime(2025, 3, 30, 0, 59, 59, 123456, tzinfo=timezone.utc)
+    frame = pl.DataFrame({
+        "text": ["Kemiönsaari", None, "", "x" * 300],
+        "at": [t, None, datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2262, 4, 11, tzinfo=timezone.utc)],
+        "count": pl.Series([2**62, None, -(2**62), 0], dtype=pl.Int64),
+        "small": pl.Series([1, -2, None, 2**31 - 1], dtype=pl.Int32),
+        "value": [1.5, float("nan"), None, -0.0],
+        "flag": [True, None, False, True],
+        "names": [["a", "ö"], [], None, [None]],
+    }, schema_overrides={"at": pl.Datetime("us", "UTC")})
+    path = tmp_path / "part.parquet"
+    write_parquet(frame, path)
+    assert pl.read_parquet(path).equals(frame, null_equal=True)
+    encodings = {pq.read_metadata(path).row_group(0).column(i).path_in_schema: pq.read_metadata(path).row_group(0).column(i).encodings
+                 for i in range(pq.read_metadata(path).num_columns)}
+    assert "DELTA_BINARY_PACKED" in encodings["at"] and "DELTA_BINARY_PACKED" in encodings["count"]
+    rows = duckdb.sql(f"""select "text", "at", "count", "names" from '{path}'""").fetchall()
+    assert rows[0] == ("Kemiönsaari", t, 2**62, ["a", "ö"])
+    assert rows[1][1] is None and rows[3][1] == datetime(2262, 4, 11, tzinfo=timezone.utc)
