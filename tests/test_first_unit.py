@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings as hsettings, strategies as st
 
 import naive
-from valmius.responses import _stored_order_starts, first_units
+from valmius.responses import _stored_order_starts, _with_first_units, first_units
 from valmius.settings import Settings
 
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
@@ -85,3 +85,15 @@ def test_unit_types_narrow_the_counted_units():
     settings = dataclasses.replace(plain, counting=dataclasses.replace(plain.counting, unit_types=["KU"]))
     result = first_units(_frame(rows).lazy(), settings).collect()
     assert result["first_unit_id"].to_list() == ["KU1"] and result["units_counted"].to_list() == [1]
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(unit_rows(), st.randoms(use_true_random=False))
+def test_first_units_go_beside_their_incidents_as_the_join_puts_them(rows, rnd):
+    firsts = first_units(_frame(rows).sort("incident_id", "unit_id").lazy(), Settings()).collect()
+    ids = sorted({row["incident_id"] for row in rows})
+    for incident_ids in (ids, [*ids, "2025-999999"], ids[::-1], [i for i in ids if rnd.random() < 0.7]):
+        incidents = pl.DataFrame({"incident_id": incident_ids, "x": range(len(incident_ids))},
+                                 schema={"incident_id": pl.String, "x": pl.Int64})
+        joined = _with_first_units(incidents.lazy(), firsts.lazy()).collect()
+        assert joined.equals(incidents.join(firsts, on="incident_id", how="left", maintain_order="left"))

@@ -96,6 +96,19 @@ def _first_units_sorted(counted: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _with_first_units(incidents: pl.LazyFrame, firsts: pl.LazyFrame) -> pl.LazyFrame:
+    """``incidents`` left-joined to their first units, in the incidents' order.
+
+    Where every incident has a counted unit (every unit type counts, the default), the first units
+    come one per incident in the lake's stored order, as the incidents do: equal id columns show
+    it, and the two are put side by side (at 4.3M incidents, 0.01 s against 0.6-1.3 s for the join).
+    """
+    incidents_now, firsts_now = incidents.collect(), firsts.collect()
+    if incidents_now.height == firsts_now.height and incidents_now["incident_id"].equals(firsts_now["incident_id"]):
+        return incidents_now.hstack(firsts_now.drop("incident_id")).lazy()
+    return incidents_now.lazy().join(firsts_now.lazy(), on="incident_id", how="left", maintain_order="left")
+
+
 def measure_responses(snapshot: Snapshot, settings: Settings,
                       months: set[tuple[int, int]] | None = None) -> pl.LazyFrame:
     """The ``responses`` table for every incident in the lake, or in the (year, month) partitions
@@ -116,7 +129,7 @@ def measure_responses(snapshot: Snapshot, settings: Settings,
     arrived = pl.col("on_scene_at").is_not_null()
     clock_start = {"alarm": "alarm_at", "call": "call_at"}[settings.counting.clock_start]
     return (
-        incidents.join(firsts, on="incident_id", how="left", maintain_order="left")
+        _with_first_units(incidents, firsts)
         .with_columns(
             response_s=_seconds("on_scene_at", clock_start),
             erc_s=_seconds("alarm_at", "call_at"),
