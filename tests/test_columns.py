@@ -71,6 +71,7 @@ def test_a_lake_file_gives_back_every_value_to_polars_and_duckdb(tmp_path):
     encodings = {pq.read_metadata(path).row_group(0).column(i).path_in_schema: pq.read_metadata(path).row_group(0).column(i).encodings
                  for i in range(pq.read_metadata(path).num_columns)}
     assert "DELTA_BINARY_PACKED" in encodings["at"] and "DELTA_BINARY_PACKED" in encodings["count"]
-    rows = duckdb.sql(f"""select "text", "at", "count", "names" from '{path}'""").fetchall()
-    assert rows[0] == ("Kemiönsaari", t, 2**62, ["a", "ö"])
+    assert "BYTE_STREAM_SPLIT" in encodings["value"]
+    rows = duckdb.sql(f"""select "text", "at", "count", "names", "value" from '{path}'""").fetchall()
+    assert rows[0] == ("Kemiönsaari", t, 2**62, ["a", "ö"], 1.5)
     assert rows[1][1] is None and rows[3][1] == datetime(2262, 4, 11, tzinfo=timezone.utc)
