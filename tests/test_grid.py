@@ -8,11 +8,12 @@ import json
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings as hsettings, strategies as st
 
 from conftest import fi_row, table, write_fi
 from valmius.cli import main
 from valmius.errors import InputError
-from valmius.grid import assign_cells, grid_status, import_risk_grid, read_risk_grid
+from valmius.grid import _cell_key, assign_cells, grid_status, import_risk_grid, read_risk_grid
 from valmius.ingest import ingest
 from valmius.definitions import open_results
 from valmius.mapping import load_mapping
@@ -184,3 +185,25 @@ def test_cli_import_and_errors(tmp_path, settings):
     assert len(result.output.strip().splitlines()) == 1
     result = runner.invoke(main, [*config, "grid", "show"])
     assert "2025: I 1, II 1, III 0, IV 1; 3 cells" in result.output
+
+
+@hsettings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([2020, 2021, 2024]), st.integers(-3, 3), st.integers(-3, 3)), max_size=12, unique=True),
+       st.lists(st.tuples(st.one_of(st.none(), st.sampled_from([2019, 2020, 2021, 2024])),
+                          st.one_of(st.none(), st.integers(-6, 6)), st.integers(-6, 6)), max_size=30),
+       st.sampled_from([0, 500]))
+def test_one_integer_key_joins_cells_as_the_three_columns_do(cells, points, offset_m):
+    """Stored cells on a 1 km raster (or off it by ``offset_m``); incidents' cells on it, inside and outside the box."""
+    size = 1000
+    stored = pl.DataFrame({"grid_year": [c[0] for c in cells], "cell_x_m": [c[1] * size + offset_m for c in cells],
+                           "cell_y_m": [6_700_000 + c[2] * size for c in cells], "risk_class": [f"c{i}" for i in range(len(cells))]},
+                          schema={"grid_year": pl.Int32, "cell_x_m": pl.Int64, "cell_y_m": pl.Int64, "risk_class": pl.String})
+    incidents = pl.DataFrame({"grid_year": [p[0] for p in points],
+                              "cell_x_m": [None if p[1] is None else p[1] * size for p in points],
+                              "cell_y_m": [6_700_000 + p[2] * size for p in points]},
+                             schema={"grid_year": pl.Int32, "cell_x_m": pl.Int64, "cell_y_m": pl.Int64})
+    want = incidents.join(stored, on=["grid_year", "cell_x_m", "cell_y_m"], how="left", maintain_order="left")
+    key = _cell_key(stored, size)
+    got = (incidents.with_columns(_cell=key)
+           .join(stored.select(key.alias("_cell"), "risk_class"), on="_cell", how="left", maintain_order="left").drop("_cell"))
+    assert got.equals(want)

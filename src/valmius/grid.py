@@ -32,11 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from valmius.cells import cell_id, locate, parse_cell_ids, same_crs
-from valmius.columns import CELLS
+from valmius.columns import CELLS, UTC_TIME
 from valmius.errors import InputError, LakeError
 from valmius.lake import Snapshot, new_snapshot, open_lake
 from valmius.runs import record_run
@@ -156,20 +157,55 @@ def assign_cells(incidents: pl.LazyFrame, snapshot: Snapshot, settings: Settings
     export has none. Needs ``x_m``, ``y_m``, ``call_at`` and ``municipality_code``.
     """
     grid = settings.grid
-    years = grid_years(snapshot)
-    local_year = pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.year().cast(pl.Int32)
-    grid_year = (pl.max_horizontal([pl.when(local_year >= y).then(pl.lit(y, pl.Int32)) for y in years])
-                 if years else pl.lit(None, pl.Int32))
-    located = locate(incidents, grid.cell_size_m, grid.crs).with_columns(grid_year=grid_year)
+    located = locate(incidents, grid.cell_size_m, grid.crs).with_columns(
+        grid_year=_grid_year(grid_years(snapshot), settings.time.zone))
     cells = stored_cells(snapshot, settings).select(
         grid_year="valid_year", cell_x_m="x_m", cell_y_m="y_m", risk_class="risk_class",
         cell_municipality_code="municipality_code",
-    )
+    ).collect()
+    key = _cell_key(cells, grid.cell_size_m)
     return (
-        located.join(cells, on=["grid_year", "cell_x_m", "cell_y_m"], how="left", coalesce=True, maintain_order="left")
+        located.with_columns(_cell=key)
+        .join(cells.lazy().select(key.alias("_cell"), "risk_class", "cell_municipality_code"), on="_cell", how="left",
+              maintain_order="left")
         .with_columns(municipality_code=pl.coalesce("municipality_code", "cell_municipality_code"))
-        .drop("cell_municipality_code")
+        .drop("cell_municipality_code", "_cell")
     )
+
+
+def _cell_key(cells: pl.DataFrame, cell_size_m: int) -> pl.Expr:
+    """One integer for (``grid_year``, ``cell_x_m``, ``cell_y_m``), the same for an incident as for
+    the stored cell it falls in: the cell's place in the stored grids' bounding box, year by year.
+    Null outside that box or off the cells' raster (no stored cell there). Joining on it instead of
+    the three columns: 0.40 -> 0.12 s for 4.3M incidents."""
+    if cells.height == 0:
+        return pl.lit(None, pl.Int64)
+    x0, x1, y0, y1, first_year = cells.select(
+        x0=pl.col("cell_x_m").min(), x1=pl.col("cell_x_m").max(), y0=pl.col("cell_y_m").min(),
+        y1=pl.col("cell_y_m").max(), first_year=pl.col("grid_year").min()).row(0)
+    columns, rows = (x1 - x0) // cell_size_m + 1, (y1 - y0) // cell_size_m + 1
+    dx, dy = pl.col("cell_x_m") - x0, pl.col("cell_y_m") - y0
+    column, row = dx // cell_size_m, dy // cell_size_m
+    on_raster = ((dx % cell_size_m == 0) & (dy % cell_size_m == 0)
+                 & column.is_between(0, columns - 1) & row.is_between(0, rows - 1))
+    year = pl.col("grid_year").cast(pl.Int64) - first_year
+    return pl.when(on_raster).then((year * columns + column) * rows + row)
+
+
+def _grid_year(years: list[int], zone: str) -> pl.Expr:
+    """The latest of the grid ``years`` at or before each call's local year (null: none).
+
+    A call's local year is at least ``y`` when the call falls at or after local midnight of
+    1 January ``y``: one comparison of instants per grid year (converting 4.3M call times to local
+    time took 0.6 s)."""
+    if not years:
+        return pl.lit(None, pl.Int32)
+    tz = ZoneInfo(zone)
+    return pl.max_horizontal([
+        pl.when(pl.col("call_at") >= pl.lit(datetime(y, 1, 1, tzinfo=tz).astimezone(timezone.utc), UTC_TIME))
+        .then(pl.lit(y, pl.Int32))
+        for y in years
+    ])
 
 
 def stored_cells(snapshot: Snapshot, settings: Settings) -> pl.LazyFrame:
