@@ -304,7 +304,7 @@ def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, s
     if events.height == 0 or points.height == 0:
         return pl.DataFrame(schema=schema)
     codes = events["code"].to_numpy()
-    labels = events.select("grouping", "group_key", "code").unique("code")
+    labels = _labels(events, codes)
     stats = rolling_stats_at(events["value"].to_numpy(), events["t"].to_numpy(), codes, window_s,
                              points["at_s"].to_numpy(), within_target=_within(events),
                              level=settings.windows.ci_level)
@@ -316,6 +316,17 @@ def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, s
              .with_columns(window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
                            count=pl.col("count").cast(pl.Int64)))
     return _with_partition(frame).select(list(schema))
+
+
+def _labels(events: pl.DataFrame, codes: np.ndarray) -> pl.DataFrame:
+    """``grouping``, ``group_key`` and ``code`` once per code of ``events`` (``codes``: its code
+    column). A code names one group, so any one of its rows will do: row numbers scattered by code
+    find one (a unique over 13M rows took 0.2-0.6 s)."""
+    if codes.size == 0:
+        return events.select("grouping", "group_key", "code")
+    row_of = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+    row_of[codes] = np.arange(codes.size)
+    return events.select("grouping", "group_key", "code")[row_of[row_of >= 0]]
 
 
 def _nullable(values: np.ndarray) -> pl.Series:
