@@ -68,8 +68,8 @@ def test_a_lake_file_gives_back_every_value_to_polars_and_duckdb(tmp_path):
     path = tmp_path / "part.parquet"
     write_parquet(frame, path)
     assert pl.read_parquet(path).equals(frame, null_equal=True)
-    encodings = {pq.read_metadata(path).row_group(0).column(i).path_in_schema: pq.read_metadata(path).row_group(0).column(i).encodings
-                 for i in range(pq.read_metadata(path).num_columns)}
+    first_group = pq.read_metadata(path).row_group(0)
+    encodings = {first_group.column(i).path_in_schema: first_group.column(i).encodings for i in range(first_group.num_columns)}
     assert "DELTA_BINARY_PACKED" in encodings["at"] and "DELTA_BINARY_PACKED" in encodings["count"]
     assert "BYTE_STREAM_SPLIT" in encodings["value"]
     rows = duckdb.sql(f"""select "text", "at", "count", "names", "value" from '{path}'""").fetchall()

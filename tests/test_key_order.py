@@ -32,18 +32,10 @@ def _naive(rows: list[tuple[int, str, int, int]]) -> tuple[list[int], list[bool]
     return order, firsts
 
 
-def _order(rows: list[tuple[int, str, int, int]], max_run_rows: int | None = None):
+def _order(rows: list[tuple[int, str, int, int]]):
     starts = np.array([i == 0 or rows[i][0] != rows[i - 1][0] for i in range(len(rows))], dtype=bool)
-    args = (starts, pa.array([r[1] for r in rows], pa.string()), np.array([r[2] for r in rows], dtype=np.int64),
-            np.array([r[3] for r in rows], dtype=np.int64))
-    if max_run_rows is None:
-        return key_order.order_units(*args)
-    original = key_order.MAX_RUN_ROWS
-    key_order.MAX_RUN_ROWS = max_run_rows
-    try:
-        return key_order.order_units(*args)
-    finally:
-        key_order.MAX_RUN_ROWS = original
+    return key_order.order_units(starts, pa.array([r[1] for r in rows], pa.string()),
+                                 np.array([r[2] for r in rows], dtype=np.int64), np.array([r[3] for r in rows], dtype=np.int64))
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -57,10 +49,12 @@ def test_order_within_incidents_matches_a_plain_sort(rows):
     assert firsts.tolist() == want_firsts
 
 
-def test_an_incident_with_too_many_rows_or_a_missing_unit_gives_up():
+def test_an_incident_with_too_many_rows_or_a_missing_unit_gives_up(monkeypatch):
     rows = [(1, f"U{i:03d}", 1, i + 2) for i in range(10)] + [(2, "U1", 1, 20)]
-    assert _order(rows, max_run_rows=9) is None
-    assert _order(rows, max_run_rows=10) is not None
+    monkeypatch.setattr(key_order, "MAX_RUN_ROWS", 9)
+    assert _order(rows) is None
+    monkeypatch.setattr(key_order, "MAX_RUN_ROWS", 10)
+    assert _order(rows) is not None
     starts = np.array([True, False])
     with_null = pa.array(["KU101", None], pa.string())
     assert key_order.order_units(starts, with_null, np.ones(2, np.int64), np.arange(2, dtype=np.int64)) is None
