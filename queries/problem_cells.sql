@@ -2,12 +2,14 @@
 -- A problem cell (the national review's term): in each year of the review period, the median
 -- of its measured urgent tasks was over the target of its risk class that year (the strategy's
 -- median rule; exactly on target is not over). The review period is the $years local calendar
--- years ending with $end_year, limited to years with measured tasks in the lake; a cell must
--- have tasks in each of them (a year with only a few days of data counts too: read the task
--- counts). Computed from responses, so it works with or without the flags table. Cells of the
--- class $risk_class in the period's last year are listed, the smallest yearly excess first: how
--- far over the target the cell was in its best year. Its municipality is that of its tasks in
--- the last year (the smallest code if they name several).
+-- years ending with $end_year, limited to years with measured tasks in the lake, and of the years
+-- before $end_year to those the lake holds from January on (as the flags judge it: a year the lake
+-- starts later in, such as the last days of December an export's overlap brings, would judge its
+-- cells on a task or two). A cell must have tasks in each year of the period. Computed from
+-- responses, so it works with or without the flags table. Cells of the class $risk_class in the
+-- period's last year are listed by how far over the target they were in their best year, furthest
+-- first. Its municipality is that of its tasks in the last year (the smallest code if they name
+-- several).
 --
 -- Parameters:
 --   $risk_class VARCHAR = 'I'   risk class of the cells in the period's last year (I-IV)
@@ -17,9 +19,11 @@
 -- Example (demo lake):
 --   | cell_id | risk_class | municipality_code | years_in_review | tasks | min_over_target_s | yearly_medians |
 --   |---|---|---|---|---|---|---|
---   | 1kmN6723E408 | I | 505 | 2 | 36 | 70 | 2024: 7:11 (1), 2025: 7:10 (35) |
---   | 1kmN6722E407 | I | 505 | 2 | 28 | 9 | 2024: 7:37 (1), 2025: 6:09 (27) |
---   | 1kmN6684E388 | I | 092 | 2 | 48 | 4 | 2024: 6:04 (1), 2025: 6:16 (47) |
+--   | 1kmN6695E376 | I | 543 | 1 | 47 | 133 | 2025: 8:13 (47) |
+--   | 1kmN6714E389 | I | 858 | 1 | 21 | 89 | 2025: 7:29 (21) |
+--   | 1kmN6723E408 | I | 505 | 1 | 35 | 70 | 2025: 7:10 (35) |
+--   (8 rows: the demo lake holds one year, 2025, and the two days of December 2024 that its first
+--   export overlaps, which do not count)
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
            coalesce(CAST($end_year AS INTEGER), latest_year()) AS end_year,
@@ -33,13 +37,18 @@ tasks AS (
       AND r.year BETWEEN p.end_year - p.years AND p.end_year + 1
       AND r.call_at >= year_start(p.end_year - p.years + 1) AND r.call_at < year_start(p.end_year + 1)
 ),
+first_task AS (
+    SELECT local_time(min(call_at)) AS first_local FROM responses WHERE is_measured
+),
 review_years AS (
-    SELECT DISTINCT year FROM tasks
+    SELECT DISTINCT t.year FROM tasks AS t, params AS p, first_task AS f
+    WHERE t.year = p.end_year OR f.first_local < make_timestamp(t.year, 2, 1, 0, 0, 0)
 ),
 yearly AS (
     SELECT cell_id, year, any_value(risk_class) AS risk_class, any_value(target_s) AS target_s,
            count(*) AS tasks, median(response_s) AS median_s, min(municipality_code) AS municipality_code
     FROM tasks
+    WHERE year IN (SELECT year FROM review_years)
     GROUP BY cell_id, year
 )
 SELECT y.cell_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import fi_row, table, write_fi
+from valmius.catalog import refresh_catalog
 from valmius.cli import main
 from valmius.flags import evaluate, flag
 from valmius.grid import import_risk_grid
@@ -22,6 +24,7 @@ from valmius.definitions import DefinitionError, definition_id, open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.settings import FlagSettings
+from valmius.sql import run_query
 
 X0, Y0 = 390_000, 6_710_000
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -79,8 +82,8 @@ def _rows() -> list[str]:
     for cell in AREA_B:
         for m in range(1, 13):
             add(cell, _month(2025, m), 420, turnout_s=300, station="KU30")
-    add((3, 2), _month(2024, 6), 500)  # (3, 2) was over in 2024 too: a problem cell
-    add((0, 2), _month(2024, 6), 200)  # (0, 2) met the target in 2024
+    add((3, 2), _month(2024, 1), 500)  # (3, 2) was over in 2024 too: a problem cell
+    add((0, 2), _month(2024, 1), 200)  # (0, 2) met the target in 2024
     for m, value in enumerate([300] * 5 + [400] * 7, start=1):
         add(LIKELY, _month(2025, m), value)
     for m in (3, 6, 9):
@@ -185,11 +188,38 @@ def test_problem_cells_and_since_when(hand_lake):
     problem, once = flags[_cell_id((3, 2))], flags[_cell_id((0, 2))]
     assert (problem["years_over"], problem["years_in_review"], problem["is_problem"]) == (2, 2, True)
     assert (once["years_over"], once["years_in_review"], once["is_problem"]) == (1, 2, False)
-    # Over in every monthly window since its first task (June 2024), and since January 2025.
-    assert problem["over_since"] == datetime(2024, 6, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
+    # Over in every monthly window since its first task (January 2024), and since January 2025.
+    assert problem["over_since"] == datetime(2024, 1, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
     assert flags[_cell_id((0, 1))]["over_since"] == datetime(2025, 1, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
-    # (0, 2) met the target in June 2024: its windows were under target until its 2025 tasks took over.
-    assert once["over_since"] > datetime(2025, 1, 1, tzinfo=timezone.utc)
+    # (0, 2) met the target in January 2024: its windows were under target through 2024, over from
+    # January 2025 when its 2025 tasks took over.
+    assert once["over_since"] == datetime(2025, 1, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
+
+
+@pytest.mark.parametrize(("first_call", "years_in_review"), [
+    (datetime(2023, 12, 30, 10, 0, tzinfo=HELSINKI), 2),  # the lake starts in late December: 2023 is left out
+    (datetime(2023, 1, 15, 10, 0, tzinfo=HELSINKI), 3),   # it holds 2023 from January: 2023 counts
+])
+def test_a_year_the_lake_holds_only_in_part_is_not_reviewed(tmp_path, settings, first_call, years_in_review):
+    rows = _rows()
+    rows.append(_task(len(rows), (3, 2), first_call, 500))  # (3, 2) over target in 2023 as well
+    ingest([write_fi(tmp_path / "tasks.csv", rows)], load_mapping("fi-erc"), settings)
+    grid = tmp_path / "grid.csv"
+    grid.write_text("x_m,y_m,risk_class,municipality_code\n"
+                    + "".join(f"{X0 + cx * 1000},{Y0 + cy * 1000},I,186\n" for cx in range(10) for cy in range(3)))
+    for year in (2023, 2024, 2025):
+        import_risk_grid(grid, year, settings)
+    measure(settings)
+    flags = {r["cell_id"]: r for r in evaluate(open_results(settings), settings)[0].iter_rows(named=True)}
+    problem, once = flags[_cell_id((3, 2))], flags[_cell_id((0, 2))]
+    assert (problem["years_over"], problem["years_in_review"], problem["is_problem"]) == (
+        years_in_review, years_in_review, True)
+    assert (once["years_in_review"], once["is_problem"]) == (years_in_review, False)
+    # The query library's problem cells follow the same rule.
+    refresh_catalog(settings)
+    sql = run_query(settings, Path(__file__).resolve().parents[1] / "queries" / "problem_cells.sql")
+    assert set(sql["cell_id"]) == {cell for cell, row in flags.items() if row["is_problem"]}
+    assert sql["years_in_review"].to_list() == [years_in_review] * sql.height and sql.height > 0
 
 
 def test_an_earlier_window_and_what_changed(hand_lake):

@@ -19,7 +19,8 @@ latest calendar period of ``rolling_calendar``, so that flags match the last poi
   excess says whether the delay is in the call centre, at the station or on the road.
 - Problem: over target (by ``flags.rule``, on that year's tasks) in every local calendar year of
   the review period, the ``flags.review_years`` years ending with the evaluated one (only years in
-  which the lake has measured tasks; a cell needs tasks in each).
+  which the lake has measured tasks, and of the years before the evaluated one only those it holds
+  from January on; a cell needs tasks in each).
 
 Both tables are replaced whole, atomically, with a ``runs`` row that says which flags appeared and
 cleared since the previous evaluation.
@@ -117,7 +118,8 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
     tasks = measured.join(cells.select("cell_id", "risk_class", "target_s"), on="cell_id", how="inner").with_columns(
         within=pl.col("response_s") <= pl.col("target_s"))
     window = tasks.filter((pl.col("call_at") > start) & (pl.col("call_at") <= evaluated_at))
-    review = _review_years(measured, settings, evaluated_at)
+    first_call = snapshot.scan("responses").filter("is_measured").select(pl.col("call_at").min()).collect().item()
+    review = _review_years(measured, settings, evaluated_at, first_call)
 
     judged = (
         judge_groups(window, ["cell_id"], settings)
@@ -166,12 +168,19 @@ def targets_frame(settings: Settings) -> pl.DataFrame:
                         schema={"risk_class": pl.String, "target_s": pl.Int64})
 
 
-def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime) -> list[int]:
-    """Local calendar years of the review period that have measured tasks in the lake."""
-    last = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year
+def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime,
+                  first_call: datetime | None) -> list[int]:
+    """Local calendar years of the review period that have measured tasks in the lake, the
+    evaluated year and each earlier one that the lake holds from its January (``first_call``: the
+    lake's first measured task). A year the lake starts later in, such as the last days of December
+    that the first export's overlap brings, would judge its cells on a task or two."""
+    zone = ZoneInfo(settings.time.zone)
+    last = evaluated_at.astimezone(zone).year
     wanted = set(range(last - settings.flags.review_years + 1, last + 1))
     years = measured.select(pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.year().unique())
-    return sorted(wanted & set(years.to_series().to_list()))
+    held = {year for year in wanted
+            if year == last or first_call is None or first_call < datetime(year, 2, 1, tzinfo=zone)}
+    return sorted(wanted & held & set(years.to_series().to_list()))
 
 
 def judge_groups(tasks: pl.DataFrame, by: list[str], settings: Settings) -> pl.DataFrame:
