@@ -515,6 +515,20 @@ def test_errors_name_the_years(lake_copy):
     assert not lake_copy.paths.reports.exists()
 
 
+def test_a_year_held_only_in_part_may_only_end_the_period(lake_copy, tmp_path):
+    # One task on 30 December 2021: the lake now holds 2021 from its last two days only.
+    day = "30.12.2021"
+    stub = write_fi(tmp_path / "stub.csv", [fi_row(
+        incident="stub-1", call=f"{day} 12:00:00", alarm=f"{day} 12:01:00", en_route=f"{day} 12:02:00",
+        on_scene=f"{day} 12:07:00", free=f"{day} 13:00:00")])
+    ingest([stub], load_mapping("fi-erc"), lake_copy)
+    measure(lake_copy)
+    with pytest.raises(ReviewError, match=r"holds 2021 only from 30\.12\.2021 .* --from 2022"):
+        write_review(lake_copy, first_year=2021, last_year=2023)
+    assert write_review(lake_copy, first_year=2022, last_year=2023).html.exists()
+    assert write_review(lake_copy, first_year=2021, last_year=2021).html.exists()  # the last year may be partial
+
+
 def test_empty_lake(settings):
     with pytest.raises(ReviewError, match="it is empty: ingest exports"):
         write_review(settings, first_year=2024, last_year=2025)

@@ -105,13 +105,22 @@ def review_tables(snapshot: Snapshot, settings: Settings, first_year: int, last_
 
 
 def _check_years(snapshot: Snapshot, settings: Settings, years: list[int]) -> None:
-    """Every year of the period must have measured urgent tasks; say which do when some do not."""
-    with_data = sorted(snapshot.scan("responses").filter("is_measured").select(local_year(settings).unique())
-                       .collect().to_series().to_list())
+    """Every year of the period must have measured urgent tasks, and every year before the last
+    must be held from January on (as the flags' review period: a year the lake starts later in
+    would judge its cells on a few days' or weeks' tasks); say which years do when some do not."""
+    measured = snapshot.scan("responses").filter("is_measured")
+    with_data = sorted(measured.select(local_year(settings).unique()).collect().to_series().to_list())
     missing = [y for y in years if y not in with_data]
-    if not missing:
-        return
     where = f"the lake at {snapshot.root}"
+    if not missing:
+        first = measured.select(pl.col("call_at").min().dt.convert_time_zone(settings.time.zone)).collect().item()
+        if first.year in years[:-1] and first.month > 1:
+            raise ReviewError(
+                f"{where} holds {first.year} only from {first.day}.{first.month}.{first.year} (its first measured "
+                f"task): every year of the review but the last must be held from January, or its cells are "
+                f"judged on part of a year; start the review at --from {first.year + 1}, or ingest "
+                f"{first.year}'s earlier exports and run valmius measure")
+        return
     if not with_data:
         hint = ("it has no measured urgent tasks at all: ingest exports and run valmius measure"
                 if snapshot.scan("incidents").select(pl.len()).collect().item() else
