@@ -62,18 +62,19 @@ def _random_units(seed: int, n: int) -> pl.DataFrame:
 
 
 def _naive_newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Newest row per key by a plain Python loop; replaced rows with the winner they lost to."""
+    """Newest row per key by a plain Python loop; each replaced row with the next newer row of its
+    key, the one that replaced it."""
     ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["incident_id"], r["unit_id"], -r["file_seq"], -r["source_row"]))
-    winners, replaced, winner = [], [], None
+    winners, replaced, newer = [], [], None
     values = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
     for row in ordered:
-        if winner is None or (row["incident_id"], row["unit_id"]) != (winner["incident_id"], winner["unit_id"]):
-            winner = row
+        if newer is None or (row["incident_id"], row["unit_id"]) != (newer["incident_id"], newer["unit_id"]):
             winners.append(row)
-            continue
-        same = all(row[c] == winner[c] for c in values)
-        replaced.append((row["source_file"], row["source_row"], "duplicate" if same else "superseded",
-                         f"replaced by {winner['source_file']} line {winner['source_row']} (newer export of the same incident and unit)"))
+        else:
+            same = all(row[c] == newer[c] for c in values)
+            replaced.append((row["source_file"], row["source_row"], "duplicate" if same else "superseded",
+                             f"replaced by {newer['source_file']} line {newer['source_row']} (newer export of the same incident and unit)"))
+        newer = row
     return pl.DataFrame(winners, schema=rows.schema), pl.DataFrame(replaced, schema=["source_file", "source_row", "reason_code", "reason"], orient="row")
 
 

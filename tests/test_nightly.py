@@ -95,7 +95,11 @@ def _comparable(settings: Settings) -> dict[str, pl.DataFrame]:
     keys = {"units": ["incident_id", "unit_id"], "incidents": ["incident_id"], "responses": ["incident_id"],
             "rolling_events": ["grouping", "group_key", "incident_id"],
             "rolling_calendar": ["grouping", "group_key", "at"], "flags": ["cell_id"], "areas": ["area_id"]}
-    return {name: table(settings, name).sort(by) for name, by in keys.items()}
+    tables = {name: table(settings, name).sort(by) for name, by in keys.items()}
+    # Rejected and replaced rows, each with its reason (a replaced row names the row that replaced it).
+    tables["quarantine"] = table(settings, "quarantine").drop("quarantined_at", "run_id").sort(
+        "source_file", "source_row", "column", nulls_last=True)
+    return tables
 
 
 def test_nights_with_a_killed_run_equal_one_full_rebuild(tmp_path):
@@ -139,4 +143,11 @@ def test_nights_with_a_killed_run_equal_one_full_rebuild(tmp_path):
     nights, full = _comparable(settings), _comparable(rebuilt)
     for name in nights:
         assert nights[name].equals(full[name]), name
+    # The nights' runs rows add up to the one ingest of the rebuild (its ingest stage and its own row).
+    counts = ["files_read", "rows_read", "rows_stored", "rows_quarantined", "rows_replaced"]
+    ingest_runs = table(rebuilt, "runs").filter(pl.col("command") == "ingest").select(counts)
+    for command in ("ingest", "nightly"):
+        night_sums = table(settings, "runs").filter(pl.col("command") == command).select(pl.col(counts).sum())
+        assert night_sums.equals(ingest_runs), command
+    assert ingest_runs["rows_replaced"][0] > 0 and nights["quarantine"]["reason_code"].n_unique() >= 3
     assert nights["flags"].height > 0 and nights["responses"].height > 100

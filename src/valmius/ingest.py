@@ -82,6 +82,14 @@ class IngestSummary:
     def failed(self) -> list[FileReport]:
         return [f for f in self.files if f.status == "failed"]
 
+    def run_counts(self) -> dict[str, int]:
+        """The counts of the run's ``runs`` row (``rows_replaced``: every older row a newer export
+        replaced, changed or identical)."""
+        return {"files_read": sum(f.status == "ingested" for f in self.files),
+                "files_skipped": sum(f.status == "skipped" for f in self.files), "rows_read": self.rows_read,
+                "rows_stored": self.rows_stored, "rows_quarantined": self.rows_quarantined,
+                "rows_replaced": self.rows_replaced + self.rows_duplicate}
+
     def to_dict(self) -> dict:
         return {
             "lake": str(self.lake), "run_id": self.run_id, "rows_read": self.rows_read,
@@ -278,9 +286,5 @@ def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, stagin
 
 
 def _write_bookkeeping(base: Snapshot, writer: SnapshotWriter, summary: IngestSummary, started_at: datetime) -> None:
-    record_run(base, writer, "ingest", started_at, summary.duration_s, summary.to_dict(),
-               files_read=sum(f.status == "ingested" for f in summary.files),
-               files_skipped=sum(f.status == "skipped" for f in summary.files), rows_read=summary.rows_read,
-               rows_stored=summary.rows_stored, rows_quarantined=summary.rows_quarantined,
-               rows_replaced=summary.rows_replaced + summary.rows_duplicate)
+    record_run(base, writer, "ingest", started_at, summary.duration_s, summary.to_dict(), **summary.run_counts())
 

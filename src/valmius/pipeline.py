@@ -183,11 +183,6 @@ def _free_name(target: Path) -> Path:
 
 def _record(settings: Settings, night: NightSummary, started_at: datetime, duration_s: float) -> int:
     """The nightly run's own ``runs`` row: every stage's summary and duration."""
-    ingested = night.ingest
     with new_snapshot(settings.lake_path, definition_id(settings)) as (base, writer):
-        record_run(base, writer, "nightly", started_at, duration_s, night.to_dict(),
-                   files_read=sum(f.status == "ingested" for f in ingested.files),
-                   files_skipped=sum(f.status == "skipped" for f in ingested.files),
-                   rows_read=ingested.rows_read, rows_stored=ingested.rows_stored,
-                   rows_quarantined=ingested.rows_quarantined, rows_replaced=ingested.rows_replaced)
+        record_run(base, writer, "nightly", started_at, duration_s, night.to_dict(), **night.ingest.run_counts())
     return writer.snapshot_id

@@ -6,7 +6,7 @@ Rules of the merge:
   the incident and its units;
 - for each (incident, unit) the row from the newest export wins (a later line wins within one
   file); the rows it replaces are returned for quarantine as ``superseded`` (values changed) or
-  ``duplicate`` (same values);
+  ``duplicate`` (same values), each judged against the next newer row, the one that replaced it;
 - the incident row is the first row of the incident's newest export.
 
 Staged rows stay in memory up to a budget and beyond it are Arrow IPC files (fast to write and map
@@ -366,20 +366,21 @@ def newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     if is_first.all():
         return rows[order], empty_rejected()
     winners = rows[order.filter(pl.Series(is_first))]
-    # Each replaced row is compared with the winner of its key: the first row of its run.
+    # Each replaced row is compared with the row that replaced it: the next newer row of its key,
+    # the one just before it in the order. Many exports ingested at once then leave the same
+    # quarantine as the nights that brought them one by one.
     losers_at = np.flatnonzero(~is_first)
-    winner_at = np.maximum.accumulate(np.where(is_first, np.arange(len(is_first)), 0))[losers_at]
     order_np = order.to_numpy()
-    losers, their_winners = rows[order_np[losers_at]], rows[order_np[winner_at]]
+    losers, replacers = rows[order_np[losers_at]], rows[order_np[losers_at - 1]]
     losers = losers.with_columns(
-        _same=losers.select(pl.struct(_UNIT_VALUES).hash()).to_series() == their_winners.select(pl.struct(_UNIT_VALUES).hash()).to_series(),
-        _win_file=their_winners["source_file"], _win_row=their_winners["source_row"],
+        _same=losers.select(pl.struct(_UNIT_VALUES).hash()).to_series() == replacers.select(pl.struct(_UNIT_VALUES).hash()).to_series(),
+        _by_file=replacers["source_file"], _by_row=replacers["source_row"],
     )
     replaced = losers.select(
         "source_file", "source_row",
         pl.lit(None, dtype=pl.String).alias("column"),
         pl.when(pl.col("_same")).then(pl.lit("duplicate")).otherwise(pl.lit("superseded")).alias("reason_code"),
-        pl.format("replaced by {} line {} (newer export of the same incident and unit)", "_win_file", "_win_row").alias("reason"),
+        pl.format("replaced by {} line {} (newer export of the same incident and unit)", "_by_file", "_by_row").alias("reason"),
         "incident_id", "unit_id",
         pl.struct(UNITS.schema.names()).struct.json_encode().alias("raw_row"),
     )
