@@ -418,6 +418,7 @@ def test_a_single_year(lake_copy):
     result = write_review(lake_copy, first_year=2025, last_year=2025, today=TODAY)
     page = result.html.read_text()
     assert "Seurantakaudessa on vain yksi vuosi." in page and "Edellisvuoteen" not in page
+    assert "<title>Palvelutasopäätöksen seuranta 2025</title>" in page and "2025–2025" not in page
     changes = pl.read_csv(result.folder / "tables" / "changes.csv")
     assert changes.filter(pl.col("median_s_before").is_not_null()).height == 0
     _check_yearly_csv(lake_copy, result.folder, (2025,))

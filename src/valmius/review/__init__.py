@@ -40,7 +40,7 @@ from valmius.report import chart_specs, is_synthetic, save_images, stamped, swap
 from valmius.review import charts
 from valmius.review.changes import (MANIFEST, Changes, compare, find_previous, folder_name, manifest_settings,
                                     read_review)
-from valmius.review.labels import text
+from valmius.review.labels import text, year_span
 from valmius.review.page import PageInput, render, summary_lines
 from valmius.review.tables import YEARLY_COLUMNS, ReviewTables, published, review_tables
 from valmius.settings import Settings
@@ -71,7 +71,7 @@ class ReviewResult:
 
     def to_text(self) -> str:
         compared = f"compared with {self.previous.name}" if self.previous else "no earlier review to compare with"
-        lines = [f"Review {self.first_year}–{self.last_year}: {len(self.files)} files in {self.folder} ({compared})",
+        lines = [f"Review {year_span(self.first_year, self.last_year)}: {len(self.files)} files in {self.folder} ({compared})",
                  *(f"  {line}" for line in self.summary), str(self.html)]
         return "\n".join(lines)
 

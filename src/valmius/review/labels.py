@@ -6,7 +6,7 @@ from valmius.labels import TEXTS as REPORT_TEXTS
 
 TEXTS: dict[str, tuple[str, str]] = {
     # key: (Finnish, English)
-    "title": ("Palvelutasopäätöksen seuranta {first}–{last}", "Service-level decision review {first}–{last}"),
+    "title": ("Palvelutasopäätöksen seuranta {years}", "Service-level decision review {years}"),
     "subtitle": ("Kiireelliset pelastustehtävät {start}–{end}. Laadittu {made}.",
                  "Urgent rescue tasks {start}–{end}. Made {made}."),
     "summary": ("Tiivistelmä", "Summary"),
@@ -38,8 +38,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                              "Target (at least 50 % within {target}) missed."),
     "uncertain": ("Luottamusväli ulottuu tavoiteajan molemmin puolin, joten tulos ei ole varma.",
                   "The interval reaches both sides of the target, so the result is not certain."),
-    "years_met": ("Riskiluokan {risk_class} tavoite saavutettiin {met}/{judged} vuotena {first}–{last}.",
-                  "The class {risk_class} target was met in {met} of {judged} years {first}–{last}."),
+    "years_met": ("Riskiluokan {risk_class} tavoite saavutettiin {met}/{judged} vuotena {years}.",
+                  "The class {risk_class} target was met in {met} of {judged} years {years}."),
     "years_few": (" Vuosia, joina tehtäviä oli liian vähän arvioitavaksi: {few}.",
                   " Years with too few tasks to judge: {few}."),
     "year_on_year": ("Edellisvuoteen {year_before} verrattuna: mediaani {median_change}, tavoiteajassa {share_change}.",
@@ -64,10 +64,10 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "tavoiteaikaa.",
                  "At the end of the period (the {days} days to {end}), no class {classes} cell was over target."),
     "problem_sentence": (
-        "Riskiluokan {classes} ongelmaruutuja (yli tavoiteajan jokaisena vuonna {first}–{last}): {count}.",
-        "Class {classes} problem cells (over target in every year {first}–{last}): {count}."),
-    "no_problem": ("Yksikään riskiluokan {classes} ruutu ei ylittänyt tavoiteaikaa jokaisena vuonna {first}–{last}.",
-                   "No class {classes} cell missed the target in every year {first}–{last}."),
+        "Riskiluokan {classes} ongelmaruutuja (yli tavoiteajan jokaisena vuonna {years}): {count}.",
+        "Class {classes} problem cells (over target in every year {years}): {count}."),
+    "no_problem": ("Yksikään riskiluokan {classes} ruutu ei ylittänyt tavoiteaikaa jokaisena vuonna {years}.",
+                   "No class {classes} cell missed the target in every year {years}."),
     "rule_median": ("Tavoitteen saavuttaminen ratkaistaan mediaanisäännöllä (mediaani enintään tavoiteaika, "
                     "strategian sääntö).",
                     "Compliance is decided by the median rule (median at most the target, the strategy's rule)."),
@@ -88,9 +88,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "other_rule_problems": ("Toisella säännöllä ongelmaruutuja olisi {count}.",
                             "By the other rule there would be {count} problem cells."),
     "previous_sentence": (
-        "Edellinen seuranta ({first}–{last}, laadittu {made}): riskiluokan {risk_class} mediaani vuonna {year_before} "
+        "Edellinen seuranta ({years}, laadittu {made}): riskiluokan {risk_class} mediaani vuonna {year_before} "
         "oli {before}, nyt vuonna {year} {after}. Ongelmaruudut: uusia {new}, poistuneita {cleared}.",
-        "Previous review ({first}–{last}, made {made}): class {risk_class} median {before} in {year_before}, now "
+        "Previous review ({years}, made {made}): class {risk_class} median {before} in {year_before}, now "
         "{after} in {year}. Problem cells: {new} new, {cleared} no longer."),
     "no_previous": ("Aiempaa seurantaa ei löytynyt kansiosta {folder}; muutokset edelliseen seurantaan näytetään "
                     "seuraavasta seurannasta alkaen.",
@@ -112,8 +112,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                     "Class {classes} areas over target at the end of the period"),
     "areas_note": ("{days} vrk:n jakso, joka päättyy {end}. Alue = toisiaan koskettavat tavoiteajan ylittävät ruudut.",
                    "The {days} days to {end}. An area is touching cells over target."),
-    "problem_title": ("Ongelmaruudut: yli tavoiteajan jokaisena vuonna {first}–{last}",
-                      "Problem cells: over target in every year {first}–{last}"),
+    "problem_title": ("Ongelmaruudut: yli tavoiteajan jokaisena vuonna {years}",
+                      "Problem cells: over target in every year {years}"),
     "problem_note": ("Riskiluokan {classes} ruudut vuoden {last} riskiruudukossa. Kunkin vuoden tehtäviä verrataan "
                      "sen vuoden riskiluokan tavoiteaikaan. Solussa: mediaani (tehtäviä).",
                      "Class {classes} cells of the {last} risk grid. Each year's tasks are judged against the target "
@@ -130,8 +130,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "applies to the whole department, not to one municipality or station."),
     "changes_title": ("Mikä muuttui", "What changed"),
     "since_year_title": ("Edellisestä vuodesta ({year_before} → {year})", "Since the year before ({year_before} → {year})"),
-    "since_previous_title": ("Edellisestä seurannasta ({first}–{last}, laadittu {made})",
-                             "Since the previous review ({first}–{last}, made {made})"),
+    "since_previous_title": ("Edellisestä seurannasta ({years}, laadittu {made})",
+                             "Since the previous review ({years}, made {made})"),
     "headline_title": ("Edellisen seurannan viimeinen vuosi ({year_before}) ja tämän seurannan viimeinen vuosi ({year})",
                        "The previous review's last year ({year_before}) and this review's last year ({year})"),
     "headline_same": ("Edellisen seurannan viimeisen vuoden {year_before} luvut ovat samat kuin yllä: verrattuna "
@@ -206,3 +206,8 @@ def text(key: str, language: str, **values: object) -> str:
     words first, then the report's (:data:`valmius.labels.TEXTS`)."""
     finnish, english = TEXTS[key] if key in TEXTS else REPORT_TEXTS[key]
     return (finnish if language == "fi" else english).format(**values)
+
+
+def year_span(first: int, last: int) -> str:
+    """A review's years as the text says them: "2022–2025", or "2025" for one year."""
+    return str(first) if first == last else f"{first}–{last}"

@@ -18,7 +18,7 @@ from valmius.labels import count_text, mmss, municipality_name, percent
 from valmius.definitions import Definition
 from valmius.report import chart_div, made_text, page_html
 from valmius.review.changes import Changes
-from valmius.review.labels import text
+from valmius.review.labels import text, year_span
 from valmius.review.tables import ReviewTables
 from valmius.settings import RISK_CLASSES, Settings
 
@@ -138,7 +138,7 @@ def _years_met(p: PageInput, risk_class: str) -> str:
     judged = rows.drop_nulls("is_over_target")
     few = [y for y in p.tables.years if y not in judged["year"].to_list()]
     sentence = p.t("years_met", risk_class=risk_class, met=int((~judged["is_over_target"]).sum()),
-                   judged=judged.height, first=p.tables.first_year, last=p.tables.last_year)
+                   judged=judged.height, years=year_span(p.tables.first_year, p.tables.last_year))
     return sentence + (p.t("years_few", few=", ".join(map(str, few))) if few else "")
 
 
@@ -178,7 +178,7 @@ def _areas_sentence(p: PageInput) -> str:
 def _problem_sentence(p: PageInput) -> str:
     tables = p.tables
     cells = tables.problem_cells[p.settings.flags.rule]
-    values = dict(classes=_judged_classes(p), first=tables.first_year, last=tables.last_year)
+    values = dict(classes=_judged_classes(p), years=year_span(tables.first_year, tables.last_year))
     return p.t("problem_sentence", count=len(cells), **values) if cells else p.t("no_problem", **values)
 
 
@@ -205,7 +205,7 @@ def _previous_sentence(p: PageInput) -> str:
         return p.t("no_previous", folder=p.settings.paths.reports)
     risk_class = p.settings.flags.risk_classes[0]
     row = _row(changes.headline, grouping="risk_class", group_key=risk_class) or {}
-    return p.t("previous_sentence", first=previous.first_year, last=previous.last_year, made=_day(previous.made_on),
+    return p.t("previous_sentence", years=year_span(previous.first_year, previous.last_year), made=_day(previous.made_on),
                risk_class=risk_class, year_before=previous.last_year, year=p.tables.last_year,
                before=mmss(row.get("median_s_before")) or "–", after=mmss(row.get("median_s")) or "–",
                new=len(changes.new_problem_cells), cleared=len(changes.cleared_problem_cells))
@@ -366,7 +366,7 @@ def _problem_table(p: PageInput) -> str:
                 cells.append((f"{mmss(row['median_s'])} ({count_text(row['count'], p.min_count)})",
                               _verdict(p, row["is_over_target"])[1]))
         rows.append(cells)
-    title = p.t("problem_title", first=p.tables.first_year, last=p.tables.last_year)
+    title = p.t("problem_title", years=year_span(p.tables.first_year, p.tables.last_year))
     table = _table(headers, rows, title, p.t("problem_note", classes=_judged_classes(p), last=p.tables.last_year),
                    level="h2")
     return table or f"<h2>{_e(title)}</h2><p>{_e(_problem_sentence(p))}</p>"
@@ -399,7 +399,7 @@ def _changes_section(p: PageInput) -> str:
     if previous is None:
         parts.append(f"<p>{_e(p.t('no_previous', folder=p.settings.paths.reports))}</p>")
         return "".join(parts)
-    heading = p.t("since_previous_title", first=previous.first_year, last=previous.last_year,
+    heading = p.t("since_previous_title", years=year_span(previous.first_year, previous.last_year),
                   made=_day(previous.made_on))
     parts.append(f"<h3>{_e(heading)}</h3>")
     columns = ["grouping", "group_key", "median_s_before", "median_s", "share_within_target_before",
@@ -454,7 +454,7 @@ def _coverage_table(p: PageInput) -> str:
 def render(p: PageInput) -> str:
     """The whole HTML page."""
     tables, lang, zone = p.tables, p.lang, ZoneInfo(p.settings.time.zone)
-    title = p.t("title", first=tables.first_year, last=tables.last_year)
+    title = p.t("title", years=year_span(tables.first_year, tables.last_year))
     subtitle = p.t("subtitle", start=_day(date(tables.first_year, 1, 1)), end=_day(date(tables.last_year, 12, 31)),
                    made=_day(p.made_on))
     banner = f"<p class='warn'>{_e(p.t('synthetic'))}</p>" if p.synthetic else ""
