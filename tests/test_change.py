@@ -145,6 +145,8 @@ def test_report_section(change_lake):
     n, m = int(table["is_tested"].sum()), int(table["is_significant"].sum())
     assert f"{n} comparisons made, {m} changes unlikely to be noise at FDR 5%." in page and m >= 3
     assert "1 groups with too few tasks not compared" in page
+    # The lake's first task is on 15 January 2024: the earlier period is held from then on.
+    assert "The lake holds the earlier period only from 15.01.2024: 352 of its 366 days." in page
     changes = pl.read_csv(result.folder / "tables" / "changes.csv", infer_schema=False)
     assert changes.height == m and set(changes["Group"].drop_nulls()) >= {_cell_id(c) for c in SLOWER}
     slower = changes.filter(pl.col("Group") == _cell_id(SLOWER[0])).row(0, named=True)
@@ -170,3 +172,6 @@ def test_no_tasks_in_the_previous_period_means_no_comparisons(change_lake):
     assert result.comparisons == 0 and result.table.height > 0 and not result.table["is_tested"].any()
     assert result.table["previous_count"].sum() == 0 and result.table["p_value"].null_count() == result.table.height
     assert "0 comparisons made, 0 changes unlikely to be noise" in result.to_text()
+    assert "The lake holds none of the earlier period: its first measured task is on 2024-01-15" in result.to_text()
+    whole = change(change_lake, current=CURRENT, previous=(date(2024, 1, 15), date(2024, 12, 31)))
+    assert "earlier period" not in whole.to_text()

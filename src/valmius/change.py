@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from valmius.errors import ValmiusError
-from valmius.flags import evaluate, evaluation_time
+from valmius.flags import evaluate, evaluation_time, first_measured_day
 from valmius.grid import grid_at
 from valmius.kernels.change import group_seeds, median_shift_tests
 from valmius.labels import count_text, mmss, municipality_name, percent, text
@@ -59,6 +59,9 @@ class ChangeResult:
     current: Period
     previous: Period
     settings: Settings
+    first_day: date | None = None
+    """The lake's first day with a measured task (local): when it is inside a period, the lake
+    holds only part of that period."""
 
     @property
     def comparisons(self) -> int:
@@ -74,6 +77,12 @@ class ChangeResult:
         untested = self.table.height - self.comparisons
         if untested:
             lines.append(f"{untested} groups not compared (too few tasks in a period)")
+        held = held_days(self.previous, self.first_day)
+        if held is not None:
+            lines.append(f"The lake holds the earlier period only from {self.first_day.isoformat()}: {held} of its "
+                         f"{_days(self.previous)} days" if held else
+                         f"The lake holds none of the earlier period: its first measured task is on "
+                         f"{self.first_day.isoformat()}")
         warning = resolution_warning(self.comparisons, self.settings)
         if warning:
             lines.append(warning)
@@ -89,6 +98,18 @@ def _span(period: Period) -> str:
     return f"{period[0].isoformat()}..{period[1].isoformat()}"
 
 
+def _days(period: Period) -> int:
+    return (period[1] - period[0]).days + 1
+
+
+def held_days(period: Period, first_day: date | None) -> int | None:
+    """Days of ``period`` the lake holds when it starts inside it (``first_day``: the lake's first
+    measured day); None when it holds the whole period."""
+    if first_day is None or first_day <= period[0]:
+        return None
+    return max(0, (period[1] - first_day).days + 1)
+
+
 def change(settings: Settings, *, current: Period | None = None, previous: Period | None = None,
            at: date | None = None) -> ChangeResult:
     """Compare two periods of the lake at ``settings.lake_path`` (defaults: :func:`default_periods`)."""
@@ -100,7 +121,7 @@ def change(settings: Settings, *, current: Period | None = None, previous: Perio
         current = current or periods[0]
         previous = previous or _previous_of(current, settings)
     table = compare_periods(snapshot, settings, current=current, previous=previous)
-    return ChangeResult(table, current, previous, settings)
+    return ChangeResult(table, current, previous, settings, first_measured_day(snapshot, settings))
 
 
 def default_periods(snapshot: Snapshot, settings: Settings, at: date | None = None) -> tuple[Period, Period] | None:
@@ -257,6 +278,11 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
         text("change_method", lang, statistic=text(f"change_statistic_{c.statistic}", lang),
              level=percent(settings.windows.ci_level, lang)),
     ]
+    first_day = first_measured_day(snapshot, settings)
+    held = held_days(previous, first_day)
+    if held is not None:
+        lines.append(text("change_partial" if held else "change_none_held", lang, first=f"{first_day:%d.%m.%Y}",
+                          held=held, days=_days(previous)))
     if resolution_warning(comparisons, settings):
         lines.append(text("change_resolution", lang, needed=f"{math.ceil(comparisons / c.fdr):,}"))
     names = {"all": text("change_all", lang), "risk_class": text("risk_class", lang),

@@ -118,8 +118,7 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
     tasks = measured.join(cells.select("cell_id", "risk_class", "target_s"), on="cell_id", how="inner").with_columns(
         within=pl.col("response_s") <= pl.col("target_s"))
     window = tasks.filter((pl.col("call_at") > start) & (pl.col("call_at") <= evaluated_at))
-    first_call = snapshot.scan("responses").filter("is_measured").select(pl.col("call_at").min()).collect().item()
-    review = _review_years(measured, settings, evaluated_at, first_call)
+    review = _review_years(measured, settings, evaluated_at, first_measured_day(snapshot, settings))
 
     judged = (
         judge_groups(window, ["cell_id"], settings)
@@ -168,18 +167,22 @@ def targets_frame(settings: Settings) -> pl.DataFrame:
                         schema={"risk_class": pl.String, "target_s": pl.Int64})
 
 
+def first_measured_day(snapshot: Snapshot, settings: Settings) -> date | None:
+    """The local day of the lake's first measured task (None: nothing measured)."""
+    first = snapshot.scan("responses").filter("is_measured").select(pl.col("call_at").min()).collect().item()
+    return None if first is None else first.astimezone(ZoneInfo(settings.time.zone)).date()
+
+
 def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime,
-                  first_call: datetime | None) -> list[int]:
+                  first_day: date | None) -> list[int]:
     """Local calendar years of the review period that have measured tasks in the lake, the
-    evaluated year and each earlier one that the lake holds from its January (``first_call``: the
-    lake's first measured task). A year the lake starts later in, such as the last days of December
+    evaluated year and each earlier one that the lake holds from its January (``first_day``: the
+    lake's first measured day). A year the lake starts later in, such as the last days of December
     that the first export's overlap brings, would judge its cells on a task or two."""
-    zone = ZoneInfo(settings.time.zone)
-    last = evaluated_at.astimezone(zone).year
+    last = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year
     wanted = set(range(last - settings.flags.review_years + 1, last + 1))
     years = measured.select(pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.year().unique())
-    held = {year for year in wanted
-            if year == last or first_call is None or first_call < datetime(year, 2, 1, tzinfo=zone)}
+    held = {year for year in wanted if year == last or first_day is None or first_day < date(year, 2, 1)}
     return sorted(wanted & held & set(years.to_series().to_list()))
 
 

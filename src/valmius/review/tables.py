@@ -32,7 +32,7 @@ from datetime import date, datetime
 import polars as pl
 
 from valmius.errors import ReviewError
-from valmius.flags import evaluate, judge_groups, most_common
+from valmius.flags import evaluate, first_measured_day, judge_groups, most_common
 from valmius.grid import grid_at
 from valmius.lake import Snapshot
 from valmius.settings import Settings
@@ -113,7 +113,7 @@ def _check_years(snapshot: Snapshot, settings: Settings, years: list[int]) -> No
     missing = [y for y in years if y not in with_data]
     where = f"the lake at {snapshot.root}"
     if not missing:
-        first = measured.select(pl.col("call_at").min().dt.convert_time_zone(settings.time.zone)).collect().item()
+        first = first_measured_day(snapshot, settings)
         if first.year in years[:-1] and first.month > 1:
             raise ReviewError(
                 f"{where} holds {first.year} only from {first.day}.{first.month}.{first.year} (its first measured "
