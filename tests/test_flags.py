@@ -203,6 +203,8 @@ def test_problem_cells_and_since_when(hand_lake):
 def test_a_year_the_lake_holds_only_in_part_is_not_reviewed(tmp_path, settings, first_call, years_in_review):
     rows = _rows()
     rows.append(_task(len(rows), (3, 2), first_call, 500))  # (3, 2) over target in 2023 as well
+    # A non-urgent task months before: the lake's oldest partition, but no measured task in it.
+    rows.append(_task(len(rows), (3, 2), datetime(2022, 6, 15, 10, 0, tzinfo=HELSINKI), 500).replace(";B;", ";C;", 1))
     ingest([write_fi(tmp_path / "tasks.csv", rows)], load_mapping("fi-erc"), settings)
     grid = tmp_path / "grid.csv"
     grid.write_text("x_m,y_m,risk_class,municipality_code\n"

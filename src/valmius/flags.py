@@ -168,9 +168,16 @@ def targets_frame(settings: Settings) -> pl.DataFrame:
 
 
 def first_measured_day(snapshot: Snapshot, settings: Settings) -> date | None:
-    """The local day of the lake's first measured task (None: nothing measured)."""
-    first = snapshot.scan("responses").filter("is_measured").select(pl.col("call_at").min()).collect().item()
-    return None if first is None else first.astimezone(ZoneInfo(settings.time.zone)).date()
+    """The local day of the lake's first measured task (None: nothing measured). Responses are
+    partitioned by the UTC month of the call, so the oldest partition with a measured task holds
+    it: usually the first one read (scanning every partition took 0.05 s at 4.3M incidents)."""
+    for values in snapshot.partitions("responses"):
+        path = snapshot.partition_file("responses", values)
+        first = (pl.scan_parquet(path).filter("is_measured").select(pl.col("call_at").min()).collect().item()
+                 if path is not None else None)
+        if first is not None:
+            return first.astimezone(ZoneInfo(settings.time.zone)).date()
+    return None
 
 
 def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime,
