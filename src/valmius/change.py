@@ -77,12 +77,9 @@ class ChangeResult:
         untested = self.table.height - self.comparisons
         if untested:
             lines.append(f"{untested} groups not compared (too few tasks in a period)")
-        held = held_days(self.previous, self.first_day)
+        held = _held_days(self.previous, self.first_day)
         if held is not None:
-            lines.append(f"The lake holds the earlier period only from {self.first_day.isoformat()}: {held} of its "
-                         f"{_days(self.previous)} days" if held else
-                         f"The lake holds none of the earlier period: its first measured task is on "
-                         f"{self.first_day.isoformat()}")
+            lines.append(_held_text(held, self.first_day.isoformat(), self.previous, "en"))
         warning = resolution_warning(self.comparisons, self.settings)
         if warning:
             lines.append(warning)
@@ -102,7 +99,12 @@ def _days(period: Period) -> int:
     return (period[1] - period[0]).days + 1
 
 
-def held_days(period: Period, first_day: date | None) -> int | None:
+def _held_text(held: int, first: str, period: Period, lang: str) -> str:
+    """What part of ``period`` the lake holds (``held`` days from ``first``), in words."""
+    return text("change_partial" if held else "change_none_held", lang, first=first, held=held, days=_days(period))
+
+
+def _held_days(period: Period, first_day: date | None) -> int | None:
     """Days of ``period`` the lake holds when it starts inside it (``first_day``: the lake's first
     measured day); None when it holds the whole period."""
     if first_day is None or first_day <= period[0]:
@@ -279,10 +281,9 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
              level=percent(settings.windows.ci_level, lang)),
     ]
     first_day = first_measured_day(snapshot, settings)
-    held = held_days(previous, first_day)
+    held = _held_days(previous, first_day)
     if held is not None:
-        lines.append(text("change_partial" if held else "change_none_held", lang, first=f"{first_day:%d.%m.%Y}",
-                          held=held, days=_days(previous)))
+        lines.append(_held_text(held, f"{first_day:%d.%m.%Y}", previous, lang))
     if resolution_warning(comparisons, settings):
         lines.append(text("change_resolution", lang, needed=f"{math.ceil(comparisons / c.fdr):,}"))
     names = {"all": text("change_all", lang), "risk_class": text("risk_class", lang),
