@@ -96,8 +96,11 @@ def test_periods_checked_and_defaulted(change_lake):
         compare_periods(snapshot, change_lake, current=CURRENT, previous=(date(2024, 6, 1), date(2025, 1, 1)))
     with pytest.raises(ChangeError, match="starts .* after it ends"):
         compare_periods(snapshot, change_lake, current=(CURRENT[1], CURRENT[0]), previous=PREVIOUS)
-    current, previous = default_periods(snapshot, change_lake)
-    assert current == CURRENT and previous == PREVIOUS  # the latest calendar month ends on 31.12.2025
+    # By default the trailing year up to the lake's last measured day (15.12.2025) and the same days
+    # a year earlier; given a day, the year up to it.
+    assert default_periods(snapshot, change_lake) == ((date(2024, 12, 16), date(2025, 12, 15)),
+                                                      (date(2023, 12, 16), date(2024, 12, 15)))
+    assert default_periods(snapshot, change_lake, at=date(2025, 12, 31)) == (CURRENT, PREVIOUS)
 
 
 @pytest.mark.parametrize("p", [[0.01, 0.04, 0.03, 0.5, 0.2], [1.0], [0.001] * 4, list(np.linspace(0, 1, 17))])
@@ -139,7 +142,7 @@ def test_report_section(change_lake):
     from valmius.report import write_report
 
     english = dataclasses.replace(change_lake, report=dataclasses.replace(change_lake.report, language="en"))
-    result = write_report(english, today=date(2026, 1, 5))
+    result = write_report(english, at=CURRENT[1], today=date(2026, 1, 5))
     page = result.html.read_text()
     table = compare_periods(open_measured(change_lake), change_lake, current=CURRENT, previous=PREVIOUS)
     n, m = int(table["is_tested"].sum()), int(table["is_significant"].sum())

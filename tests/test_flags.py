@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -136,7 +136,10 @@ def test_flags_recomputed_from_the_stored_responses(hand_lake):
     flag(hand_lake)
     flags = table(hand_lake, "flags")
     assert flags.height == 30  # every class I cell with tasks; the class II cell is not judged
-    assert flags["evaluated_at"].unique().to_list() == [datetime(2025, 12, 31, 21, 59, 59, tzinfo=timezone.utc)]
+    # By default the window ends with the local day of the newest measured task (15.12.2025).
+    newest = table(hand_lake, "responses").filter("is_measured")["call_at"].max()
+    assert newest.astimezone(ZoneInfo("Europe/Helsinki")).date() == date(2025, 12, 15)
+    assert flags["evaluated_at"].unique().to_list() == [datetime(2025, 12, 15, 21, 59, 59, tzinfo=timezone.utc)]
     _check_against_responses(hand_lake, flags)
     flagged = set(flags.filter("is_flagged")["cell_id"].to_list())
     assert flagged == {_cell_id(c) for c in SLOW}
@@ -254,9 +257,12 @@ def test_flags_on_the_demo_sample_week(sample_lake):
     flags = table(sample_lake, "flags")
     assert flags.height > 0 and set(flags["risk_class"]) == {"I"}
     _check_against_responses(sample_lake, flags)
-    # The last calendar point of each judged cell says the same.
-    last = table(sample_lake, "rolling_calendar").filter(pl.col("grouping") == "cell",
-                                                          pl.col("at") == flags["evaluated_at"][0])
+    # Judged at the end of a calendar period, a cell's flag and its calendar point say the same.
+    period_end = table(sample_lake, "rolling_calendar")["at"].max()
+    flag(sample_lake, at=period_end.astimezone(ZoneInfo("Europe/Helsinki")).date())
+    flags = table(sample_lake, "flags")
+    assert flags["evaluated_at"][0] == period_end
+    last = table(sample_lake, "rolling_calendar").filter(pl.col("grouping") == "cell", pl.col("at") == period_end)
     joined = flags.join(last, left_on="cell_id", right_on="group_key", suffix="_rolling")
     assert joined.height == flags.height
     assert (joined["count"] == joined["count_rolling"]).all()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
+import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from conftest import table
 from test_flags import AREA_A, SLOW, TOO_FEW, _cell_id, hand_lake  # noqa: F401  (fixture)
 from valmius.cli import main
 from valmius.flags import flag
-from valmius.labels import count_text, mmss
+from valmius.labels import count_text, mmss, percent, text
 from valmius.report import write_report
 from valmius.settings import ReportSettings
 
@@ -110,6 +111,32 @@ def test_languages_and_a_past_window(hand_lake):
     assert '<html lang="en">' in page
     page = _report(hand_lake).html.read_text()
     assert "Toimintavalmius: riskiluokan I alueet yli tavoiteajan" in page and '<html lang="fi">' in page
+
+
+def _class_i_headline(tasks: pl.DataFrame) -> str:
+    values = tasks["response_s"].to_numpy()
+    return text("headline", "en", risk_class="I", median=mmss(float(np.median(values))), target="6:00",
+                share=percent(float((values <= 360).mean()), "en"), count=count_text(values.size, 5))
+
+
+def test_headline_judges_the_window_up_to_the_newest_data(hand_lake):
+    """The summary's class figures are those of the flags' window: by default the year up to the
+    lake's last measured day (15.12.2025), not the calendar month that day falls in."""
+    english = dataclasses.replace(hand_lake, report=ReportSettings(language="en"))
+    page = _report(english).html.read_text()
+    assert "window ending 15.12.2025" in page
+    tasks = table(hand_lake, "responses").filter("is_measured", pl.col("risk_class") == "I")
+    end = datetime(2025, 12, 15, 21, 59, 59, tzinfo=timezone.utc)
+    in_window = tasks.filter(pl.col("call_at") > end - timedelta(days=365), pl.col("call_at") <= end)
+    assert _class_i_headline(in_window) in page
+    # At the end of a calendar period the figures are that period's point of rolling_calendar.
+    page = _report(english, at=date(2025, 6, 30)).html.read_text()
+    point = table(hand_lake, "rolling_calendar").filter(
+        pl.col("grouping") == "risk_class", pl.col("group_key") == "I",
+        pl.col("at") == datetime(2025, 6, 30, 20, 59, 59, tzinfo=timezone.utc)).row(0, named=True)
+    headline = text("headline", "en", risk_class="I", median=mmss(point["median_s"]), target="6:00",
+                    share=percent(point["share_within_target"], "en"), count=count_text(point["count"], 5))
+    assert headline in page
 
 
 def test_offline_html_and_atomic_rewrite(hand_lake):

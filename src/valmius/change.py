@@ -128,7 +128,7 @@ def change(settings: Settings, *, current: Period | None = None, previous: Perio
 
 def default_periods(snapshot: Snapshot, settings: Settings, at: date | None = None) -> tuple[Period, Period] | None:
     """(current, previous): the trailing window ending at the flags' evaluation time (``at``, else
-    the latest calendar period) and the same days a year earlier; None when nothing is measured."""
+    the lake's last measured day) and the same days a year earlier; None when nothing is measured."""
     evaluated_at = evaluation_time(snapshot, settings, at)
     if evaluated_at is None:
         return None

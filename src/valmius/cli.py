@@ -210,7 +210,7 @@ def measure_command(ctx: click.Context, full: bool) -> None:
 
 @main.command(name="flag")
 @click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Judge the window ending at the end of this local day (default: the latest calendar period).")
+              help="Judge the window ending at the end of this local day (default: the lake's last measured day).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def flag_command(ctx: click.Context, at, as_json: bool) -> None:
@@ -335,7 +335,7 @@ def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, s
 
 @main.command(name="report")
 @click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Report the window ending at the end of this local day (default: the latest calendar period).")
+              help="Report the window ending at the end of this local day (default: the lake's last measured day).")
 @click.option("--language", type=click.Choice(["fi", "en"]), default=None,
               help="Label language (default: the report.language setting, Finnish).")
 @click.pass_context
@@ -403,7 +403,7 @@ def review_command(ctx: click.Context, first_year: int, last_year: int, language
 @click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="First local day of the current period (default: the trailing window's first day).")
 @click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Last local day of the current period (default: the end of the latest calendar period).")
+              help="Last local day of the current period (default: the lake's last measured day).")
 @click.option("--previous-from", "previous_start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="First day of the period to compare with (default: the current period a year earlier).")
 @click.option("--previous-to", "previous_end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
@@ -518,7 +518,7 @@ def catalog_command(ctx: click.Context) -> None:
 @click.option("--move", "move", nargs=3, type=(str, float, float), metavar="STATION X Y", default=None,
               help="Move this station to X (east) Y (north), metres in the grid's system (grid.crs).")
 @click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Use the window ending at the end of this local day (default: the latest calendar period).")
+              help="Use the window ending at the end of this local day (default: the lake's last measured day).")
 @click.option("--language", type=click.Choice(["fi", "en"]), default=None,
               help="Label language of the page (default: the report.language setting, Finnish).")
 @click.pass_context

@@ -293,7 +293,7 @@ FLAGS = Table(
     "flags",
     "Cells of the flagged risk classes (flags.risk_classes, default I) judged against their target over the trailing window ending at evaluated_at (valmius flag).",
     (
-        Column("evaluated_at", UTC_TIME, "End of the trailing window (UTC): the last second of the latest calendar period.", nullable=False),
+        Column("evaluated_at", UTC_TIME, "End of the trailing window (UTC): the last second of the local day evaluated (by default the lake's last measured day).", nullable=False),
         Column("window_days", pl.Int32, "Length of the trailing window in days.", nullable=False),
         Column("cell_id", pl.String, "Risk cell id.", nullable=False),
         Column("x_m", pl.Int64, "Easting of the cell's bottom-left corner, metres of the grid's coordinate system.", nullable=False),

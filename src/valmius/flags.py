@@ -3,7 +3,8 @@
 ``valmius flag`` (and the nightly pipeline, after measure) judges every cell of the flagged risk
 classes (``flags.risk_classes``, class I by default) on the measured urgent tasks of the trailing
 window (``windows.trailing_days``) that ends at ``evaluated_at``: by default the last second of the
-latest calendar period of ``rolling_calendar``, so that flags match the last point of the charts.
+local day of the lake's newest measured task, so that every night judges the trailing year up to
+the newest data (the charts' monthly points are those of ``rolling_calendar`` up to that time).
 
 - A cell's class and target are those of the risk grid valid at ``evaluated_at`` (its local year,
   else the latest earlier grid); every task located in the cell counts against that target.
@@ -84,7 +85,7 @@ class FlagSummary:
 
 
 def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
-    """Judge the cells and areas at ``at`` (default: the latest calendar period) and store ``flags``
+    """Judge the cells and areas at ``at`` (default: the lake's last measured day) and store ``flags``
     and ``areas``, in one atomic commit."""
     started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     open_measured(settings)  # a new definition with a measured twin is set up from it first
@@ -104,7 +105,7 @@ def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
 
 def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The ``flags`` and ``areas`` tables of ``snapshot`` at ``at`` (a local date: the window ends at
-    its last second; default: the end of the latest calendar period)."""
+    its last second; default: the lake's last measured day)."""
     evaluated_at = evaluation_time(snapshot, settings, at)
     if evaluated_at is None:
         return empty_frame(FLAGS), empty_frame(AREAS)
@@ -144,13 +145,15 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
 
 
 def evaluation_time(snapshot: Snapshot, settings: Settings, at: date | None = None) -> datetime | None:
-    """End of the window to judge: the last second of local day ``at``, else of the latest calendar
-    period of ``rolling_calendar``; None when nothing is measured yet."""
-    if at is not None:
-        midnight = datetime(at.year, at.month, at.day, tzinfo=ZoneInfo(settings.time.zone)) + timedelta(days=1)
-        return midnight.astimezone(timezone.utc) - timedelta(seconds=1)
-    last = snapshot.scan("rolling_calendar").filter(pl.col("grouping") == "all").select(pl.col("at").max()).collect()
-    return last.item()
+    """End of the window to judge: the last second of local day ``at``, by default of the lake's
+    last measured day (:func:`last_measured_day`), so that the window is the trailing year up to the
+    newest data; None when nothing is measured yet."""
+    if at is None:
+        at = last_measured_day(snapshot, settings)
+        if at is None:
+            return None
+    midnight = datetime(at.year, at.month, at.day, tzinfo=ZoneInfo(settings.time.zone)) + timedelta(days=1)
+    return midnight.astimezone(timezone.utc) - timedelta(seconds=1)
 
 
 def judged_cells(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
@@ -168,15 +171,26 @@ def targets_frame(settings: Settings) -> pl.DataFrame:
 
 
 def first_measured_day(snapshot: Snapshot, settings: Settings) -> date | None:
-    """The local day of the lake's first measured task (None: nothing measured). Responses are
-    partitioned by the UTC month of the call, so the oldest partition with a measured task holds
-    it: usually the first one read (scanning every partition took 0.05 s at 4.3M incidents)."""
-    for values in snapshot.partitions("responses"):
+    """The local day of the lake's first measured task (None: nothing measured)."""
+    return _measured_day(snapshot, settings, newest=False)
+
+
+def last_measured_day(snapshot: Snapshot, settings: Settings) -> date | None:
+    """The local day of the lake's newest measured task (None: nothing measured)."""
+    return _measured_day(snapshot, settings, newest=True)
+
+
+def _measured_day(snapshot: Snapshot, settings: Settings, *, newest: bool) -> date | None:
+    """Responses are partitioned by the UTC month of the call, so the oldest (newest) partition
+    with a measured task holds the first (last) one: usually the first partition read (scanning
+    every partition took 0.05 s at 4.3M incidents)."""
+    partitions = snapshot.partitions("responses")
+    for values in reversed(partitions) if newest else partitions:
         path = snapshot.partition_file("responses", values)
-        first = (pl.scan_parquet(path).filter("is_measured").select(pl.col("call_at").min()).collect().item()
-                 if path is not None else None)
-        if first is not None:
-            return first.astimezone(ZoneInfo(settings.time.zone)).date()
+        call_at = pl.col("call_at").max() if newest else pl.col("call_at").min()
+        found = pl.scan_parquet(path).filter("is_measured").select(call_at).collect().item() if path else None
+        if found is not None:
+            return found.astimezone(ZoneInfo(settings.time.zone)).date()
     return None
 
 

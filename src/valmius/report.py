@@ -67,7 +67,7 @@ class ReportResult:
 
 def write_report(settings: Settings, *, at: date | None = None, today: date | None = None) -> ReportResult:
     """Write the report folder ``paths.reports/<today>`` for the window ending at ``at`` (default:
-    the latest calendar period) and return what was written."""
+    the lake's last measured day) and return what was written."""
     snapshot = open_measured(settings)
     today = today or datetime.now(ZoneInfo(settings.time.zone)).date()
     final = settings.paths.reports / today.isoformat()
@@ -161,6 +161,15 @@ class _Context:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.settings.time.zone)
 
+    @functools.cached_property
+    def window_tasks(self) -> pl.DataFrame:
+        """risk_class and response_s of the window's measured tasks that have a class."""
+        start = self.evaluated_at - timedelta(days=self.settings.windows.trailing_days)
+        return (self.snapshot.scan("responses")
+                .filter(pl.col("is_measured"), pl.col("call_at") > start, pl.col("call_at") <= self.evaluated_at,
+                        pl.col("risk_class").is_not_null())
+                .select("risk_class", "response_s").collect())
+
     def shown(self, count: pl.Expr | str = "count") -> pl.Expr:
         """Rows whose figures may be published."""
         return (pl.col(count) if isinstance(count, str) else count) >= self.min_count
@@ -168,19 +177,25 @@ class _Context:
 
 # --- Summary -------------------------------------------------------------------------------------
 
+def _window_by_class(ctx: _Context) -> pl.DataFrame:
+    """Per risk class (each task's own), the window's count, median_s and share_within_target: the
+    figures of ``rolling_calendar`` at the window's end, up to the newest data."""
+    return (ctx.window_tasks.join(targets_frame(ctx.settings), on="risk_class")
+            .group_by("risk_class").agg(count=pl.len(), median_s=pl.col("response_s").median(),
+                                        share_within_target=(pl.col("response_s") <= pl.col("target_s")).mean())
+            .sort("risk_class"))
+
+
 def _summary_html(ctx: _Context) -> str:
     lang, flags = ctx.lang, ctx.flags
     lines = []
-    latest = (ctx.snapshot.scan("rolling_calendar")
-              .filter(pl.col("grouping") == "risk_class", pl.col("at") <= ctx.evaluated_at)
-              .sort("at").group_by("group_key").last().collect().sort("group_key"))
-    for row in latest.iter_rows(named=True):
-        if row["group_key"] not in ctx.settings.flags.risk_classes:
+    for row in _window_by_class(ctx).iter_rows(named=True):
+        if row["risk_class"] not in ctx.settings.flags.risk_classes:
             continue
         shown = row["count"] >= ctx.min_count
-        lines.append(text("headline", lang, risk_class=row["group_key"],
+        lines.append(text("headline", lang, risk_class=row["risk_class"],
                           median=mmss(row["median_s"]) if shown else "–",
-                          target=mmss(ctx.settings.targets_s[row["group_key"]]),
+                          target=mmss(ctx.settings.targets_s[row["risk_class"]]),
                           share=percent(row["share_within_target"], lang) if shown else "–",
                           count=count_text(row["count"], ctx.min_count)))
     flagged = flags.filter("is_flagged")
@@ -301,17 +316,9 @@ def _trend_chart(ctx: _Context) -> alt.FacetChart | None:
                        level=percent(ctx.settings.windows.ci_level, ctx.lang)))
 
 
-def _window_tasks(ctx: _Context) -> pl.DataFrame:
-    start = ctx.evaluated_at - timedelta(days=ctx.settings.windows.trailing_days)
-    return (ctx.snapshot.scan("responses")
-            .filter(pl.col("is_measured"), pl.col("call_at") > start, pl.col("call_at") <= ctx.evaluated_at,
-                    pl.col("risk_class").is_not_null())
-            .select("risk_class", "response_s").collect())
-
-
 def _ecdf_chart(ctx: _Context) -> alt.LayerChart | None:
     """Share of tasks within t on a 15-second grid (a curve of counts, never single tasks)."""
-    tasks = _window_tasks(ctx)
+    tasks = ctx.window_tasks
     rows, targets = [], []
     limit = 3 * max(ctx.settings.targets_s.values())
     for (risk_class,), group in tasks.group_by("risk_class"):

@@ -166,7 +166,7 @@ def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[st
                  at: date | None = None, today: date | None = None, write: bool = True) -> ScenarioResult:
     """Estimate what closing station ``close`` (or moving station ``move[0]`` to x ``move[1]``, y
     ``move[2]`` in grid metres) would do to the judged cells and areas of the window ending at ``at``
-    (default: the latest calendar period, as ``valmius flag``), and write the scenario report into
+    (default: the lake's last measured day, as ``valmius flag``), and write the scenario report into
     ``paths.reports/<today>/`` unless ``write`` is false."""
     change = _change(close, move)
     snapshot = open_measured(settings)
