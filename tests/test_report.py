@@ -129,6 +129,24 @@ def test_headline_judges_the_window_up_to_the_newest_data(hand_lake):
     end = datetime(2025, 12, 15, 21, 59, 59, tzinfo=timezone.utc)
     in_window = tasks.filter(pl.col("call_at") > end - timedelta(days=365), pl.col("call_at") <= end)
     assert _class_i_headline(in_window) in page
+    # The trend's last point, December in progress, is that window too (its stored calendar point is
+    # judged at 31.12.2025); November's is the stored one.
+    def trend_point(month: str) -> dict:
+        record = re.search(r'\{"period": "' + month + r'-01T00:00:00", "risk_class": "I",[^{}]*\}', page).group(0)
+        return json.loads(record)
+
+    values = in_window["response_s"].to_numpy()
+    assert trend_point("2025-12")["median_s"] == float(np.median(values))
+    assert trend_point("2025-12")["count"] == count_text(values.size, 5)
+    november = table(hand_lake, "rolling_calendar").filter(
+        pl.col("grouping") == "risk_class", pl.col("group_key") == "I",
+        pl.col("at") == datetime(2025, 11, 30, 21, 59, 59, tzinfo=timezone.utc)).row(0, named=True)
+    assert trend_point("2025-11")["median_s"] == november["median_s"]
+    assert not re.search(r'"period": "2026-', page)
+    # On 10.1.2025 January's stored point holds January 2025's tasks, still ahead; the year up to
+    # that day holds only the two tasks of 15.1.2024, too few to draw.
+    page = _report(english, at=date(2025, 1, 10)).html.read_text()
+    assert "window ending 10.01.2025" in page and not re.search(r'"period": "2025-01-01', page)
     # At the end of a calendar period the figures are that period's point of rolling_calendar.
     page = _report(english, at=date(2025, 6, 30)).html.read_text()
     point = table(hand_lake, "rolling_calendar").filter(

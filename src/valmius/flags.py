@@ -4,7 +4,8 @@
 classes (``flags.risk_classes``, class I by default) on the measured urgent tasks of the trailing
 window (``windows.trailing_days``) that ends at ``evaluated_at``: by default the last second of the
 local day of the lake's newest measured task, so that every night judges the trailing year up to
-the newest data (the charts' monthly points are those of ``rolling_calendar`` up to that time).
+the newest data (``rolling_calendar``'s point for the month in progress is judged at the month's
+end: early in a month its window lacks most of a month of data).
 
 - A cell's class and target are those of the risk grid valid at ``evaluated_at`` (its local year,
   else the latest earlier grid); every task located in the cell counts against that target.
@@ -59,6 +60,8 @@ class FlagSummary:
     """What a flag run found."""
 
     evaluated_at: datetime | None = None
+    last_day: date | None = None
+    """The local day the window ends with (``evaluated_at`` is its last second, in UTC)."""
     cells_evaluated: int = 0
     flagged: dict[str, int] = field(default_factory=dict)
     """Flagged cells by confidence."""
@@ -79,7 +82,7 @@ class FlagSummary:
             return "Flags: no measured urgent tasks yet; nothing to judge"
         flagged = sum(self.flagged.values())
         by = ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in self.flagged.items()) or "none"
-        return (f"Flags at {self.evaluated_at:%Y-%m-%d %H:%M} UTC: {self.cells_evaluated:,} cells judged, "
+        return (f"Flags for the window ending with {self.last_day}: {self.cells_evaluated:,} cells judged, "
                 f"{flagged:,} over target ({by}) in {self.areas:,} areas; {self.problem_cells:,} problem cells; "
                 f"since the last evaluation {len(self.appeared)} appeared, {len(self.cleared)} cleared")
 
@@ -93,7 +96,7 @@ def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
         require_results(base, settings)
         register(base, writer, settings)
         flags, areas = evaluate(base, settings, at=at)
-        summary = _summary(flags, areas, base.scan("flags").collect())
+        summary = _summary(flags, areas, base.scan("flags").collect(), settings)
         writer.write_table("flags", flags)
         writer.write_table("areas", areas)
         summary.duration_s = time.perf_counter() - started
@@ -154,6 +157,11 @@ def evaluation_time(snapshot: Snapshot, settings: Settings, at: date | None = No
             return None
     midnight = datetime(at.year, at.month, at.day, tzinfo=ZoneInfo(settings.time.zone)) + timedelta(days=1)
     return midnight.astimezone(timezone.utc) - timedelta(seconds=1)
+
+
+def local_day(moment: datetime | None, settings: Settings) -> date | None:
+    """The local day (``time.zone``) of ``moment``: the day a window ending at ``moment`` ends with."""
+    return None if moment is None else moment.astimezone(ZoneInfo(settings.time.zone)).date()
 
 
 def judged_cells(snapshot: Snapshot, settings: Settings, evaluated_at: datetime) -> pl.DataFrame:
@@ -355,12 +363,13 @@ def _areas(window: pl.DataFrame, tasks: pl.DataFrame, labelled: pl.DataFrame, re
     return ranked.with_columns(area_id=pl.int_range(1, ranked.height + 1, dtype=pl.Int32)).pipe(_with_review, review)
 
 
-def _summary(flags: pl.DataFrame, areas: pl.DataFrame, previous: pl.DataFrame) -> FlagSummary:
+def _summary(flags: pl.DataFrame, areas: pl.DataFrame, previous: pl.DataFrame, settings: Settings) -> FlagSummary:
     now = set(flags.filter("is_flagged")["cell_id"].to_list())
     before = set(previous.filter("is_flagged")["cell_id"].to_list())
     by = flags.filter("is_flagged").group_by("confidence").len().sort("confidence")
+    evaluated_at = flags["evaluated_at"].max() if flags.height else None
     return FlagSummary(
-        evaluated_at=flags["evaluated_at"].max() if flags.height else None,
+        evaluated_at=evaluated_at, last_day=local_day(evaluated_at, settings),
         cells_evaluated=flags.height,
         flagged=dict(zip(by["confidence"].to_list(), by["len"].to_list())),
         areas=areas.height,

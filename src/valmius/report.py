@@ -36,7 +36,7 @@ import vl_convert as vlc
 
 from valmius import charts, gis, notes, scorecards
 from valmius.definitions import Definition, current
-from valmius.flags import evaluate, evaluation_time, targets_frame
+from valmius.flags import evaluate, evaluation_time, judge_groups, local_day, targets_frame
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot
@@ -54,6 +54,8 @@ class ReportResult:
     folder: Path
     html: Path
     evaluated_at: datetime | None
+    last_day: date | None
+    """The local day the window ends with."""
     flagged_cells: int = 0
     areas: int = 0
     files: list[Path] = field(default_factory=list)
@@ -61,7 +63,7 @@ class ReportResult:
     def to_text(self) -> str:
         if self.evaluated_at is None:
             return f"Report (no measured urgent tasks yet): {self.html}"
-        return (f"Report for the window ending {self.evaluated_at:%Y-%m-%d %H:%M} UTC: {self.flagged_cells} flagged "
+        return (f"Report for the window ending with {self.last_day}: {self.flagged_cells} flagged "
                 f"cells in {self.areas} areas; {len(self.files)} files in {self.folder}\n{self.html}")
 
 
@@ -83,7 +85,8 @@ def write_report(settings: Settings, *, at: date | None = None, today: date | No
         shutil.rmtree(work, ignore_errors=True)
         raise
     files = sorted(p for p in final.rglob("*") if p.is_file())
-    return ReportResult(final, final / "report.html", evaluated_at, flagged, area_count, files)
+    return ReportResult(final, final / "report.html", evaluated_at, local_day(evaluated_at, settings), flagged,
+                        area_count, files)
 
 
 def swap_in(work: Path, final: Path) -> None:
@@ -178,12 +181,12 @@ class _Context:
 # --- Summary -------------------------------------------------------------------------------------
 
 def _window_by_class(ctx: _Context) -> pl.DataFrame:
-    """Per risk class (each task's own), the window's count, median_s and share_within_target: the
-    figures of ``rolling_calendar`` at the window's end, up to the newest data."""
-    return (ctx.window_tasks.join(targets_frame(ctx.settings), on="risk_class")
-            .group_by("risk_class").agg(count=pl.len(), median_s=pl.col("response_s").median(),
-                                        share_within_target=(pl.col("response_s") <= pl.col("target_s")).mean())
-            .sort("risk_class"))
+    """Per risk class (each task's own), the window's evidence (:func:`valmius.flags.judge_groups`:
+    count, median_s, ci_low_s, ci_high_s, share_within_target, ...): the figures of
+    ``rolling_calendar`` at the window's end, up to the newest data."""
+    tasks = ctx.window_tasks.join(targets_frame(ctx.settings), on="risk_class").with_columns(
+        within=pl.col("response_s") <= pl.col("target_s"))
+    return judge_groups(tasks, ["risk_class"], ctx.settings).sort("risk_class")
 
 
 def _summary_html(ctx: _Context) -> str:
@@ -297,15 +300,27 @@ def _with_evidence_text(ctx: _Context, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _trend_points(ctx: _Context) -> pl.DataFrame:
+    """Per risk class, the calendar periods ended by the window's end, then the period in progress
+    (if any) drawn with the window's own figures: its stored point is judged at the period's end,
+    a window that early in the period still lacks most of a month of data."""
+    columns = ["period_start", "risk_class", "count", "median_s", "ci_low_s", "ci_high_s", "share_within_target"]
+    points = (ctx.snapshot.scan("rolling_calendar").filter(pl.col("grouping") == "risk_class")
+              .rename({"group_key": "risk_class"}).select(*columns, "at").collect())
+    ended = points.filter(pl.col("at") <= ctx.evaluated_at).select(columns)
+    current = points.filter(pl.col("at") > ctx.evaluated_at, pl.col("period_start") <= ctx.evaluated_at)
+    if current.height == 0:
+        return ended
+    to_date = _window_by_class(ctx).with_columns(period_start=pl.lit(current["period_start"].min()))
+    return pl.concat([ended, to_date.select(columns)], how="vertical_relaxed")
+
+
 def _trend_chart(ctx: _Context) -> alt.FacetChart | None:
-    points = (ctx.snapshot.scan("rolling_calendar")
-              .filter(pl.col("grouping") == "risk_class", pl.col("at") <= ctx.evaluated_at).collect())
+    points = _trend_points(ctx)
     if points.height == 0:
         return None
-    targets = targets_frame(ctx.settings)
     points = (
-        points.rename({"group_key": "risk_class"})
-        .join(targets, on="risk_class")
+        points.join(targets_frame(ctx.settings), on="risk_class")
         .with_columns(period=pl.col("period_start").dt.convert_time_zone(ctx.settings.time.zone).dt.date())
         .filter(ctx.shown())
     )

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from valmius.errors import ScenarioError
-from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_groups, judged_cells, label_areas
+from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_groups, judged_cells, label_areas, local_day
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss
 from valmius.lake import Snapshot
@@ -80,6 +80,8 @@ class ScenarioResult:
 
     change: Change
     evaluated_at: datetime
+    last_day: date
+    """The local day the window ends with."""
     window_days: int
     min_count: int
     cells: pl.DataFrame
@@ -120,8 +122,7 @@ class ScenarioResult:
         change, lines = self.change, []
         what = (f"station {change.station_id} closed" if change.kind == "close" else
                 f"station {change.station_id} moved from {_xy(self.from_m)} to {_xy(change.to_m)}")
-        lines.append(f"Scenario: {what}; the {self.window_days}-day window ending "
-                     f"{self.evaluated_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"Scenario: {what}; the {self.window_days}-day window ending with {self.last_day}")
         first = int((self.tasks["station_id"] == change.station_id).sum())
         changed = int((self.tasks["new_response_s"] != self.tasks["response_s"]).sum())
         sources = ", ".join(f"{n} {_SOURCE_TEXT[s]}" for s, n in self.sources.items())
@@ -333,8 +334,8 @@ def _compare(tasks: pl.DataFrame, snapshot: Snapshot, settings: Settings, evalua
         _evidence(tasks, "new_response_s", ["risk_class"], settings, "after").drop("count", "target_s"),
         on="risk_class").sort("risk_class")
     areas, areas_before = _areas(tasks, cells, settings)
-    return ScenarioResult(change, evaluated_at, settings.windows.trailing_days, settings.report.min_count_shown,
-                          cells, areas, classes, tasks, areas_before, None)
+    return ScenarioResult(change, evaluated_at, local_day(evaluated_at, settings), settings.windows.trailing_days,
+                          settings.report.min_count_shown, cells, areas, classes, tasks, areas_before, None)
 
 
 def _areas(tasks: pl.DataFrame, cells: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, int]:
