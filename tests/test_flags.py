@@ -225,6 +225,13 @@ def test_a_year_the_lake_holds_only_in_part_is_not_reviewed(tmp_path, settings, 
     sql = run_query(settings, Path(__file__).resolve().parents[1] / "queries" / "problem_cells.sql")
     assert set(sql["cell_id"]) == {cell for cell, row in flags.items() if row["is_problem"]}
     assert sql["years_in_review"].to_list() == [years_in_review] * sql.height and sql.height > 0
+    # Nor does year_over_year.sql compare 2024 with a 2023 held from 30 December only.
+    yearly = run_query(settings, Path(__file__).resolve().parents[1] / "queries" / "year_over_year.sql")
+    class_i = yearly.filter(pl.col("risk_class") == "I").sort("year")
+    assert class_i["year"].to_list() == [2023, 2024, 2025]
+    assert class_i["first_day"][0] == first_call.date()
+    assert (class_i["median_change_s"][1] is None) == (years_in_review == 2)
+    assert class_i["median_change_s"][2] is not None
 
 
 def test_an_earlier_window_and_what_changed(hand_lake):

@@ -194,6 +194,10 @@ def test_year_over_year_agrees_with_polars(sql_lake, responses):
                    for y in rows["year"]]
         assert rows["median_s"].to_list() == medians
         assert rows["median_change_s"].to_list() == [None] + [b - a for a, b in zip(medians, medians[1:])]
+        days = [measured.filter((pl.col("risk_class") == risk_class) & (pl.col("local").dt.year() == y))["local"].dt.date()
+                for y in rows["year"]]
+        assert rows["first_day"].to_list() == [d.min() for d in days]
+        assert rows["last_day"].to_list() == [d.max() for d in days]
     assert _run(sql_lake, "year_over_year.sql", years=1)["year"].unique().to_list() == [2025]
 
 
@@ -258,6 +262,8 @@ def test_national_average_agrees_with_polars(sql_lake, responses):
     for row in got.iter_rows(named=True):
         values = measured.filter(pl.col("local").dt.year() == row["year"])["response_s"]
         assert row["tasks"] == values.len() and _close(row["mean_s"], values.mean())
+        days = measured.filter(pl.col("local").dt.year() == row["year"])["local"].dt.date()
+        assert (row["first_day"], row["last_day"]) == (days.min(), days.max())
         assert row["within"] == (values.mean() <= 560)
     assert (_run(sql_lake, "national_average.sql", target_s=100)["within"] == False).all()  # noqa: E712
 
