@@ -14,8 +14,8 @@
 --   | 2025 | 5061 | 2025-01-01 | 2025-12-30 | 386.696 | 6:27 | 321 | 560 | -173.304 | True |
 SELECT year(local_time(r.call_at)) AS year,
        count(*) AS tasks,
-       min(local_time(r.call_at))::DATE AS first_day,
-       max(local_time(r.call_at))::DATE AS last_day,
+       local_time(min(r.call_at))::DATE AS first_day,
+       local_time(max(r.call_at))::DATE AS last_day,
        avg(r.response_s) AS mean_s,
        mmss(avg(r.response_s)) AS mean_mmss,
        median(r.response_s) AS median_s,

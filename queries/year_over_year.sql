@@ -20,14 +20,14 @@
 --   | III | 2025 | 897 | 2025-01-01 | 2025-12-29 | 542 | 9:02 | 0.964 |  |  | 1200 |
 --   | IV | 2025 | 130 | 2025-01-04 | 2025-12-25 | 734 | 12:14 | 1 |  |  | 2400 |
 WITH first_task AS (
-    SELECT min(local_time(call_at))::DATE AS first_day FROM responses WHERE is_measured
+    SELECT local_time(min(call_at))::DATE AS first_day FROM responses WHERE is_measured
 ),
 yearly AS (
     SELECT r.risk_class,
            year(local_time(r.call_at)) AS year,
            count(*) AS tasks,
-           min(local_time(r.call_at))::DATE AS first_day,
-           max(local_time(r.call_at))::DATE AS last_day,
+           local_time(min(r.call_at))::DATE AS first_day,
+           local_time(max(r.call_at))::DATE AS last_day,
            median(r.response_s) AS median_s,
            share_within(r.response_s, r.target_s) AS share_within,
            any_value(r.target_s) AS target_s
