@@ -197,6 +197,15 @@ def test_problem_cells_and_since_when(hand_lake):
     # (0, 2) met the target in January 2024: its windows were under target through 2024, over from
     # January 2025 when its 2025 tasks took over.
     assert once["over_since"] == datetime(2025, 1, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
+    # Judged on 20 January 2025, inside January: (0, 2)'s window holds its first 2025 task only and is
+    # over, while December 2024's point (its 2024 task) was not: over since January began. (3, 2)'s
+    # run goes on from the months ended before.
+    mid = {r["cell_id"]: r for r in evaluate(open_results(hand_lake), hand_lake, at=date(2025, 1, 20))[0]
+           .iter_rows(named=True)}
+    assert mid[_cell_id((0, 2))]["is_flagged"] and mid[_cell_id((3, 2))]["is_flagged"]
+    assert mid[_cell_id((0, 2))]["over_since"] == datetime(2025, 1, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
+    assert mid[_cell_id((3, 2))]["over_since"] == datetime(2024, 1, 1, tzinfo=HELSINKI).astimezone(timezone.utc)
+    assert all(r["over_since"] is not None for r in mid.values() if r["is_flagged"])
 
 
 @pytest.mark.parametrize(("first_call", "years_in_review"), [

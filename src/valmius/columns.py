@@ -303,7 +303,7 @@ FLAGS = Table(
         Column("municipality_code", pl.String, "Municipality of most of the cell's tasks."),
         Column("station_id", pl.String, "Station whose units most often arrived first in the window."),
         *_EVIDENCE,
-        Column("over_since", UTC_TIME, "Start of the unbroken run of calendar periods, ending at evaluated_at, in which the cell was over target (flagged rows)."),
+        Column("over_since", UTC_TIME, "Start of the unbroken run of calendar periods, ending at evaluated_at (on into the period in progress), in which the cell was over target (flagged rows)."),
         Column("area_id", pl.Int32, "Area the flagged cell belongs to (areas.area_id); null when not flagged."),
     ),
     key=("cell_id",),

@@ -43,7 +43,7 @@ from valmius.columns import AREAS, FLAGS, UTC_TIME, conform, empty_frame
 from valmius.kernels.components import connected_components
 from valmius.definitions import definition_id, register, require_results
 from valmius.lake import Snapshot, new_snapshot
-from valmius.measure import open_measured
+from valmius.measure import calendar_points, open_measured
 from valmius.rolling import ci_ranks
 from valmius.runs import record_run
 from valmius.settings import Settings
@@ -193,9 +193,9 @@ def _measured_day(snapshot: Snapshot, settings: Settings, *, newest: bool) -> da
     with a measured task holds the first (last) one: usually the first partition read (scanning
     every partition took 0.05 s at 4.3M incidents)."""
     partitions = snapshot.partitions("responses")
+    call_at = pl.col("call_at").max() if newest else pl.col("call_at").min()
     for values in reversed(partitions) if newest else partitions:
         path = snapshot.partition_file("responses", values)
-        call_at = pl.col("call_at").max() if newest else pl.col("call_at").min()
         found = pl.scan_parquet(path).filter("is_measured").select(call_at).collect().item() if path else None
         if found is not None:
             return found.astimezone(ZoneInfo(settings.time.zone)).date()
@@ -294,9 +294,11 @@ def most_common(tasks: pl.DataFrame, by: list[str], column: str) -> pl.DataFrame
 
 
 def _over_since(snapshot: Snapshot, settings: Settings, evaluated_at: datetime, cells: pl.DataFrame) -> pl.DataFrame:
-    """Per cell, the start of the unbroken run of calendar periods over target that ends with the
-    latest period at or before ``evaluated_at`` (``rolling_calendar``; periods with an empty window
-    break the run)."""
+    """Per cell, for a cell over target at ``evaluated_at``: the start of the unbroken run of
+    calendar periods over target that ends with the latest period ended by then (``rolling_calendar``;
+    periods with an empty window break the run), and goes on into the period in progress when
+    ``evaluated_at`` is inside one. A cell whose last ended period was not over target (or that
+    had no tasks in it) is over since the period in progress began."""
     over = (pl.col("median_s") > pl.col("target_s")) if settings.flags.rule == "median" else (
         pl.col("share_within_target") < 0.5)
     points = (
@@ -313,7 +315,15 @@ def _over_since(snapshot: Snapshot, settings: Settings, evaluated_at: datetime, 
     points = points.with_columns(is_over=over.fill_null(False)).with_columns(
         run_id=(~pl.col("is_over") | ~contiguous.fill_null(False)).cast(pl.Int32).cum_sum().over("cell_id"))
     final_run = pl.col("run_id") == pl.col("run_id").max().over("cell_id")
-    return points.filter(final_run, pl.col("is_over")).group_by("cell_id").agg(over_since=pl.col("period_start").min())
+    runs = (points.filter(final_run, pl.col("is_over")).group_by("cell_id")
+            .agg(over_since=pl.col("period_start").min(), run_end=pl.col("at").max()))
+    period = calendar_points(pl.Series([int(evaluated_at.timestamp())]), settings.windows.calendar,
+                             settings.time.zone).row(0, named=True)
+    if period["at"] <= evaluated_at:  # judged at a period's end: that period's point is the window
+        return runs.drop("run_end")
+    reaches_now = pl.col("run_end") == period["period_start"] - timedelta(seconds=1)
+    return cells.select("cell_id").join(runs, on="cell_id", how="left").select(
+        "cell_id", over_since=pl.when(reaches_now).then("over_since").otherwise(pl.lit(period["period_start"])))
 
 
 def label_areas(judged: pl.DataFrame, settings: Settings) -> pl.DataFrame:
