@@ -2,10 +2,11 @@
 -- A problem cell (the national review's term): in each year of the review period, the median
 -- of its measured urgent tasks was over the target of its risk class that year (the strategy's
 -- median rule; exactly on target is not over). The review period is the $years local calendar
--- years ending with $end_year, limited to years with measured tasks in the lake, and of the years
--- before $end_year to those the lake holds from January on (as the flags judge it: a year the lake
--- starts later in, such as the last days of December an export's overlap brings, would judge its
--- cells on a task or two). A cell must have tasks in each year of the period. Computed from
+-- years ending with $end_year (by default the latest year the lake holds into December: the year
+-- of its newest measured task from 1 December on, else the year before), limited to years with
+-- measured tasks in the lake, and of the years before $end_year to those the lake holds from
+-- January on (as the flags judge it: the first days of a January, or the last days of a December
+-- that an export's overlap brings, would judge every cell on a task or two). A cell must have tasks in each year of the period. Computed from
 -- responses, so it works with or without the flags table. Cells of the class $risk_class in the
 -- period's last year are listed by how far over the target they were in their best year, furthest
 -- first. Its municipality is that of its tasks in the last year (the smallest code if they name
@@ -13,7 +14,7 @@
 --
 -- Parameters:
 --   $risk_class VARCHAR = 'I'   risk class of the cells in the period's last year (I-IV)
---   $end_year INTEGER = NULL    last year of the review period; NULL: the latest year with measured tasks
+--   $end_year INTEGER = NULL    last year of the review period; NULL: the latest year held into December
 --   $years INTEGER = 4          length of the review period in years (flags.review_years)
 --
 -- Example (demo lake):
@@ -26,7 +27,9 @@
 --   export overlaps, which do not count)
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
-           coalesce(CAST($end_year AS INTEGER), latest_year()) AS end_year,
+           coalesce(CAST($end_year AS INTEGER),
+                    (SELECT year(newest) - CASE WHEN month(newest) = 12 THEN 0 ELSE 1 END
+                     FROM (SELECT local_time(max(call_at)) AS newest FROM responses WHERE is_measured))) AS end_year,
            CAST($years AS INTEGER) AS years
 ),
 tasks AS (

@@ -243,6 +243,31 @@ def test_a_year_the_lake_holds_only_in_part_is_not_reviewed(tmp_path, settings, 
     assert class_i["median_change_s"][2] is not None
 
 
+def test_a_year_begun_is_not_reviewed_before_its_december(tmp_path, settings):
+    """On 2 January 2026 the review period ends with 2025: the new year's first task, under target,
+    must not clear a problem cell (or decide any other). From December on, the year counts."""
+    rows = _rows()
+    rows.append(_task(len(rows), (3, 2), datetime(2026, 1, 2, 10, 0, tzinfo=HELSINKI), 200))
+    ingest([write_fi(tmp_path / "tasks.csv", rows)], load_mapping("fi-erc"), settings)
+    grid = tmp_path / "grid.csv"
+    grid.write_text("x_m,y_m,risk_class,municipality_code\n"
+                    + "".join(f"{X0 + cx * 1000},{Y0 + cy * 1000},I,186\n" for cx in range(10) for cy in range(3)))
+    for year in (2024, 2025, 2026):
+        import_risk_grid(grid, year, settings)
+    measure(settings)
+    flags = evaluate(open_results(settings), settings)[0]
+    assert flags["evaluated_at"][0] == datetime(2026, 1, 2, 21, 59, 59, tzinfo=timezone.utc)
+    problem = flags.filter(pl.col("cell_id") == _cell_id((3, 2))).row(0, named=True)
+    assert (problem["years_over"], problem["years_in_review"], problem["is_problem"]) == (2, 2, True)
+    refresh_catalog(settings)
+    sql = run_query(settings, Path(__file__).resolve().parents[1] / "queries" / "problem_cells.sql")
+    assert set(sql["cell_id"]) == set(flags.filter("is_problem")["cell_id"]) and _cell_id((3, 2)) in set(sql["cell_id"])
+    # Judged in December 2026, 2026 is the period's last year and (3, 2) met the target in it.
+    december = evaluate(open_results(settings), settings, at=date(2026, 12, 1))[0]
+    later = december.filter(pl.col("cell_id") == _cell_id((3, 2))).row(0, named=True)
+    assert (later["years_in_review"], later["is_problem"]) == (3, False)
+
+
 def test_an_earlier_window_and_what_changed(hand_lake):
     june = evaluate(open_results(hand_lake), hand_lake, at=datetime(2025, 6, 30).date())[0]
     assert june["evaluated_at"][0] == datetime(2025, 6, 30, 20, 59, 59, tzinfo=timezone.utc)

@@ -285,7 +285,7 @@ _EVIDENCE = (
     Column("is_flagged", pl.Boolean, "Over target by the rule that flags (flags.rule).", nullable=False),
     Column("confidence", pl.String, "For flagged rows: certain (whole interval over the target), likely (median over, interval straddles or missing) or too_few_tasks (count under flags.min_tasks)."),
     Column("years_over", pl.Int32, "Years of the review period in which the tasks here missed the target (by flags.rule).", nullable=False),
-    Column("years_in_review", pl.Int32, "Years in the review period (flags.review_years, limited to years with data; before the evaluated year, to years the lake holds from January on).", nullable=False),
+    Column("years_in_review", pl.Int32, "Years in the review period (flags.review_years, ending with the evaluated year from its December on, else the year before; limited to years with data, and before the last year to years the lake holds from January on).", nullable=False),
     Column("is_problem", pl.Boolean, "Missed the target in every year of the review period (each year with tasks).", nullable=False),
 )
 

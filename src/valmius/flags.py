@@ -20,9 +20,12 @@ end: early in a month its window lacks most of a month of data).
   turnout and travel are set beside those of the class's cells that meet the target: the largest
   excess says whether the delay is in the call centre, at the station or on the road.
 - Problem: over target (by ``flags.rule``, on that year's tasks) in every local calendar year of
-  the review period, the ``flags.review_years`` years ending with the evaluated one (only years in
-  which the lake has measured tasks, and of the years before the evaluated one only those it holds
-  from January on; a cell needs tasks in each).
+  the review period, the ``flags.review_years`` years ending with the last one the window reaches
+  into December (:func:`last_review_year`: the evaluated year from 1 December on, else the year
+  before), only years in which the lake has measured tasks, and of the years before the last one
+  only those it holds from January on; a cell needs tasks in each. A year is judged whole or
+  nearly: the first days of January, or the last days of a December that the first export
+  overlaps, would judge every cell on a task or two.
 
 Both tables are replaced whole, atomically, with a ``runs`` row that says which flags appeared and
 cleared since the previous evaluation.
@@ -115,14 +118,15 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
     cells = judged_cells(snapshot, settings, evaluated_at)
     start = evaluated_at - timedelta(days=settings.windows.trailing_days)
     zone = ZoneInfo(settings.time.zone)
-    first_review_year = evaluated_at.astimezone(zone).year - settings.flags.review_years + 1
+    last_year = last_review_year(evaluated_at, settings)
+    first_review_year = last_year - settings.flags.review_years + 1
     since = min(start, datetime(first_review_year, 1, 1, tzinfo=zone).astimezone(timezone.utc))  # older tasks judge nothing
     measured = (snapshot.scan("responses").filter(pl.col("is_measured"), pl.col("call_at") >= since)
                 .select(_TASK_COLUMNS).collect())
     tasks = measured.join(cells.select("cell_id", "risk_class", "target_s"), on="cell_id", how="inner").with_columns(
         within=pl.col("response_s") <= pl.col("target_s"))
     window = tasks.filter((pl.col("call_at") > start) & (pl.col("call_at") <= evaluated_at))
-    review = _review_years(measured, settings, evaluated_at, first_measured_day(snapshot, settings))
+    review = _review_years(measured, settings, last_year, first_measured_day(snapshot, settings))
 
     judged = (
         judge_groups(window, ["cell_id"], settings)
@@ -202,13 +206,18 @@ def _measured_day(snapshot: Snapshot, settings: Settings, *, newest: bool) -> da
     return None
 
 
-def _review_years(measured: pl.DataFrame, settings: Settings, evaluated_at: datetime,
-                  first_day: date | None) -> list[int]:
-    """Local calendar years of the review period that have measured tasks in the lake, the
-    evaluated year and each earlier one that the lake holds from its January (``first_day``: the
+def last_review_year(evaluated_at: datetime, settings: Settings) -> int:
+    """The review period's last year: the local year of ``evaluated_at`` once the window reaches
+    into its December, else the year before (in its first eleven months a year is held only in part)."""
+    local = evaluated_at.astimezone(ZoneInfo(settings.time.zone))
+    return local.year if local.month == 12 else local.year - 1
+
+
+def _review_years(measured: pl.DataFrame, settings: Settings, last: int, first_day: date | None) -> list[int]:
+    """Local calendar years of the review period ending with ``last`` that have measured tasks in
+    the lake: ``last`` and each earlier one that the lake holds from its January (``first_day``: the
     lake's first measured day). A year the lake starts later in, such as the last days of December
     that the first export's overlap brings, would judge its cells on a task or two."""
-    last = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).year
     wanted = set(range(last - settings.flags.review_years + 1, last + 1))
     years = measured.select(pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.year().unique())
     held = {year for year in wanted if year == last or first_day is None or first_day < date(year, 2, 1)}

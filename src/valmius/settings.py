@@ -113,7 +113,8 @@ class FlagSettings:
     neighbourhood: int = 8
     """Flagged cells that touch form one area: 8 (sides and corners) or 4 (sides only)."""
     review_years: int = 4
-    """Years of the review period, ending with the evaluated year: a problem cell misses its target in each."""
+    """Years of the review period, ending with the evaluated year once the window reaches into its
+    December (else the year before): a problem cell misses its target in each."""
 
 
 @dataclass(frozen=True)
