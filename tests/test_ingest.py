@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timezone
 
 import polars as pl
 import pytest
 
-from conftest import fi_row, table, write_fi
+from conftest import fi_row, project_paths, table, write_fi
 from naive import helsinki
 from valmius.errors import InputError
 from valmius.ingest import ingest
@@ -53,6 +54,10 @@ def test_clean_row_is_stored_in_utc_with_incident(tmp_path, settings):
     (fi_row(on_scene="3.1.2025 07:07:00"), "Kohteessa", "negative_interval"),
     (fi_row(alarm="3.1.2025 07:00:00"), "Hälytetty", "negative_interval"),
     (fi_row(on_scene="5.1.2025 07:12:40", free="5.1.2025 08:00:00"), "Kohteessa", "implausible_interval"),
+    # A mistyped year: every time of the row in 2052, in order.
+    (fi_row(call="3.1.2052 07:05:09", alarm="3.1.2052 07:06:30", en_route="3.1.2052 07:07:25",
+            on_scene="3.1.2052 07:12:40", free="3.1.2052 08:01:00"), "Vastaanotettu", "future_timestamp"),
+    (fi_row(free="3.1.2095 08:01:00"), "Vapaa", "future_timestamp"),
 ])
 def test_bad_rows_are_quarantined_with_file_line_column_reason(tmp_path, settings, row, column, code):
     path = write_fi(tmp_path / "bad.csv", [fi_row(incident="ok-1"), row])
@@ -63,6 +68,20 @@ def test_bad_rows_are_quarantined_with_file_line_column_reason(tmp_path, setting
     assert column.split(",")[0] in q["reason"]
     assert json.loads(q["raw_row"])["Tehtävänumero"] == row.split(";")[0]
     assert summary.reasons == {code: 1}
+
+
+def test_a_time_after_the_run_is_quarantined_beyond_the_setting(tmp_path, settings):
+    """A year typed 2052 would carry the rolling calendar and the flags' window decades ahead; how
+    far past the run's clock a time may be is validation.max_future_s."""
+    future = fi_row(incident="typo", call="3.1.2052 07:05:09", alarm="3.1.2052 07:06:30", en_route="3.1.2052 07:07:25",
+                    on_scene="3.1.2052 07:12:40", free="3.1.2052 08:01:00")
+    path = write_fi(tmp_path / "typo.csv", [fi_row(), future])
+    assert ingest([path], FI, settings).reasons == {"future_timestamp": 1}
+    message = quarantine_by_line(settings)[3]["reason"]
+    assert message.startswith("Vastaanotettu '3.1.2052 07:05:09' is ") and "validation.max_future_s is 3600 s" in message
+    lenient = dataclasses.replace(settings, paths=project_paths(tmp_path / "lenient"),
+                                  validation=dataclasses.replace(settings.validation, max_future_s=40 * 366 * 86_400))
+    assert ingest([path], FI, lenient).rows_stored == 2
 
 
 def test_imperfect_rows_are_kept_and_marked(tmp_path, settings):

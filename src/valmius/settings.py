@@ -90,6 +90,8 @@ class ValidationSettings:
     """Longest plausible gap between consecutive status times up to on-scene; longer is quarantined."""
     max_task_duration_s: int = 7 * 86_400
     """Longest plausible time from the last status time to the unit being free again."""
+    max_future_s: int = 3_600
+    """How far after the run's own clock a status time may be (clock skew); later is quarantined."""
 
 
 @dataclass(frozen=True)

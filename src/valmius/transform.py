@@ -3,8 +3,10 @@
 Rejected (quarantined, with file, line, column and reason):
 missing ids, call time or urgency; timestamps that do not parse, name no real time, fall in the
 skipped spring hour or in the repeated autumn hour when the row's order cannot tell which; unknown
-urgency; coordinates that are not numbers; a status time earlier than the one before it; a gap
-longer than the validation limits.
+urgency; coordinates that are not numbers; a status time later than the run itself (more than
+``validation.max_future_s``: a clock or typing error, such as a mistyped year, that would otherwise
+carry the rolling calendar and the flags' window into the future); a status time earlier than the
+one before it; a gap longer than the validation limits.
 
 Kept and marked: a unit that never arrived, a zero-second interval, a missing location, a location
 outside the grid's extent.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+import time
 
 import numpy as np
 import polars as pl
@@ -36,6 +39,7 @@ REASONS = {
     "ambiguous_local_time": "a local time in the repeated autumn hour that the row's order cannot resolve",
     "unknown_urgency": "an urgency value the mapping does not know",
     "bad_coordinate": "a coordinate that is not a number",
+    "future_timestamp": "a status time later than the run itself (a clock or typing error)",
     "negative_interval": "a status time earlier than the one before it",
     "implausible_interval": "a gap between status times longer than the validation limit",
     "malformed_row": "a row with the wrong number of fields",
@@ -84,6 +88,7 @@ def transform_batch(
     known = set(mapping.urgent) | set(mapping.non_urgent) | set(settings.counting.urgent_classes)
     flag(~urgency.is_in(list(known)).fill_null(True).to_numpy(), "unknown_urgency", FAULT_COLUMNS.index("urgency"))
     flag(coord_bad, "bad_coordinate", FAULT_COLUMNS.index("coordinates"))
+    _check_future(seconds, status, settings, flag, detail, reason)
     zero = _check_intervals(seconds, status, settings, flag, detail, reason)
 
     good = reason < 0
@@ -200,6 +205,17 @@ def _time_scratch(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         _scratch.times = arrays
     early, late, status = (a[:, :rows].T for a in arrays)
     return early, late, status
+
+
+def _check_future(seconds: np.ndarray, status: np.ndarray, settings: Settings, flag, detail, reason) -> None:
+    """Flag status times more than ``validation.max_future_s`` after now; ``detail`` gets how far."""
+    now_s = int(time.time())
+    for j, key in enumerate(TIME_COLUMNS):
+        mask = (status[:, j] == ts.OK) & (seconds[:, j] > now_s + settings.validation.max_future_s)
+        if mask.any():
+            fresh = mask & (reason < 0)
+            detail[fresh] = seconds[fresh, j] - now_s
+            flag(mask, "future_timestamp", FAULT_COLUMNS.index(key))
 
 
 def _check_intervals(seconds: np.ndarray, status: np.ndarray, settings: Settings, flag, detail, reason) -> np.ndarray:
@@ -372,6 +388,9 @@ def _message(code, key, src_col, value, gap_s, row_seconds, source: SourceFile, 
         return f"{src_col} {shown} is not a known urgency; the mapping knows {known}"
     if code == "bad_coordinate":
         return f"{src_col}: {shown} is not a coordinate pair of numbers"
+    if code == "future_timestamp":
+        return (f"{src_col} {shown} is {gap_s} s after the time of this run; a status time cannot be later "
+                f"than the export (the limit validation.max_future_s is {settings.validation.max_future_s} s)")
     j = TIME_COLUMNS.index(key)
     before = [TIME_COLUMNS[i] for i in range(j - 1, -1, -1) if row_seconds[i] == row_seconds[j] - gap_s]
     prev_col = _source_column(source, before[0]) if before else "the previous status time"
