@@ -132,7 +132,7 @@ def test_headline_judges_the_window_up_to_the_newest_data(hand_lake):
     # The trend's last point, December in progress, is that window too (its stored calendar point is
     # judged at 31.12.2025); November's is the stored one.
     def trend_point(month: str) -> dict:
-        record = re.search(r'\{"period": "' + month + r'-01T00:00:00", "risk_class": "I",[^{}]*\}', page).group(0)
+        record = re.search(r'\{"period": "' + month + r'-01T00:00:00",[^{}]*"risk_class": "I",[^{}]*\}', page).group(0)
         return json.loads(record)
 
     values = in_window["response_s"].to_numpy()
@@ -142,6 +142,8 @@ def test_headline_judges_the_window_up_to_the_newest_data(hand_lake):
         pl.col("grouping") == "risk_class", pl.col("group_key") == "I",
         pl.col("at") == datetime(2025, 11, 30, 21, 59, 59, tzinfo=timezone.utc)).row(0, named=True)
     assert trend_point("2025-11")["median_s"] == november["median_s"]
+    assert trend_point("2025-11")["month"] == "11/2025"
+    assert trend_point("2025-12")["month"] == "12/2025 (in progress: window ending 15.12.2025)"
     assert not re.search(r'"period": "2026-', page)
     # On 10.1.2025 January's stored point holds January 2025's tasks, still ahead; the year up to
     # that day holds only the two tasks of 15.1.2024, too few to draw.

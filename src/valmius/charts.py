@@ -78,7 +78,7 @@ def class_trend(points: pl.DataFrame, language: str, title: str) -> alt.FacetCha
     """Rolling median per risk class over time with its interval band and target line.
 
     ``points``: period (date), risk_class, median_s, ci_low_s, ci_high_s, target_s and tooltip texts
-    count, median, ci. Points with too few tasks have null medians and are left out.
+    month, count, median, ci. Points with too few tasks have null medians and are left out.
     """
     base = alt.Chart().encode(x=alt.X("period:T", title=text("month", language),
                                       axis=alt.Axis(format="%m/%Y", labelAngle=0, tickCount=6)))
@@ -89,7 +89,7 @@ def class_trend(points: pl.DataFrame, language: str, title: str) -> alt.FacetCha
     line = base.mark_line(point=True).encode(
         y="median_min:Q", color=alt.Color("risk_class:N", legend=None,
                                         scale=alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values()))),
-        tooltip=[alt.Tooltip("period:T", title=text("month", language), format="%m/%Y"),
+        tooltip=[alt.Tooltip("month:N", title=text("month", language)),
                  alt.Tooltip("median:N", title=text("median", language)),
                  alt.Tooltip("ci:N", title=text("ci", language)),
                  alt.Tooltip("count:N", title=text("count", language))])

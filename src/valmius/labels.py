@@ -64,6 +64,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "main_delay": ("Viive syntyy", "Delay is in"),
     "years_over": ("Vuosia yli", "Years over"),
     "month": ("Kuukausi", "Month"),
+    "month_to_date": ("{month} (kesken: ikkuna päättyy {day})", "{month} (in progress: window ending {day})"),
     "share_of_tasks": ("Osuus tehtävistä", "Share of tasks"),
     "part": ("Osa", "Part"),
     "seconds_median": ("Mediaani (min:s)", "Median (m:ss)"),

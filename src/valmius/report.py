@@ -302,17 +302,17 @@ def _with_evidence_text(ctx: _Context, frame: pl.DataFrame) -> pl.DataFrame:
 
 def _trend_points(ctx: _Context) -> pl.DataFrame:
     """Per risk class, the calendar periods ended by the window's end, then the period in progress
-    (if any) drawn with the window's own figures: its stored point is judged at the period's end,
-    a window that early in the period still lacks most of a month of data."""
+    (if any, ``in_progress``) drawn with the window's own figures: its stored point is judged at the
+    period's end, a window that early in the period still lacks most of a month of data."""
     columns = ["period_start", "risk_class", "count", "median_s", "ci_low_s", "ci_high_s", "share_within_target"]
     points = (ctx.snapshot.scan("rolling_calendar").filter(pl.col("grouping") == "risk_class")
               .rename({"group_key": "risk_class"}).select(*columns, "at").collect())
-    ended = points.filter(pl.col("at") <= ctx.evaluated_at).select(columns)
+    ended = points.filter(pl.col("at") <= ctx.evaluated_at).select(columns).with_columns(in_progress=pl.lit(False))
     current = points.filter(pl.col("at") > ctx.evaluated_at, pl.col("period_start") <= ctx.evaluated_at)
     if current.height == 0:
         return ended
     to_date = _window_by_class(ctx).with_columns(period_start=pl.lit(current["period_start"].min()))
-    return pl.concat([ended, to_date.select(columns)], how="vertical_relaxed")
+    return pl.concat([ended, to_date.select(columns).with_columns(in_progress=pl.lit(True))], how="vertical_relaxed")
 
 
 def _trend_chart(ctx: _Context) -> alt.FacetChart | None:
@@ -325,8 +325,12 @@ def _trend_chart(ctx: _Context) -> alt.FacetChart | None:
         .filter(ctx.shown())
     )
     points = _with_evidence_text(ctx, points.with_columns(confidence=pl.lit(None, pl.String)))
+    month = pl.col("period").dt.strftime("%m/%Y")
+    to_date = text("month_to_date", ctx.lang, month="{}", day=f"{ctx.evaluated_at.astimezone(ctx.zone):%d.%m.%Y}")
+    points = points.with_columns(month=pl.when("in_progress").then(pl.format(to_date, month)).otherwise(month))
     return charts.class_trend(
-        points.select("period", "risk_class", "median_s", "ci_low_s", "ci_high_s", "target_s", "count", "median", "ci"),
+        points.select("period", "month", "risk_class", "median_s", "ci_low_s", "ci_high_s", "target_s", "count",
+                      "median", "ci"),
         ctx.lang, text("trend_title", ctx.lang, days=ctx.settings.windows.trailing_days,
                        level=percent(ctx.settings.windows.ci_level, ctx.lang)))
 
