@@ -208,6 +208,17 @@ def test_problem_cells_and_since_when(hand_lake):
     assert all(r["over_since"] is not None for r in mid.values() if r["is_flagged"])
 
 
+def _class_i_lake(tmp_path, settings, rows: list[str], grid_years: tuple[int, ...]) -> None:
+    """Ingest ``rows`` and measure them on the hand-made grid, every cell class I in ``grid_years``."""
+    ingest([write_fi(tmp_path / "tasks.csv", rows)], load_mapping("fi-erc"), settings)
+    grid = tmp_path / "grid.csv"
+    grid.write_text("x_m,y_m,risk_class,municipality_code\n"
+                    + "".join(f"{X0 + cx * 1000},{Y0 + cy * 1000},I,186\n" for cx in range(10) for cy in range(3)))
+    for year in grid_years:
+        import_risk_grid(grid, year, settings)
+    measure(settings)
+
+
 @pytest.mark.parametrize(("first_call", "years_in_review"), [
     (datetime(2023, 12, 30, 10, 0, tzinfo=HELSINKI), 2),  # the lake starts in late December: 2023 is left out
     (datetime(2023, 1, 15, 10, 0, tzinfo=HELSINKI), 3),   # it holds 2023 from January: 2023 counts
@@ -217,13 +228,7 @@ def test_a_year_the_lake_holds_only_in_part_is_not_reviewed(tmp_path, settings, 
     rows.append(_task(len(rows), (3, 2), first_call, 500))  # (3, 2) over target in 2023 as well
     # A non-urgent task months before: the lake's oldest partition, but no measured task in it.
     rows.append(_task(len(rows), (3, 2), datetime(2022, 6, 15, 10, 0, tzinfo=HELSINKI), 500).replace(";B;", ";C;", 1))
-    ingest([write_fi(tmp_path / "tasks.csv", rows)], load_mapping("fi-erc"), settings)
-    grid = tmp_path / "grid.csv"
-    grid.write_text("x_m,y_m,risk_class,municipality_code\n"
-                    + "".join(f"{X0 + cx * 1000},{Y0 + cy * 1000},I,186\n" for cx in range(10) for cy in range(3)))
-    for year in (2023, 2024, 2025):
-        import_risk_grid(grid, year, settings)
-    measure(settings)
+    _class_i_lake(tmp_path, settings, rows, (2023, 2024, 2025))
     flags = {r["cell_id"]: r for r in evaluate(open_results(settings), settings)[0].iter_rows(named=True)}
     problem, once = flags[_cell_id((3, 2))], flags[_cell_id((0, 2))]
     assert (problem["years_over"], problem["years_in_review"], problem["is_problem"]) == (
@@ -248,13 +253,7 @@ def test_a_year_begun_is_not_reviewed_before_its_december(tmp_path, settings):
     must not clear a problem cell (or decide any other). From December on, the year counts."""
     rows = _rows()
     rows.append(_task(len(rows), (3, 2), datetime(2026, 1, 2, 10, 0, tzinfo=HELSINKI), 200))
-    ingest([write_fi(tmp_path / "tasks.csv", rows)], load_mapping("fi-erc"), settings)
-    grid = tmp_path / "grid.csv"
-    grid.write_text("x_m,y_m,risk_class,municipality_code\n"
-                    + "".join(f"{X0 + cx * 1000},{Y0 + cy * 1000},I,186\n" for cx in range(10) for cy in range(3)))
-    for year in (2024, 2025, 2026):
-        import_risk_grid(grid, year, settings)
-    measure(settings)
+    _class_i_lake(tmp_path, settings, rows, (2024, 2025, 2026))
     flags = evaluate(open_results(settings), settings)[0]
     assert flags["evaluated_at"][0] == datetime(2026, 1, 2, 21, 59, 59, tzinfo=timezone.utc)
     problem = flags.filter(pl.col("cell_id") == _cell_id((3, 2))).row(0, named=True)
