@@ -58,6 +58,8 @@ def test_clean_row_is_stored_in_utc_with_incident(tmp_path, settings):
     (fi_row(call="3.1.2052 07:05:09", alarm="3.1.2052 07:06:30", en_route="3.1.2052 07:07:25",
             on_scene="3.1.2052 07:12:40", free="3.1.2052 08:01:00"), "Vastaanotettu", "future_timestamp"),
     (fi_row(free="3.1.2095 08:01:00"), "Vapaa", "future_timestamp"),
+    (fi_row(call="3.1.1925 07:05:09", alarm="3.1.1925 07:06:30", en_route="3.1.1925 07:07:25",
+            on_scene="3.1.1925 07:12:40", free="3.1.1925 08:01:00"), "Vastaanotettu", "early_timestamp"),
 ])
 def test_bad_rows_are_quarantined_with_file_line_column_reason(tmp_path, settings, row, column, code):
     path = write_fi(tmp_path / "bad.csv", [fi_row(incident="ok-1"), row])
@@ -70,9 +72,10 @@ def test_bad_rows_are_quarantined_with_file_line_column_reason(tmp_path, setting
     assert summary.reasons == {code: 1}
 
 
-def test_a_time_after_the_run_is_quarantined_beyond_the_setting(tmp_path, settings):
+def test_a_time_after_the_run_or_before_the_records_is_quarantined(tmp_path, settings):
     """A year typed 2052 would carry the rolling calendar and the flags' window decades ahead; how
-    far past the run's clock a time may be is validation.max_future_s."""
+    far past the run's clock a time may be is validation.max_future_s. A year typed 1925 would make
+    the lake seem to hold every year since; the first year of records is validation.first_year."""
     future = fi_row(incident="typo", call="3.1.2052 07:05:09", alarm="3.1.2052 07:06:30", en_route="3.1.2052 07:07:25",
                     on_scene="3.1.2052 07:12:40", free="3.1.2052 08:01:00")
     path = write_fi(tmp_path / "typo.csv", [fi_row(), future])
@@ -82,6 +85,15 @@ def test_a_time_after_the_run_is_quarantined_beyond_the_setting(tmp_path, settin
     lenient = dataclasses.replace(settings, paths=project_paths(tmp_path / "lenient"),
                                   validation=dataclasses.replace(settings.validation, max_future_s=40 * 366 * 86_400))
     assert ingest([path], FI, lenient).rows_stored == 2
+    # Before validation.first_year (1990) likewise: a year typed 1925, unless the records go back so far.
+    past = write_fi(tmp_path / "past.csv", [fi_row(incident="old", call="31.12.1989 23:59:59", alarm="1.1.1990 00:01:00",
+                                                   en_route="1.1.1990 00:02:00", on_scene="1.1.1990 00:09:00",
+                                                   free="1.1.1990 01:00:00")])
+    assert ingest([past], FI, settings).reasons == {"early_timestamp": 1}
+    assert "before 1990, the first year of records (validation.first_year)" in quarantine_by_line(settings)[2]["reason"]
+    older = dataclasses.replace(settings, paths=project_paths(tmp_path / "older"),
+                                validation=dataclasses.replace(settings.validation, first_year=1980))
+    assert ingest([past], FI, older).rows_stored == 1
 
 
 def test_imperfect_rows_are_kept_and_marked(tmp_path, settings):

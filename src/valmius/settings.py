@@ -92,6 +92,8 @@ class ValidationSettings:
     """Longest plausible time from the last status time to the unit being free again."""
     max_future_s: int = 3_600
     """How far after the run's own clock a status time may be (clock skew); later is quarantined."""
+    first_year: int = 1990
+    """Status times before 1 January of this year (local) are quarantined as a mistyped year."""
 
 
 @dataclass(frozen=True)

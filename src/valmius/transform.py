@@ -5,8 +5,9 @@ missing ids, call time or urgency; timestamps that do not parse, name no real ti
 skipped spring hour or in the repeated autumn hour when the row's order cannot tell which; unknown
 urgency; coordinates that are not numbers; a status time later than the run itself (more than
 ``validation.max_future_s``: a clock or typing error, such as a mistyped year, that would otherwise
-carry the rolling calendar and the flags' window into the future); a status time earlier than the
-one before it; a gap longer than the validation limits.
+carry the rolling calendar and the flags' window into the future) or before
+``validation.first_year`` (a mistyped year that would make the lake seem to hold every year since);
+a status time earlier than the one before it; a gap longer than the validation limits.
 
 Kept and marked: a unit that never arrived, a zero-second interval, a missing location, a location
 outside the grid's extent.
@@ -18,6 +19,8 @@ import functools
 import json
 import threading
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -40,6 +43,7 @@ REASONS = {
     "unknown_urgency": "an urgency value the mapping does not know",
     "bad_coordinate": "a coordinate that is not a number",
     "future_timestamp": "a status time later than the run itself (a clock or typing error)",
+    "early_timestamp": "a status time before validation.first_year (a mistyped year)",
     "negative_interval": "a status time earlier than the one before it",
     "implausible_interval": "a gap between status times longer than the validation limit",
     "malformed_row": "a row with the wrong number of fields",
@@ -88,7 +92,7 @@ def transform_batch(
     known = set(mapping.urgent) | set(mapping.non_urgent) | set(settings.counting.urgent_classes)
     flag(~urgency.is_in(list(known)).fill_null(True).to_numpy(), "unknown_urgency", FAULT_COLUMNS.index("urgency"))
     flag(coord_bad, "bad_coordinate", FAULT_COLUMNS.index("coordinates"))
-    _check_future(seconds, status, settings, flag, detail, reason)
+    _check_year_range(seconds, status, settings, flag, detail, reason)
     zero = _check_intervals(seconds, status, settings, flag, detail, reason)
 
     good = reason < 0
@@ -207,15 +211,21 @@ def _time_scratch(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return early, late, status
 
 
-def _check_future(seconds: np.ndarray, status: np.ndarray, settings: Settings, flag, detail, reason) -> None:
-    """Flag status times more than ``validation.max_future_s`` after now; ``detail`` gets how far."""
+def _check_year_range(seconds: np.ndarray, status: np.ndarray, settings: Settings, flag, detail, reason) -> None:
+    """Flag status times more than ``validation.max_future_s`` after now (``detail``: how far) or
+    before 1 January of ``validation.first_year``, local time."""
     now_s = int(time.time())
+    first_s = int(datetime(settings.validation.first_year, 1, 1, tzinfo=ZoneInfo(settings.time.zone)).timestamp())
     for j, key in enumerate(TIME_COLUMNS):
-        mask = (status[:, j] == ts.OK) & (seconds[:, j] > now_s + settings.validation.max_future_s)
-        if mask.any():
-            fresh = mask & (reason < 0)
+        present = status[:, j] == ts.OK
+        future = present & (seconds[:, j] > now_s + settings.validation.max_future_s)
+        if future.any():
+            fresh = future & (reason < 0)
             detail[fresh] = seconds[fresh, j] - now_s
-            flag(mask, "future_timestamp", FAULT_COLUMNS.index(key))
+            flag(future, "future_timestamp", FAULT_COLUMNS.index(key))
+        early = present & (seconds[:, j] < first_s)
+        if early.any():
+            flag(early, "early_timestamp", FAULT_COLUMNS.index(key))
 
 
 def _check_intervals(seconds: np.ndarray, status: np.ndarray, settings: Settings, flag, detail, reason) -> np.ndarray:
@@ -388,6 +398,9 @@ def _message(code, key, src_col, value, gap_s, row_seconds, source: SourceFile, 
         return f"{src_col} {shown} is not a known urgency; the mapping knows {known}"
     if code == "bad_coordinate":
         return f"{src_col}: {shown} is not a coordinate pair of numbers"
+    if code == "early_timestamp":
+        return (f"{src_col} {shown} is before {settings.validation.first_year}, the first year of records "
+                "(validation.first_year): a mistyped year?")
     if code == "future_timestamp":
         return (f"{src_col} {shown} is {gap_s} s after the time of this run; a status time cannot be later "
                 f"than the export (the limit validation.max_future_s is {settings.validation.max_future_s} s)")
