@@ -6,11 +6,11 @@
 -- of its newest measured task from 1 December on, else the year before), limited to years with
 -- measured tasks in the lake, and of the years before $end_year to those the lake holds from
 -- January on (as the flags judge it: the first days of a January, or the last days of a December
--- that an export's overlap brings, would judge every cell on a task or two). A cell must have tasks in each year of the period. Computed from
--- responses, so it works with or without the flags table. Cells of the class $risk_class in the
--- period's last year are listed by how far over the target they were in their best year, furthest
--- first. Its municipality is that of its tasks in the last year (the smallest code if they name
--- several).
+-- that an export's overlap brings, would judge every cell on a task or two). A cell must have
+-- tasks in each year of the period. Computed from responses, so it works with or without the
+-- flags table. Cells of the class $risk_class in the period's last year are listed by how far over
+-- the target they were in their best year, furthest first. Its municipality is that of its tasks
+-- in the last year (the smallest code if they name several).
 --
 -- Parameters:
 --   $risk_class VARCHAR = 'I'   risk class of the cells in the period's last year (I-IV)

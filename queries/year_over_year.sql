@@ -20,7 +20,7 @@
 --   | III | 2025 | 897 | 2025-01-01 | 2025-12-29 | 542 | 9:02 | 0.964 |  |  | 1200 |
 --   | IV | 2025 | 130 | 2025-01-04 | 2025-12-25 | 734 | 12:14 | 1 |  |  | 2400 |
 WITH first_task AS (
-    SELECT local_time(min(call_at))::DATE AS first_day FROM responses WHERE is_measured
+    SELECT local_time(min(call_at))::DATE AS lake_first_day FROM responses WHERE is_measured
 ),
 yearly AS (
     SELECT r.risk_class,
@@ -37,18 +37,16 @@ yearly AS (
 ),
 compared AS (
     SELECT y.*,
-           lag(y.year) OVER w AS previous_year,
+           f.lake_first_day < make_date(lag(y.year) OVER w, 2, 1) AS previous_held,
            y.median_s - lag(y.median_s) OVER w AS median_change,
-           y.share_within - lag(y.share_within) OVER w AS share_change_all
-    FROM yearly AS y
+           y.share_within - lag(y.share_within) OVER w AS share_points
+    FROM yearly AS y, first_task AS f
     WINDOW w AS (PARTITION BY y.risk_class ORDER BY y.year)
 )
-SELECT c.risk_class, c.year, c.tasks, c.first_day, c.last_day, c.median_s, mmss(c.median_s) AS median_mmss,
-       c.share_within,
-       CASE WHEN held THEN c.median_change END AS median_change_s,
-       CASE WHEN held THEN c.share_change_all END AS share_change,
-       c.target_s
-FROM compared AS c, first_task AS f,
-     LATERAL (SELECT f.first_day < make_date(c.previous_year, 2, 1) AS held)
-WHERE c.year > (SELECT max(year) FROM yearly) - CAST($years AS INTEGER)
-ORDER BY c.risk_class, c.year
+SELECT risk_class, year, tasks, first_day, last_day, median_s, mmss(median_s) AS median_mmss, share_within,
+       CASE WHEN previous_held THEN median_change END AS median_change_s,
+       CASE WHEN previous_held THEN share_points END AS share_change,
+       target_s
+FROM compared
+WHERE year > (SELECT max(year) FROM yearly) - CAST($years AS INTEGER)
+ORDER BY risk_class, year

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from valmius.errors import ValmiusError
-from valmius.flags import evaluate, evaluation_time, first_measured_day
+from valmius.flags import evaluate, evaluation_time, first_measured_day, local_day
 from valmius.grid import grid_at
 from valmius.kernels.change import group_seeds, median_shift_tests
 from valmius.labels import count_text, mmss, municipality_name, percent, text
@@ -132,7 +132,7 @@ def default_periods(snapshot: Snapshot, settings: Settings, at: date | None = No
     evaluated_at = evaluation_time(snapshot, settings, at)
     if evaluated_at is None:
         return None
-    end = evaluated_at.astimezone(ZoneInfo(settings.time.zone)).date()
+    end = local_day(evaluated_at, settings)
     current = (end - timedelta(days=settings.windows.trailing_days - 1), end)
     return current, _previous_of(current, settings)
 
@@ -267,8 +267,8 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
     """The report's change section: its sentences and the table of changes unlikely to be noise,
     labelled in ``report.language``, counts under ``report.min_count_shown`` shown as ``< N``
     without their figures. Default periods at ``evaluated_at``."""
-    lang, min_count, zone = settings.report.language, settings.report.min_count_shown, ZoneInfo(settings.time.zone)
-    current, previous = default_periods(snapshot, settings, at=evaluated_at.astimezone(zone).date())
+    lang, min_count = settings.report.language, settings.report.min_count_shown
+    current, previous = default_periods(snapshot, settings, at=local_day(evaluated_at, settings))
     table = compare_periods(snapshot, settings, current=current, previous=previous, areas=areas)
     comparisons = int(table["is_tested"].sum())
     significant = table.filter("is_significant").sort(pl.col("median_change_s").abs(), descending=True)

@@ -202,7 +202,7 @@ def _measured_day(snapshot: Snapshot, settings: Settings, *, newest: bool) -> da
         path = snapshot.partition_file("responses", values)
         found = pl.scan_parquet(path).filter("is_measured").select(call_at).collect().item() if path else None
         if found is not None:
-            return found.astimezone(ZoneInfo(settings.time.zone)).date()
+            return local_day(found, settings)
     return None
 
 
@@ -220,8 +220,14 @@ def _review_years(measured: pl.DataFrame, settings: Settings, last: int, first_d
     that the first export's overlap brings, would judge its cells on a task or two."""
     wanted = set(range(last - settings.flags.review_years + 1, last + 1))
     years = measured.select(pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.year().unique())
-    held = {year for year in wanted if year == last or first_day is None or first_day < date(year, 2, 1)}
+    held = {year for year in wanted if year == last or holds_from_january(first_day, year)}
     return sorted(wanted & held & set(years.to_series().to_list()))
+
+
+def holds_from_january(first_day: date | None, year: int) -> bool:
+    """Whether a lake whose first measured day is ``first_day`` holds ``year`` from its January on
+    (its first task before 1 February of it; None: nothing measured, nothing held in part)."""
+    return first_day is None or first_day < date(year, 2, 1)
 
 
 def judge_groups(tasks: pl.DataFrame, by: list[str], settings: Settings) -> pl.DataFrame:

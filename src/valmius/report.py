@@ -173,6 +173,15 @@ class _Context:
                         pl.col("risk_class").is_not_null())
                 .select("risk_class", "response_s").collect())
 
+    @functools.cached_property
+    def window_by_class(self) -> pl.DataFrame:
+        """Per risk class (each task's own), the window's evidence (:func:`valmius.flags.judge_groups`:
+        count, median_s, ci_low_s, ci_high_s, share_within_target, ...): the figures of
+        ``rolling_calendar`` at the window's end, up to the newest data."""
+        tasks = self.window_tasks.join(targets_frame(self.settings), on="risk_class").with_columns(
+            within=pl.col("response_s") <= pl.col("target_s"))
+        return judge_groups(tasks, ["risk_class"], self.settings).sort("risk_class")
+
     def shown(self, count: pl.Expr | str = "count") -> pl.Expr:
         """Rows whose figures may be published."""
         return (pl.col(count) if isinstance(count, str) else count) >= self.min_count
@@ -180,19 +189,10 @@ class _Context:
 
 # --- Summary -------------------------------------------------------------------------------------
 
-def _window_by_class(ctx: _Context) -> pl.DataFrame:
-    """Per risk class (each task's own), the window's evidence (:func:`valmius.flags.judge_groups`:
-    count, median_s, ci_low_s, ci_high_s, share_within_target, ...): the figures of
-    ``rolling_calendar`` at the window's end, up to the newest data."""
-    tasks = ctx.window_tasks.join(targets_frame(ctx.settings), on="risk_class").with_columns(
-        within=pl.col("response_s") <= pl.col("target_s"))
-    return judge_groups(tasks, ["risk_class"], ctx.settings).sort("risk_class")
-
-
 def _summary_html(ctx: _Context) -> str:
     lang, flags = ctx.lang, ctx.flags
     lines = []
-    for row in _window_by_class(ctx).iter_rows(named=True):
+    for row in ctx.window_by_class.iter_rows(named=True):
         if row["risk_class"] not in ctx.settings.flags.risk_classes:
             continue
         shown = row["count"] >= ctx.min_count
@@ -311,7 +311,7 @@ def _trend_points(ctx: _Context) -> pl.DataFrame:
     current = points.filter(pl.col("at") > ctx.evaluated_at, pl.col("period_start") <= ctx.evaluated_at)
     if current.height == 0:
         return ended
-    to_date = _window_by_class(ctx).with_columns(period_start=pl.lit(current["period_start"].min()))
+    to_date = ctx.window_by_class.with_columns(period_start=pl.lit(current["period_start"].min()))
     return pl.concat([ended, to_date.select(columns).with_columns(in_progress=pl.lit(True))], how="vertical_relaxed")
 
 

@@ -32,7 +32,7 @@ from datetime import date, datetime
 import polars as pl
 
 from valmius.errors import ReviewError
-from valmius.flags import evaluate, first_measured_day, judge_groups, most_common
+from valmius.flags import evaluate, first_measured_day, holds_from_january, judge_groups, most_common
 from valmius.grid import grid_at
 from valmius.lake import Snapshot
 from valmius.settings import Settings
@@ -114,7 +114,7 @@ def _check_years(snapshot: Snapshot, settings: Settings, years: list[int]) -> No
     where = f"the lake at {snapshot.root}"
     if not missing:
         first = first_measured_day(snapshot, settings)
-        if first.year in years[:-1] and first.month > 1:
+        if first.year in years[:-1] and not holds_from_january(first, first.year):
             raise ReviewError(
                 f"{where} holds {first.year} only from {first.day}.{first.month}.{first.year} (its first measured "
                 f"task): every year of the review but the last must be held from January, or its cells are "
