@@ -171,8 +171,9 @@ def _prepare(project: Path, csv: Path, rows: int) -> Path:
     return staged[0]
 
 
-def _run_steps(csv: Path, project: Path, night_file: Path, out: Path, show: bool) -> dict[str, tuple[float, float]]:
-    """Run every step, each in a fresh process: {step: (seconds, peak GB)}."""
+def _run_steps(csv: Path, project: Path, night_file: Path, out: Path,
+               show: bool) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
+    """Run every step, each in a fresh process: ({step: (seconds, peak GB)}, the night's stages)."""
     config = project / "valmius.toml"
     steps: dict[str, tuple[float, float]] = {}
 
@@ -199,6 +200,7 @@ def _run_steps(csv: Path, project: Path, night_file: Path, out: Path, show: bool
     run(NIGHT,
         f"from valmius.cli import main; main(['--config', r'{config}', 'nightly', '--format', 'fi-erc', '--quiet', '--no-report'])",
         project)
+    stages = _night_stages(project)
     second = night_file.with_name(night_file.name.replace(".csv", "-again.csv"))
     shutil.copy(night_file, second)  # same content: the second night ingests nothing new but runs every stage
     shutil.move(second, inbox / second.name)
@@ -207,7 +209,23 @@ def _run_steps(csv: Path, project: Path, night_file: Path, out: Path, show: bool
         project)
     run(PANDAS, PANDAS_SCRIPT.format(csv=csv, out=out), out)
     _check_peers(out)
-    return steps
+    return steps, stages
+
+
+def _night_stages(project: Path) -> dict[str, float]:
+    """Seconds of each stage of the project's first nightly run, and of the whole run inside the
+    process ("nightly"), from its ``runs`` row."""
+    import json
+
+    import polars as pl
+
+    from valmius.lake import open_lake
+    from valmius.settings import load_settings
+
+    runs = (open_lake(load_settings(project / "valmius.toml").lake_path).scan("runs")
+            .filter(pl.col("command") == "nightly").sort("run_id").collect())
+    night = runs.row(0, named=True)
+    return {**json.loads(night["summary_json"])["stage_s"], "nightly": night["duration_s"]}
 
 
 def _check_peers(out: Path) -> None:
@@ -270,16 +288,20 @@ def main() -> None:
     shutil.rmtree(warm)
     csv = export_file(args.rows)
     project = WORK / "pipeline"
-    runs = []
+    runs, night_stages = [], []
     for _ in range(args.repeat):  # each time from an empty lake; single runs of a step vary by 20 %
         night_file = _prepare(project, csv, args.rows)
-        runs.append(_run_steps(csv, project, night_file, out, show=True))
+        steps, stages = _run_steps(csv, project, night_file, out, show=True)
+        runs.append(steps)
+        night_stages.append(stages)
     with open(night_file, "rb") as handle:
         night_rows = sum(1 for _ in handle) - 1  # the header
     steps = {name: (statistics.median(run[name][0] for run in runs), max(run[name][1] for run in runs))
              for name in runs[0]}
 
     agreement = _agreement(out, project)
+    stage_s = {name: statistics.median(stages[name] for stages in night_stages) for name in night_stages[0]}
+    inside_s = stage_s.pop("nightly")
     duckdb_s, polars_s, pandas_s = (steps[name][0] for name in (DUCKDB, POLARS, PANDAS))
     full_s, full_gb = steps[REBUILD]
     night_s, night_report_s = steps[NIGHT][0], steps[NIGHT_REPORT][0]
@@ -289,6 +311,10 @@ def main() -> None:
           f"(goal >= 20); peak memory {peak_gb:.2f} GB (goal < 6)")
     print(f"full rebuild / Polars script = {full_s / polars_s:.2f}; / pandas script = {full_s / pandas_s:.2f}")
     print(agreement)
+    stage_text = (f"One night's stages (median, from its runs row): "
+                  f"{', '.join(f'{name} {s:.2f} s' for name, s in stage_s.items())}; the nightly run "
+                  f"{inside_s:.2f} s of the process's {night_s:.1f} s (the rest: interpreter start, imports, exit)")
+    print(stage_text)
     rows = [[name, f"{s:.1f}", ", ".join(f"{run[name][0]:.1f}" for run in runs), f"{s / duckdb_s:.2f}",
              f"{s / polars_s:.2f}", f"{s / pandas_s:.2f}", f"{gb:.2f}"]
             for name, (s, gb) in steps.items()]
@@ -299,7 +325,7 @@ def main() -> None:
                        f"month); each step in a fresh process (interpreter start and imports included), all "
                        f"of them {args.repeat} times from an empty lake: median seconds, largest peak. The "
                        f"DuckDB, Polars and pandas scripts compute per-incident response times and per-cell "
-                       f"trailing medians at every task, and wrote the same rows; {agreement}.",
+                       f"trailing medians at every task, and wrote the same rows; {agreement}. {stage_text}.",
         "columns": ["step", "seconds", "runs", "time / DuckDB script", "time / Polars script",
                     "time / pandas script", "peak memory GB"],
         "rows": rows,
