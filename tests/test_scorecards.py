@@ -136,6 +136,30 @@ def test_demo_sample(sample_lake):
     check_sql_view(sample_lake, frame)
 
 
+def _night_call(incident: str, day: str, **fields: str) -> str:
+    """A task called at 00:30 local time on ``day``: still the month before in UTC."""
+    times = {"call": f"{day} 00:30:00", "alarm": f"{day} 00:31:00", "en_route": f"{day} 00:32:00",
+             "on_scene": f"{day} 00:37:00", "free": f"{day} 01:30:00"}
+    return fi_row(incident=incident, **{**times, **fields})
+
+
+def test_the_months_of_a_window_only(hand_lake, tmp_path):
+    # Calls in the first half hour of February and of March (local time), one of them rejected.
+    rows = [_night_call("C1", "1.2.2025"), _night_call("C2", "1.3.2025"),
+            _night_call("C2", "1.3.2025", unit="KU102", free="28.3.2025 01:30:00")]
+    ingest([write_fi(tmp_path / "b.csv", rows)], load_mapping("fi-erc"), hand_lake)
+    measure(hand_lake)
+    full = scorecards(open_results(hand_lake), hand_lake)
+    assert set(full["local_month"]) == {"2025-01", "2025-02", "2025-03", None}
+    window = scorecards(open_results(hand_lake), hand_lake, months=["2025-02"])
+    # February's rows (C1 called on 1 February local time, 31 January in UTC) and the unknown months.
+    assert_frame_equal(window, full.filter(pl.col("local_month").is_in(["2025-02"]) | pl.col("local_month").is_null()))
+    assert window.filter(pl.col("local_month") == "2025-02")["unit_rows"].sum() == 2  # B1 and C1
+    march = scorecards(open_results(hand_lake), hand_lake, months=["2025-02", "2025-03"])
+    assert march.filter(pl.col("local_month") == "2025-03")["quarantined_implausible_interval_rows"].sum() == 1
+    assert_frame_equal(march, full.filter(pl.col("local_month").ne_missing("2025-01")))
+
+
 def test_report_parts(hand_lake):
     from datetime import datetime, timezone
 

@@ -29,7 +29,7 @@ no data the lake does not). A test checks that the two agree.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -91,15 +91,24 @@ _COUNTS = [c.name for c in SCORECARDS.columns if c.dtype == pl.Int64]
 
 # --- Polars ----------------------------------------------------------------------------------------
 
-def scorecards(snapshot: Snapshot, settings: Settings) -> pl.DataFrame:
-    """The scorecard of the lake: one row per station, unit and local month (see the module's notes)."""
+def scorecards(snapshot: Snapshot, settings: Settings, *, months: list[str] | None = None) -> pl.DataFrame:
+    """The scorecard of the lake: one row per station, unit and local month (see the module's notes).
+
+    ``months``: only the rows of these local months (``YYYY-MM``, consecutive) and those whose month
+    is unknown, as the report shows them; the lake's other months are not read (the whole lake's
+    scorecard took 1.2 s of a nightly report at 10 million unit rows)."""
     month = pl.col("call_at").dt.convert_time_zone(settings.time.zone).dt.strftime("%Y-%m").alias("local_month")
     units = snapshot.scan("units").select("incident_id", "unit_id", "station_id", "call_at", "alarm_at",
                                           "en_route_at", "on_scene_at", "has_zero_interval")
-    no_arrival = (snapshot.scan("responses").filter(pl.col("on_scene_at").is_null())
+    responses = snapshot.scan("responses")
+    in_months = units
+    if months is not None:
+        in_months = units.filter(_calls_in(months, settings))
+        responses = responses.filter(_calls_in(months, settings))  # an incident's rows share its call time
+    no_arrival = (responses.filter(pl.col("on_scene_at").is_null())
                   .select("incident_id").unique().with_columns(no_arrival=pl.lit(True)))
     stored = (
-        units.join(no_arrival, on="incident_id", how="left").with_columns(month)
+        in_months.join(no_arrival, on="incident_id", how="left").with_columns(month)
         .group_by(KEY).agg(
             unit_rows=pl.len(),
             **{f"missing_{name}_rows": pl.col(column).is_null().sum() for name, column in _MISSING.items()},
@@ -120,6 +129,8 @@ def scorecards(snapshot: Snapshot, settings: Settings) -> pl.DataFrame:
             **{f"quarantined_{code}_rows": (pl.col("reason_code") == code).sum() for code in DEFECT_REASONS},
         )
     )
+    if months is not None:
+        rejected = rejected.filter(pl.col("local_month").is_in(months) | pl.col("local_month").is_null())
     frame = (
         pl.concat([stored.collect(), rejected.collect()], how="diagonal_relaxed")
         .with_columns(pl.col(c).fill_null(0) for c in _COUNTS if c != "source_rows")
@@ -129,6 +140,17 @@ def scorecards(snapshot: Snapshot, settings: Settings) -> pl.DataFrame:
                          for share, (num, den) in _SHARES.items()})
     )
     return frame.select([pl.col(c.name).cast(c.dtype) for c in SCORECARDS.columns]).sort(list(KEY), nulls_last=True)
+
+
+def _calls_in(months: list[str], settings: Settings) -> pl.Expr:
+    """Calls in the local months ``months`` (consecutive ``YYYY-MM``): a range of UTC times, which
+    the Parquet reader uses to skip partitions and row groups."""
+    zone = ZoneInfo(settings.time.zone)
+    first_year, first_month = map(int, min(months).split("-"))
+    last_year, last_month = map(int, max(months).split("-"))
+    begins = datetime(first_year, first_month, 1, tzinfo=zone).astimezone(timezone.utc)
+    ends = datetime(last_year + last_month // 12, last_month % 12 + 1, 1, tzinfo=zone).astimezone(timezone.utc)
+    return pl.col("call_at").is_between(begins, ends, closed="left")
 
 
 # --- DuckDB ----------------------------------------------------------------------------------------
@@ -284,7 +306,8 @@ def report_parts(snapshot: Snapshot, settings: Settings, evaluated_at: datetime
     """What the report shows: the heat map (None without rows in the window), the published
     station-month table and the note under the chart."""
     lang = settings.report.language
-    pooled, unknown = station_months(scorecards(snapshot, settings), settings, evaluated_at)
+    months = window_months(settings, evaluated_at)
+    pooled, unknown = station_months(scorecards(snapshot, settings, months=months), settings, evaluated_at)
     cells = published(pooled, settings)
     note = text("scorecard_note", lang, min_count=settings.report.min_count_shown, unknown=unknown)
     chart = heatmap(cells, lang, text("scorecard_title", lang)) if cells.height else None
