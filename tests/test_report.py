@@ -55,6 +55,21 @@ def test_folder_contents_and_numbers_match_the_stored_tables(hand_lake):
     assert result.flagged_cells == table(hand_lake, "flags")["is_flagged"].sum()
 
 
+def test_a_chart_png_is_the_chart_itself_in_the_report_language(tmp_path):
+    import altair as alt
+    import vl_convert as vlc
+
+    from valmius.report import LOCALES, save_images
+
+    spec = alt.Chart(pl.DataFrame({"x": [0.5, 1.5, 2.5], "y": [1234.5, 2.25, 3.0]})).mark_bar().encode(
+        x="x:Q", y=alt.Y("y:Q", axis=alt.Axis(format=",.1f"))).to_dict()
+    save_images(spec, tmp_path / "chart", "fi")
+    locale = LOCALES["fi"]
+    drawn = vlc.vegalite_to_png(spec, scale=2, format_locale=locale, time_format_locale=locale)
+    assert (tmp_path / "chart.png").read_bytes() == drawn
+    assert ">1\u00a0200,0</text>" in (tmp_path / "chart.svg").read_text()  # Finnish number format
+
+
 def test_scorecards_section(hand_lake):
     result = _report(hand_lake)
     card = pl.read_csv(result.folder / "tables" / "scorecards.csv", infer_schema=False)

@@ -180,7 +180,10 @@ def write_geoparquet(path: Path, frame: pl.DataFrame, geometries: list[list[list
     """GeoParquet 1.0: ``frame`` plus a WKB ``geometry`` column and the ``geo`` metadata with the CRS."""
     from pyproj import CRS
 
-    table = frame.to_arrow().append_column("geometry", pa.array([_wkb(g) for g in geometries], type=pa.binary()))
+    # The WKB column is made by Polars: pyarrow's pa.array() on a list imports pandas, when installed,
+    # to check the list is not a pandas object (0.2 s of a nightly report).
+    wkb = pl.Series("geometry", [_wkb(g) for g in geometries], dtype=pl.Binary).to_arrow().cast(pa.binary())
+    table = frame.to_arrow().append_column("geometry", wkb)
     kinds = sorted({"Polygon" if len(g) == 1 else "MultiPolygon" for g in geometries})
     geo = {"version": "1.0.0", "primary_column": "geometry",
            "columns": {"geometry": {"encoding": "WKB", "geometry_types": kinds, "crs": CRS(crs).to_json_dict()}}}
