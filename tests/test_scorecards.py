@@ -158,6 +158,8 @@ def test_the_months_of_a_window_only(hand_lake, tmp_path):
     march = scorecards(open_results(hand_lake), hand_lake, months=["2025-02", "2025-03"])
     assert march.filter(pl.col("local_month") == "2025-03")["quarantined_implausible_interval_rows"].sum() == 1
     assert_frame_equal(march, full.filter(pl.col("local_month").ne_missing("2025-01")))
+    apart = scorecards(open_results(hand_lake), hand_lake, months=["2025-01", "2025-03"])
+    assert_frame_equal(apart, full.filter(pl.col("local_month").ne_missing("2025-02")))
 
 
 def test_report_parts(hand_lake):
