@@ -246,8 +246,8 @@ def _check_peers(out: Path) -> None:
 
 
 def _agreement(out: Path, project: Path) -> str:
-    """How often the scripts' response times and cell medians equal valmius's (measured tasks of
-    the rebuild, before the night was added)."""
+    """How often the scripts' response times and cell medians equal valmius's, over the tasks called
+    before the first day of the nights' export (which replaced some of that day's rows)."""
     import polars as pl
 
     from valmius.lake import open_lake
