@@ -103,8 +103,9 @@ def scorecards(snapshot: Snapshot, settings: Settings, *, months: list[str] | No
     responses = snapshot.scan("responses")
     in_months = units
     if months is not None:
-        in_months = units.filter(_calls_in(months, settings))
-        responses = responses.filter(_calls_in(months, settings))  # an incident's rows share its call time
+        calls_in = _calls_in(months, settings)
+        in_months = units.filter(calls_in)
+        responses = responses.filter(calls_in)  # an incident's rows share its call time
     no_arrival = (responses.filter(pl.col("on_scene_at").is_null())
                   .select("incident_id").unique().with_columns(no_arrival=pl.lit(True)))
     stored = (
@@ -224,11 +225,10 @@ def window_months(settings: Settings, evaluated_at: datetime) -> list[str]:
     return months
 
 
-def station_months(card: pl.DataFrame, settings: Settings, evaluated_at: datetime) -> tuple[pl.DataFrame, int]:
-    """The scorecard pooled over units: one row per station and month of the window, and the number of
-    quarantined rows left out because their month is unknown."""
+def station_months(card: pl.DataFrame, months: list[str]) -> tuple[pl.DataFrame, int]:
+    """The scorecard pooled over units: one row per station and local month of ``months``, and the
+    number of quarantined rows left out because their month is unknown."""
     unknown = int(card.filter(pl.col("local_month").is_null())["quarantined_rows"].sum())
-    months = window_months(settings, evaluated_at)
     counts = [c for c in _COUNTS if c != "source_rows"]
     pooled = (card.filter(pl.col("local_month").is_in(months)).group_by("station_id", "local_month")
               .agg(pl.col(c).sum() for c in counts)
@@ -308,7 +308,7 @@ def report_parts(snapshot: Snapshot, settings: Settings, evaluated_at: datetime
     station-month table and the note under the chart."""
     lang = settings.report.language
     months = window_months(settings, evaluated_at)
-    pooled, unknown = station_months(scorecards(snapshot, settings, months=months), settings, evaluated_at)
+    pooled, unknown = station_months(scorecards(snapshot, settings, months=months), months)
     cells = published(pooled, settings)
     note = text("scorecard_note", lang, min_count=settings.report.min_count_shown, unknown=unknown)
     chart = heatmap(cells, lang, text("scorecard_title", lang)) if cells.height else None
