@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from conftest import fi_row, table, write_fi
 from valmius.catalog import refresh_catalog
 from valmius.cli import main
-from valmius.flags import evaluate, flag
+import valmius.flags
+from valmius.flags import evaluate, flag, stored_or_evaluated
 from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
 from valmius.definitions import DefinitionError, definition_id, open_results
@@ -290,6 +291,36 @@ def test_an_earlier_window_and_what_changed(hand_lake):
     assert _cell_id(MEDIAN_ONLY) not in set(table(by_share, "flags").filter("is_flagged")["cell_id"])
     runs = table(hand_lake, "runs").filter(pl.col("command") == "flag")
     assert runs["definition_id"].to_list() == [definition_id(hand_lake)] * 2 + [definition_id(by_share)]
+
+
+def test_stored_flags_are_read_only_for_the_window_and_files_they_judged(hand_lake, monkeypatch):
+    """The report reads the stored flags and areas when the last flag run judged the same window
+    on the same files; any other window, or rewritten responses, is evaluated afresh."""
+    evaluations = []
+
+    def counted(*args, **kwargs):
+        evaluations.append(kwargs.get("at"))
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(valmius.flags, "evaluate", counted)
+    fresh = evaluate(open_results(hand_lake), hand_lake)
+    assert fresh[0]["is_flagged"].sum() > 0 and fresh[1].height > 0
+    assert [f.equals(e) for f, e in zip(stored_or_evaluated(open_results(hand_lake), hand_lake), fresh)] == [True] * 2
+    assert evaluations == [None]  # nothing stored yet: evaluated
+
+    flag(hand_lake)
+    evaluations.clear()
+    stored = stored_or_evaluated(open_results(hand_lake), hand_lake)
+    assert evaluations == [] and [s.equals(e) for s, e in zip(stored, fresh)] == [True] * 2
+    june = date(2025, 6, 30)
+    assert stored_or_evaluated(open_results(hand_lake), hand_lake, at=june)[0].equals(
+        evaluate(open_results(hand_lake), hand_lake, at=june)[0])
+    assert evaluations == [june]
+
+    measure(hand_lake, full=True)  # same responses, rewritten files: not known to be the judged ones
+    evaluations.clear()
+    again = stored_or_evaluated(open_results(hand_lake), hand_lake)
+    assert evaluations == [None] and [a.equals(e) for a, e in zip(again, fresh)] == [True] * 2
 
 
 def test_flags_on_the_demo_sample_week(sample_lake):

@@ -48,7 +48,7 @@ from valmius.definitions import definition_id, register, require_results
 from valmius.lake import Snapshot, new_snapshot
 from valmius.measure import calendar_points, open_measured
 from valmius.rolling import ci_ranks
-from valmius.runs import record_run
+from valmius.runs import last_summary, record_run
 from valmius.settings import Settings
 
 COMPONENTS = ("erc", "turnout", "travel")
@@ -104,9 +104,27 @@ def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
         writer.write_table("areas", areas)
         summary.duration_s = time.perf_counter() - started
         summary.run_id = writer.snapshot_id
-        record_run(base, writer, "flag", started_at, summary.duration_s, summary.to_dict(),
-                   rows_stored=flags.height)
+        record_run(base, writer, "flag", started_at, summary.duration_s,
+                   {**summary.to_dict(), "inputs": _inputs(base)}, rows_stored=flags.height)
     return summary
+
+
+def stored_or_evaluated(snapshot: Snapshot, settings: Settings, *,
+                        at: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What :func:`evaluate` gives, read from the lake's ``flags`` and ``areas`` when the last flag
+    run of the definition judged the same window on the same ``responses``, ``rolling_calendar``
+    and risk grid files (as the nightly report does, right after the flag stage), else evaluated."""
+    last = last_summary(snapshot, "flag")
+    evaluated_at = evaluation_time(snapshot, settings, at)
+    if (evaluated_at is not None and last.get("evaluated_at") is not None
+            and datetime.fromisoformat(last["evaluated_at"]) == evaluated_at and last.get("inputs") == _inputs(snapshot)):
+        return conform(snapshot.scan("flags").collect(), FLAGS), conform(snapshot.scan("areas").collect(), AREAS)
+    return evaluate(snapshot, settings, at=at)
+
+
+def _inputs(snapshot: Snapshot) -> dict[str, dict[str, str]]:
+    """The files an evaluation reads (see :meth:`Snapshot.file_identities`)."""
+    return {table: snapshot.file_identities(table) for table in ("responses", "rolling_calendar", "cells")}
 
 
 def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -19,7 +19,6 @@ definition, with tables of its own) and after a new risk grid.
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from valmius.definitions import definition_id, measured_twin, open_results, regi
 from valmius.lake import Snapshot, SnapshotWriter, new_snapshot, utc_months
 from valmius.responses import measure_responses
 from valmius.rolling import calendar, rolling_stats, rolling_stats_at
-from valmius.runs import record_run
+from valmius.runs import last_summary, record_run
 from valmius.settings import Settings
 
 GROUPINGS: dict[str, str | None] = {
@@ -87,7 +86,7 @@ def measure(settings: Settings, *, full: bool = False) -> MeasureSummary:
     with new_snapshot(settings.lake_path, definition_id(settings)) as (base, writer):
         register(base, writer, settings)
         source = base
-        twin = None if full or _last_measure(base) else measured_twin(base, settings)
+        twin = None if full or last_summary(base, "measure") else measured_twin(base, settings)
         if twin is not None:  # a new definition with a measured twin: carry on from the twin's tables
             source = base.for_definition(twin)
             for table in (RESPONSES, ROLLING_EVENTS, ROLLING_CALENDAR):
@@ -117,13 +116,6 @@ def open_measured(settings: Settings) -> Snapshot:
 
 def _inputs(base: Snapshot) -> dict[str, dict[str, str]]:
     return {table: base.file_identities(table) for table in ("units", "incidents", "cells")}
-
-
-def _last_measure(base: Snapshot) -> dict:
-    """The summary of the last measure of ``base``'s definition (empty: there was none)."""
-    runs = (base.scan("runs").filter(pl.col("command") == "measure", pl.col("definition_id") == base.definition_id)
-            .sort("run_id").collect())
-    return json.loads(runs["summary_json"][-1]) if runs.height else {}
 
 
 def _dirty_months(base: Snapshot, last: dict) -> set[tuple[int, int]] | None:
@@ -166,7 +158,7 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
 def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool, write_later) -> MeasureSummary:
     """The measure itself; whole tables go to ``write_later`` (as to :func:`_write_changed_partitions`),
     the partitions written here are counted in the summary."""
-    dirty = None if full else _dirty_months(base, _last_measure(base))
+    dirty = None if full else _dirty_months(base, last_summary(base, "measure"))
     full = dirty is None
     new = measure_responses(base, settings, dirty).collect()
     stored = base.scan("responses")

@@ -3,7 +3,8 @@ we are, since when and what drives it, with its charts as PNG and SVG and the fl
 
 ``valmius report`` (and the nightly pipeline) judges the lake as ``valmius flag`` does (see
 :mod:`valmius.flags`; the same function, so the report's numbers are those of the ``flags`` and
-``areas`` tables after a flag run) and writes a dated folder::
+``areas`` tables after a flag run, which it reads instead when that run judged the same window on
+the same files) and writes a dated folder::
 
     reports/2026-11-23/
       report.html                 self-contained: Vega libraries inlined, no network needed
@@ -36,7 +37,7 @@ import vl_convert as vlc
 
 from valmius import charts, gis, notes, scorecards
 from valmius.definitions import Definition, current
-from valmius.flags import evaluate, evaluation_time, judge_groups, local_day, targets_frame
+from valmius.flags import evaluation_time, judge_groups, local_day, stored_or_evaluated, targets_frame
 from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot
@@ -112,7 +113,7 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
     if evaluated_at is None:
         sections.append(f"<p>{_e(text('no_data', lang))}</p>")
     else:
-        flags, areas = evaluate(snapshot, settings, at=at)
+        flags, areas = stored_or_evaluated(snapshot, settings, at=at)
         flagged_count, area_count = int(flags["is_flagged"].sum()), areas.height
         ctx = _Context(snapshot, settings, evaluated_at, flags, areas, current(snapshot, settings))
         sections.append(_summary_html(ctx))

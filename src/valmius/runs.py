@@ -30,3 +30,10 @@ def record_run(base: Snapshot, writer: SnapshotWriter, command: str, started_at:
         "definition_id": base.definition_id,
     }], schema=RUNS.schema)
     writer.write_table("runs", pl.concat([runs.select(RUNS.names), record], how="vertical_relaxed"))
+
+
+def last_summary(snapshot: Snapshot, command: str) -> dict:
+    """The summary of the last ``command`` run of ``snapshot``'s definition (empty: there was none)."""
+    runs = (snapshot.scan("runs").filter(pl.col("command") == command, pl.col("definition_id") == snapshot.definition_id)
+            .sort("run_id").collect())
+    return json.loads(runs["summary_json"][-1]) if runs.height else {}

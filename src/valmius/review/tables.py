@@ -32,7 +32,7 @@ from datetime import date, datetime
 import polars as pl
 
 from valmius.errors import ReviewError
-from valmius.flags import evaluate, first_measured_day, holds_from_january, judge_groups, most_common
+from valmius.flags import first_measured_day, holds_from_january, judge_groups, most_common, stored_or_evaluated
 from valmius.grid import grid_at
 from valmius.lake import Snapshot
 from valmius.settings import Settings
@@ -212,7 +212,7 @@ def _end_of_period(snapshot: Snapshot, settings: Settings,
                    last_year: int) -> tuple[pl.DataFrame, pl.DataFrame, datetime | None]:
     """Flags and areas of the trailing window ending 31 December of the last year, as the nightly
     flags would judge them on that day."""
-    flags, areas = evaluate(snapshot, settings, at=date(last_year, 12, 31))
+    flags, areas = stored_or_evaluated(snapshot, settings, at=date(last_year, 12, 31))
     evaluated_at = flags["evaluated_at"][0] if flags.height else None
     return flags, areas, evaluated_at
 
