@@ -64,25 +64,29 @@ PARQUET_COMPRESSION = {"compression": "zstd", "compression_level": 1}
 """zstd level 1 writes about twice as fast as the default level 3 for files about a quarter larger."""
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    """Write ``frame`` as one Parquet file, the lake's way.
+def write_parquet(frame: pl.DataFrame, table: Table, path: Path) -> None:
+    """Write ``frame`` as one Parquet file of ``table``, in its stored schema, the lake's way.
 
     Times and integers are delta-encoded (values near their neighbours, as times in call order
     are, take a few bits each), floats split by byte (``BYTE_STREAM_SPLIT``: zstd then finds the
-    repeated high bytes), text is dictionary-encoded, all pages zstd-compressed; min and max of
+    repeated high bytes), text is dictionary-encoded (not a table's one-column key: its values all
+    differ, the dictionary would only cost time), all pages zstd-compressed; min and max of
     every column are kept for readers that skip row groups. On the units of a 10M-row export this
     writes 37 % smaller files with a quarter less CPU than Polars' writer (which encodes times
     plainly), and Polars and DuckDB read them as fast; the float statistics of ``rolling_events``
-    take a quarter less CPU split by byte. No Arrow schema is stored: the Parquet types alone (UTC
-    timestamps, text, lists) say what every column is, to any reader.
+    take a quarter less CPU split by byte; the ``responses`` of 4.3M incidents with their ids
+    written plainly take a tenth less CPU and 8 % less space. No Arrow schema is stored: the Parquet
+    types alone (UTC timestamps, text, lists) say what every column is, to any reader.
     """
+    frame = conform(frame, table)
+    unique = set(table.key) if len(table.key) == 1 else set()
     encodings, text = {}, []
     for name, dtype in frame.schema.items():
         if dtype.is_temporal() or dtype.is_integer():
             encodings[name] = "DELTA_BINARY_PACKED"
         elif dtype.is_float():
             encodings[name] = "BYTE_STREAM_SPLIT"
-        elif dtype == pl.String:
+        elif dtype == pl.String and name not in unique:
             text.append(name)
     pq.write_table(frame.to_arrow(compat_level=pl.CompatLevel.newest()), path, use_dictionary=text,
                    column_encoding=encodings, write_statistics=True, store_schema=False, **PARQUET_COMPRESSION)
@@ -343,7 +347,7 @@ class SnapshotWriter:
         if frame.height == 0:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_parquet(conform(frame, spec), target)
+        write_parquet(frame, spec, target)
         self._new_files.append(target)
 
     def write_table(self, table: str, frame: pl.DataFrame) -> None:
@@ -352,7 +356,7 @@ class SnapshotWriter:
         target = self._table_folder(table) / PART_FILE
         _unlink_if_present(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_parquet(conform(frame, spec), target)
+        write_parquet(frame, spec, target)
         self._written.add((table, ()))
         self._new_files.append(target)
 
