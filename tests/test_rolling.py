@@ -112,6 +112,8 @@ EDGES = {
                                 within=np.array([True, False, True, True, False])),
     "large window counts for the interval": make(np.arange(40) % 7, np.arange(40), window=1000, level=0.95),
     "low level": make(np.arange(12.0), np.zeros(12), level=0.5),
+    "the largest group in one window (interval ranks up to its size)": make(
+        np.arange(305) % 11, np.r_[np.zeros(300), np.arange(5)], groups=np.r_[np.zeros(300), np.ones(5)].astype(int)),
     "huge time range (no room to pack)": make(np.arange(50) % 9, (np.arange(50) * 3**36) % 2**60, window=2**59),
     "huge time range with many groups (ranked times)": make(np.arange(60) % 5, (np.arange(60) * 7**20) % 2**60,
                                                              groups=np.arange(60) % 4 * 1000, window=2**58),
