@@ -57,7 +57,7 @@ def test_markdown_lists_every_column():
 def test_a_lake_file_gives_back_every_value_to_polars_and_duckdb(tmp_path):
     t = datetime(2025, 3, 30, 0, 59, 59, 123456, tzinfo=timezone.utc)
     frame = pl.DataFrame({
-        "id": ["a1", "a2", "a3", "a4"],
+        "incident_id": ["a1", "a2", "a2", "a4"],
         "text": ["Kemiönsaari", None, "", "x" * 300],
         "at": [t, None, datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2262, 4, 11, tzinfo=timezone.utc)],
         "count": pl.Series([2**62, None, -(2**62), 0], dtype=pl.Int64),
@@ -67,14 +67,14 @@ def test_a_lake_file_gives_back_every_value_to_polars_and_duckdb(tmp_path):
         "names": [["a", "ö"], [], None, [None]],
     }, schema_overrides={"at": pl.Datetime("us", "UTC")})
     path = tmp_path / "part.parquet"
-    spec = Table("example", "", tuple(Column(name, dtype, "") for name, dtype in frame.schema.items()), key=("id",))
+    spec = Table("example", "", tuple(Column(name, dtype, "") for name, dtype in frame.schema.items()))
     write_parquet(frame.select(frame.columns[::-1]), spec, path)  # written in the table's column order
     assert pl.read_parquet(path).equals(frame, null_equal=True)
     first_group = pq.read_metadata(path).row_group(0)
     encodings = {first_group.column(i).path_in_schema: first_group.column(i).encodings for i in range(first_group.num_columns)}
     assert "DELTA_BINARY_PACKED" in encodings["at"] and "DELTA_BINARY_PACKED" in encodings["count"]
     assert "BYTE_STREAM_SPLIT" in encodings["value"]
-    assert "RLE_DICTIONARY" in encodings["text"] and "RLE_DICTIONARY" not in encodings["id"]  # a one-column key is unique
+    assert "RLE_DICTIONARY" in encodings["text"] and "RLE_DICTIONARY" not in encodings["incident_id"]
     rows = duckdb.sql(f"""select "text", "at", "count", "names", "value" from '{path}'""").fetchall()
     assert rows[0] == ("Kemiönsaari", t, 2**62, ["a", "ö"], 1.5)
     assert rows[1][1] is None and rows[3][1] == datetime(2262, 4, 11, tzinfo=timezone.utc)

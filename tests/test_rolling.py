@@ -18,7 +18,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 import naive
 from valmius.rolling import (STATISTICS, calendar, ci_ranks, parse_window, rolling_median, rolling_stats,
-                             rolling_stats_at)
+                             rolling_stats_at, rolling_stats_both)
 
 
 @dataclass
@@ -63,6 +63,18 @@ REGISTRY = [
                                             list(d.evaluation_times()), within_target=_list(d.within),
                                             level=d.level)),
 ]
+
+def _both(d: Data) -> dict:
+    rows, at = rolling_stats_both(d.values, d.times, d.groups, d.window, d.evaluation_times(),
+                                  within_target=d.within, level=d.level)
+    return {**{f"row {key}": value for key, value in rows.items()}, **{f"at {key}": value for key, value in at.items()}}
+
+
+_SLOW = {kernel.name: kernel.slow for kernel in REGISTRY}
+REGISTRY.append(Kernel(  # one sweep for both: each part equals its own reference
+    "rolling_stats_both", _both,
+    lambda d: {**{f"row {key}": value for key, value in _SLOW["rolling_stats"](d).items()},
+               **{f"at {key}": value for key, value in _SLOW["rolling_stats_at"](d).items()}}))
 ids = [kernel.name for kernel in REGISTRY]
 
 
@@ -71,9 +83,10 @@ def assert_same(got: dict, expected: dict, data: Data) -> None:
     for key, want in expected.items():
         have = np.asarray(got[key])
         assert have.shape == np.shape(want), key
-        if key == "mean":  # a running sum: equal up to rounding
+        statistic = key.split()[-1]  # "mean", or "at mean" from rolling_stats_both
+        if statistic == "mean":  # a running sum: equal up to rounding
             np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-9 * scale, err_msg=key)
-        elif key == "group":
+        elif statistic == "group":
             assert list(have) == list(want)
         else:
             np.testing.assert_array_equal(have, np.asarray(want, dtype=have.dtype), err_msg=key)

@@ -32,7 +32,7 @@ from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIM
 from valmius.definitions import definition_id, measured_twin, open_results, register, require_results
 from valmius.lake import Snapshot, SnapshotWriter, new_snapshot, utc_months
 from valmius.responses import measure_responses
-from valmius.rolling import calendar, rolling_stats, rolling_stats_at
+from valmius.rolling import calendar, rolling_stats_at, rolling_stats_both
 from valmius.runs import last_summary, record_run
 from valmius.settings import Settings
 
@@ -194,10 +194,9 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
     if full:
         events = _long(measured.collect())
         summary.groups_recomputed = events["code"].n_unique()
-        write_later(ROLLING_EVENTS, set(base.partitions(ROLLING_EVENTS.name)), _event_stats(events, window_s, settings),
-                    None)
-        write_later(ROLLING_CALENDAR, set(base.partitions(ROLLING_CALENDAR.name)),
-                    _calendar_stats(events, all_points, window_s, settings), None)
+        task_rows, calendar_rows = _window_stats(events, all_points, window_s, settings)
+        write_later(ROLLING_EVENTS, set(base.partitions(ROLLING_EVENTS.name)), task_rows, None)
+        write_later(ROLLING_CALENDAR, set(base.partitions(ROLLING_CALENDAR.name)), calendar_rows, None)
         return summary
 
     assert changed is not None
@@ -213,21 +212,17 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
         return summary
     since = datetime.fromtimestamp(min(starts) - window_s, timezone.utc)
     events = _long(measured.filter(pl.col("call_at") > since).collect())
-    event_rows = cal_rows = None
+    no_tasks, fresh = _window_stats(events, fresh_points, window_s, settings, per_task=False)
+    task_rows, calendar_rows = no_tasks, fresh.clear()
     if span is not None:
         first, last = _month_bounds(span)
         subset = events.join(affected, on=["grouping", "group_key"], how="semi").filter(
             pl.col("t") > first - window_s, pl.col("t") <= last)
-        event_rows = _event_stats(subset, window_s, settings)
-        cal_rows = _calendar_stats(subset, all_points.filter(pl.col("at_s").is_between(first, last)), window_s,
-                                   settings)
-    empty_events = _event_stats(events.clear(), window_s, settings)
-    fresh = _calendar_stats(events, fresh_points, window_s, settings)
+        task_rows, calendar_rows = _window_stats(
+            subset, all_points.filter(pl.col("at_s").is_between(first, last)), window_s, settings)
     summary.partitions_written = (
-        _update_groups(base, writer, ROLLING_EVENTS, affected, span,
-                       event_rows if event_rows is not None else empty_events, empty_events)
-        + _update_groups(base, writer, ROLLING_CALENDAR, affected, span,
-                         cal_rows if cal_rows is not None else fresh.clear(), fresh))
+        _update_groups(base, writer, ROLLING_EVENTS, affected, span, task_rows, no_tasks)
+        + _update_groups(base, writer, ROLLING_CALENDAR, affected, span, calendar_rows, fresh))
     return summary
 
 
@@ -279,35 +274,36 @@ def _within(events: pl.DataFrame) -> np.ndarray:
     return events["within"].fill_null(False).to_numpy()
 
 
-def _event_stats(events: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
-    """``rolling_events`` rows (with ``year`` and ``month``) of ``events`` (from :func:`_long`), in its order."""
-    if events.height == 0:
-        return pl.DataFrame(schema=ROLLING_EVENTS.schema | {"year": pl.Int32, "month": pl.Int32})
-    stats = rolling_stats(events["value"].to_numpy(), events["t"].to_numpy(), events["code"].to_numpy(), window_s,
-                          within_target=_within(events), level=settings.windows.ci_level)
-    return events.select("grouping", "group_key", "incident_id", "at", "year", "month").with_columns(
-        window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
-        **{column: _nullable(stats[key]) for key, column in STATS.items()},
-    )
-
-
-def _calendar_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings) -> pl.DataFrame:
-    schema = {c.name: c.dtype for c in ROLLING_CALENDAR.columns}
-    if events.height == 0 or points.height == 0:
-        return pl.DataFrame(schema=schema)
+def _window_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings, *,
+                  per_task: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """From one sweep of the kernels: the ``rolling_events`` rows of ``events`` (from :func:`_long`,
+    in its order, with ``year`` and ``month``; none unless ``per_task``) and the ``rolling_calendar``
+    rows at ``points`` (from :func:`calendar_points`)."""
+    task_rows = pl.DataFrame(schema=ROLLING_EVENTS.schema | {"year": pl.Int32, "month": pl.Int32})
+    calendar_rows = pl.DataFrame(schema={c.name: c.dtype for c in ROLLING_CALENDAR.columns})
+    if events.height == 0 or (points.height == 0 and not per_task):
+        return task_rows, calendar_rows
     codes = events["code"].to_numpy()
-    labels = _labels(events, codes)
-    stats = rolling_stats_at(events["value"].to_numpy(), events["t"].to_numpy(), codes, window_s,
-                             points["at_s"].to_numpy(), within_target=_within(events),
-                             level=settings.windows.ci_level)
-    kept = np.flatnonzero(stats["count"] > 0)  # most (group, point) pairs of a small group have empty windows
-    frame = pl.DataFrame({"code": np.asarray(stats["group"], dtype=np.int64)[kept],
-                          "at_s": np.asarray(stats["at"], dtype=np.int64)[kept],
-                          **{column: _nullable(stats[key][kept]) for key, column in STATS.items()}})
-    frame = (frame.join(labels, on="code", how="left").join(points, on="at_s", how="left")
-             .with_columns(window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
-                           count=pl.col("count").cast(pl.Int64)))
-    return _with_partition(frame).select(list(schema))
+    inputs = (events["value"].to_numpy(), events["t"].to_numpy(), codes, window_s, points["at_s"].to_numpy())
+    options = {"within_target": _within(events), "level": settings.windows.ci_level}
+    if per_task:
+        per_row, at = rolling_stats_both(*inputs, **options)
+        task_rows = events.select("grouping", "group_key", "incident_id", "at", "year", "month").with_columns(
+            window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
+            **{column: _nullable(per_row[key]) for key, column in STATS.items()},
+        )
+    else:
+        at = rolling_stats_at(*inputs, **options)
+    if points.height:
+        kept = np.flatnonzero(at["count"] > 0)  # most (group, point) pairs of a small group have empty windows
+        frame = pl.DataFrame({"code": np.asarray(at["group"], dtype=np.int64)[kept],
+                              "at_s": np.asarray(at["at"], dtype=np.int64)[kept],
+                              **{column: _nullable(at[key][kept]) for key, column in STATS.items()}})
+        frame = (frame.join(_labels(events, codes), on="code", how="left").join(points, on="at_s", how="left")
+                 .with_columns(window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
+                               count=pl.col("count").cast(pl.Int64)))
+        calendar_rows = _with_partition(frame).select(calendar_rows.columns)
+    return task_rows, calendar_rows
 
 
 def _labels(events: pl.DataFrame, codes: np.ndarray) -> pl.DataFrame:

@@ -456,30 +456,7 @@ def rolling_stats(values, times, groups=None, window: str | timedelta | np.timed
     ``within_target`` true; NaN without ``within_target``). Arguments as for
     :func:`rolling_median`; conventions in the module docstring.
     """
-    times_int, unit_seconds, _ = _times(times)
-    n = len(times_int)
-    values_f = _values(values, n)
-    groups = _check_groups(groups, n)
-    length = _window_units(window, unit_seconds)
-    hits = _hits(within_target, n)
-    _check_level(level)
-    if n == 0:
-        return _empty_stats(0)
-    rows = _pack_rows(values_f, times_int, groups, length, hits, by_position=True)
-    ks = ci_ranks(level, int(rows.group_sizes.max()))
-    # Statistics land at the rows' positions in the buckets (in cache while a bucket is swept),
-    # then each array is put in input order; the work arrays, free by then, take the first two.
-    by_position = _empty_stats(n)
-    rows.run(kernels.stats_buckets, rows.window, rows.lower_of, rows.slot_bits, rows.domain, rows.offsets, ks, P90,
-             *(by_position[key] for key in STATISTICS))
-    free = [rows.keys, rows.payloads]
-    out = {}
-    for key in STATISTICS:
-        out[key] = rows.to_input_order(by_position[key], free.pop().view(by_position[key].dtype))
-        free.append(by_position.pop(key).view(np.int64))
-    if within_target is None:
-        out["share_within"][:] = np.nan
-    return out
+    return _sweep(values, times, groups, window, None, within_target, level, per_row=True)[0]
 
 
 def rolling_stats_at(values, times, groups, window: str | timedelta | np.timedelta64 | int, at, *,
@@ -492,42 +469,71 @@ def rolling_stats_at(values, times, groups, window: str | timedelta | np.timedel
     least one row. Every pair is present: pairs whose window holds no values have count 0 and NaN
     statistics (drop them if unwanted). ``groups=None`` makes one group labelled 0.
     """
+    return _sweep(values, times, groups, window, at, within_target, level, per_row=False)[1]
+
+
+def rolling_stats_both(values, times, groups, window: str | timedelta | np.timedelta64 | int, at, *,
+                       within_target=None, level: float = 0.95) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(:func:`rolling_stats`, :func:`rolling_stats_at`) of the same rows, from one sweep: the rows
+    are packed and sorted once, and the windows ending at ``at`` are read between the rows' (at 13M
+    rows in 2,187 groups and 121 month ends, 1.3 s of kernels instead of 1.9 s)."""
+    return _sweep(values, times, groups, window, at, within_target, level, per_row=True)
+
+
+def _sweep(values, times, groups, window, at, within_target, level: float,
+           per_row: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Validate, pack and sweep once: (per-row statistics, empty unless ``per_row``; statistics at
+    ``at``, empty when ``at`` is None)."""
     times_int, unit_seconds, kind = _times(times)
-    at_int, at_unit, at_kind = _times(at, "at")
     n = len(times_int)
-    if (kind == "seconds") != (at_kind == "seconds"):
-        raise ValueError(f"at is {at_kind} but times are {kind}: give both as datetime64 or both as integer seconds")
-    if at_unit != unit_seconds:  # bring both to the finer unit
-        finer = min(at_unit, unit_seconds)
-        times_int = times_int * int(unit_seconds / finer)
-        at_int = at_int * int(at_unit / finer)
-        unit_seconds = finer
-    if len(at_int) > 1 and (np.diff(at_int) < 0).any():
-        row = int(np.argmax(np.diff(at_int) < 0)) + 1
-        raise ValueError(f"at must be sorted, but at[{row}] comes before at[{row - 1}]: pass np.sort(at)")
+    at_int = np.zeros(0, dtype=np.int64)
+    if at is not None:
+        at_int, at_unit, at_kind = _times(at, "at")
+        if (kind == "seconds") != (at_kind == "seconds"):
+            raise ValueError(f"at is {at_kind} but times are {kind}: give both as datetime64 or both as integer seconds")
+        if at_unit != unit_seconds:  # bring both to the finer unit
+            finer = min(at_unit, unit_seconds)
+            times_int = times_int * int(unit_seconds / finer)
+            at_int = at_int * int(at_unit / finer)
+            unit_seconds = finer
+        if len(at_int) > 1 and (np.diff(at_int) < 0).any():
+            row = int(np.argmax(np.diff(at_int) < 0)) + 1
+            raise ValueError(f"at must be sorted, but at[{row}] comes before at[{row - 1}]: pass np.sort(at)")
     values_f = _values(values, n)
     groups = _check_groups(groups, n)
     length = _window_units(window, unit_seconds)
     hits = _hits(within_target, n)
     _check_level(level)
+    no_at = np.zeros(0, dtype=np.int64)
     if n == 0:
-        out = {"group": (np.zeros(0, dtype=np.int64) if groups is None else groups[:0]), "at": np.asarray(at)[:0]}
-        out.update(_empty_stats(0))
-        return out
-    rows = _pack_rows(values_f, times_int, groups, length, hits)
-    present = rows.group_sizes > 0
-    ordinal_of = np.cumsum(present) - 1
-    labels = rows.labels[present]
+        at_out = {"group": (no_at if groups is None else groups[:0]), "at": (no_at if at is None else np.asarray(at)[:0])}
+        return _empty_stats(0), {**at_out, **_empty_stats(0)}
+    rows = _pack_rows(values_f, times_int, groups, length, hits, by_position=per_row)
     ks = ci_ranks(level, int(rows.group_sizes.max()))
-    lower, upper = rows.at_limits(at_int, length)
-    n_at = len(at_int)
-    out = {"group": np.repeat(labels, n_at), "at": np.tile(np.asarray(at), len(labels))}
-    out.update(_empty_stats(len(labels) * n_at))
-    rows.run(kernels.stats_at_buckets, lower, upper, ordinal_of, rows.slot_bits, rows.domain, rows.offsets, ks, P90,
-             *(out[key] for key in STATISTICS))
+    lower = upper = ordinal_of = no_at
+    at_out: dict[str, np.ndarray] = {"group": rows.labels[:0], "at": no_at}
+    if at is not None:
+        present = rows.group_sizes > 0
+        ordinal_of = np.cumsum(present) - 1
+        labels = rows.labels[present]
+        lower, upper = rows.at_limits(at_int, length)
+        at_out = {"group": np.repeat(labels, len(at_int)), "at": np.tile(np.asarray(at), len(labels))}
+    at_out.update(_empty_stats(len(at_out["group"])))
+    # Per-row statistics land at the rows' positions in the buckets (in cache while a bucket is
+    # swept), then each array is put in input order; the work arrays, free by then, take the first two.
+    by_position = _empty_stats(n if per_row else 0)
+    rows.run(kernels.stats_buckets, rows.window, rows.lower_of, rows.slot_bits, rows.domain, rows.offsets, ks, P90,
+             *(by_position[key] for key in STATISTICS), lower, upper, ordinal_of, *(at_out[key] for key in STATISTICS))
+    out = _empty_stats(0)
+    if per_row:
+        free = [rows.keys, rows.payloads]
+        for key in STATISTICS:
+            out[key] = rows.to_input_order(by_position[key], free.pop().view(by_position[key].dtype))
+            free.append(by_position.pop(key).view(np.int64))
     if within_target is None:
         out["share_within"][:] = np.nan
-    return out
+        at_out["share_within"][:] = np.nan
+    return out, at_out
 
 
 def calendar(start: date, end: date, every: str = "day", zone: str = "Europe/Helsinki") -> np.ndarray:

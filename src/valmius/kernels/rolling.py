@@ -570,17 +570,41 @@ def _leave(counts, bits, offsets, domain, payload, slot_bits, n, total, hits, tr
     return n - 1, total - domain[v], hits - ((payload >> slot_bits) & 1), tr
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _store(row, n, stats, count, median, ci_low, ci_high, mean, upper, share):
+    count[row] = n
+    median[row], ci_low[row], ci_high[row], mean[row], upper[row], share[row] = stats
+
+
 @numba.njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see "Sweeps"
 def _stats_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, domain, offsets, ks, quantile,
-                 counts, bits, count, median, ci_low, ci_high, mean, upper, share):
+                 counts, bits, count, median, ci_low, ci_high, mean, upper, share,
+                 row0, lower, upper_key, at_count, at_median, at_ci_low, at_ci_high, at_mean, at_upper, at_share):
+    """One group's sweep in time order: the statistics of every row's window (when ``count`` is not
+    empty), and of the windows (lower[m], upper_key[m]] (time keys, both non-decreasing), written
+    at ``row0 + m`` of the ``at_`` arrays. A window (lower, upper] is read just before the first row
+    after ``upper`` enters: every row it holds has entered, and ``lower`` is at most the limit of
+    that row, so rows leave in one pass for both kinds of window."""
     time_mask = (np.int64(1) << time_bits) - 1
     row_shift = slot_bits + 1
     ranked = len(lower_of) > 0
+    per_row = len(count) > 0
+    points = len(lower)
     tr = TRACKERS_START
     n, total, hits = 0, 0.0, 0
     left = s
     i = s
-    while i < e:
+    m = 0
+    while m < points or (per_row and i < e):
+        if m < points and (i == e or upper_key[m] < (keys[i] & time_mask)):  # a window ends before the next row
+            while left < i and (keys[left] & time_mask) <= lower[m]:
+                n, total, hits, tr = _leave(counts, bits, offsets, domain, payloads[left], slot_bits, n, total, hits,
+                                            tr)
+                left += 1
+            stats, tr = _statistics(counts, bits, offsets, domain, n, total, hits, ks, quantile, tr)
+            _store(row0 + m, n, stats, at_count, at_median, at_ci_low, at_ci_high, at_mean, at_upper, at_share)
+            m += 1
+            continue
         t = keys[i] & time_mask
         j = i
         while j < e and (keys[j] & time_mask) == t:
@@ -590,26 +614,23 @@ def _stats_group(keys, payloads, s, e, time_bits, window, lower_of, slot_bits, d
         while (keys[left] & time_mask) <= limit:
             n, total, hits, tr = _leave(counts, bits, offsets, domain, payloads[left], slot_bits, n, total, hits, tr)
             left += 1
-        (m, lo, hi, avg, up, sh), tr = _statistics(counts, bits, offsets, domain, n, total, hits, ks, quantile, tr)
-        for k in range(i, j):
-            row = payloads[k] >> row_shift
-            count[row] = n
-            median[row] = m
-            ci_low[row] = lo
-            ci_high[row] = hi
-            mean[row] = avg
-            upper[row] = up
-            share[row] = sh
+        if per_row:
+            stats, tr = _statistics(counts, bits, offsets, domain, n, total, hits, ks, quantile, tr)
+            for k in range(i, j):
+                _store(payloads[k] >> row_shift, n, stats, count, median, ci_low, ci_high, mean, upper, share)
         i = j
-    for k in range(left, e):
+    for k in range(left, i):  # rows after the last window of a sweep without per-row statistics never entered
         n, total, hits, tr = _leave(counts, bits, offsets, domain, payloads[k], slot_bits, n, total, hits, tr)
 
 
 @numba.njit(cache=True, nogil=True)
 def stats_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, window, lower_of, slot_bits, domain,
-                  offsets, ks, quantile, count, median, ci_low, ci_high, mean, upper, share):
+                  offsets, ks, quantile, count, median, ci_low, ci_high, mean, upper, share,
+                  lower, upper_key, ordinal_of, at_count, at_median, at_ci_low, at_ci_high, at_mean, at_upper, at_share):
     """Sort the listed buckets, then every statistic of each of their rows' windows, written at the
-    index the payload names (the input row, or with ``by_position`` the row's place in the buckets).
+    index the payload names (the input row, or with ``by_position`` the row's place in the buckets),
+    unless ``count`` is empty; and of the windows (lower[m], upper_key[m]] of each of their groups,
+    written at ``ordinal_of[group] * len(lower) + m`` of the ``at_`` arrays.
 
     Bit ``slot_bits`` of a payload is the row's within-target flag; ``share`` counts it over the
     window's rows that have a value.
@@ -622,49 +643,9 @@ def stats_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, 
         k = s
         while k < e:
             end = _group_end(keys, k, e, time_bits)
+            row0 = ordinal_of[keys[k] >> time_bits] * len(lower) if len(lower) else 0
             _stats_group(keys, payloads, k, end, time_bits, window, lower_of, slot_bits, domain, offsets, ks,
-                         quantile, counts, bits, count, median, ci_low, ci_high, mean, upper, share)
-            k = end
-
-
-@numba.njit(cache=True, nogil=True, _nrt=False)  # no reference counting: see "Sweeps"
-def _stats_at_group(keys, payloads, s, e, row0, time_bits, lower, upper_key, slot_bits, domain, offsets, ks, quantile,
-                    counts, bits, count, median, ci_low, ci_high, mean, upper, share):
-    time_mask = (np.int64(1) << time_bits) - 1
-    tr = TRACKERS_START
-    n, total, hits = 0, 0.0, 0
-    left = s
-    right = s
-    for m in range(len(lower)):
-        while right < e and (keys[right] & time_mask) <= upper_key[m]:
-            n, total, hits, tr = _enter(counts, bits, offsets, domain, payloads[right], slot_bits, n, total, hits,
-                                        tr)
-            right += 1
-        while left < right and (keys[left] & time_mask) <= lower[m]:
-            n, total, hits, tr = _leave(counts, bits, offsets, domain, payloads[left], slot_bits, n, total, hits, tr)
-            left += 1
-        row = row0 + m
-        count[row] = n
-        (median[row], ci_low[row], ci_high[row], mean[row], upper[row], share[row]), tr = _statistics(
-            counts, bits, offsets, domain, n, total, hits, ks, quantile, tr)
-    for k in range(left, right):
-        n, total, hits, tr = _leave(counts, bits, offsets, domain, payloads[k], slot_bits, n, total, hits, tr)
-
-
-@numba.njit(cache=True, nogil=True)
-def stats_at_buckets(keys, payloads, bucket_starts, buckets, sort_bits, time_bits, lower, upper_key, ordinal_of,
-                     slot_bits, domain, offsets, ks, quantile, count, median, ci_low, ci_high, mean, upper, share):
-    """Sort the listed buckets, then statistics of windows (lower[m], upper_key[m]] (time keys, both
-    non-decreasing) of each of their groups. Output row ``ordinal_of[group] * len(lower) + m``."""
-    packed, spare, hist, counts, bits = _scratch(bucket_starts, buckets, domain, offsets)
-    for q in buckets:
-        s = bucket_starts[q]
-        e = bucket_starts[q + 1]
-        _sort_bucket(keys, payloads, s, e, sort_bits, packed, spare, hist)
-        k = s
-        while k < e:
-            end = _group_end(keys, k, e, time_bits)
-            row0 = ordinal_of[keys[k] >> time_bits] * len(lower)
-            _stats_at_group(keys, payloads, k, end, row0, time_bits, lower, upper_key, slot_bits, domain, offsets,
-                            ks, quantile, counts, bits, count, median, ci_low, ci_high, mean, upper, share)
+                         quantile, counts, bits, count, median, ci_low, ci_high, mean, upper, share,
+                         row0, lower, upper_key, at_count, at_median, at_ci_low, at_ci_high, at_mean, at_upper,
+                         at_share)
             k = end
