@@ -475,8 +475,10 @@ def rolling_stats_at(values, times, groups, window: str | timedelta | np.timedel
 def rolling_stats_both(values, times, groups, window: str | timedelta | np.timedelta64 | int, at, *,
                        within_target=None, level: float = 0.95) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(:func:`rolling_stats`, :func:`rolling_stats_at`) of the same rows, from one sweep: the rows
-    are packed and sorted once, and the windows ending at ``at`` are read between the rows' (at 13M
-    rows in 2,187 groups and 121 month ends, 1.3 s of kernels instead of 1.9 s)."""
+    are packed and sorted once, and the windows ending at ``at`` are read between the rows'. A full
+    measure of 13M rows in 2,187 groups and 120 month ends took 7.5-7.8 s instead of 8.6-8.8 s (the
+    packed rows, 213 MB, are faulted into memory once); on memory already in use the one sweep is
+    as fast as the two calls."""
     return _sweep(values, times, groups, window, at, within_target, level, per_row=True)
 
 
