@@ -27,9 +27,7 @@
 --   export overlaps, which do not count)
 WITH params AS (
     SELECT CAST($risk_class AS VARCHAR) AS risk_class,
-           coalesce(CAST($end_year AS INTEGER),
-                    (SELECT year(newest) - CASE WHEN month(newest) = 12 THEN 0 ELSE 1 END
-                     FROM (SELECT local_time(max(call_at)) AS newest FROM responses WHERE is_measured))) AS end_year,
+           coalesce(CAST($end_year AS INTEGER), last_review_year()) AS end_year,
            CAST($years AS INTEGER) AS years
 ),
 tasks AS (
@@ -40,12 +38,9 @@ tasks AS (
       AND r.year BETWEEN p.end_year - p.years AND p.end_year + 1
       AND r.call_at >= year_start(p.end_year - p.years + 1) AND r.call_at < year_start(p.end_year + 1)
 ),
-first_task AS (
-    SELECT local_time(min(call_at)) AS first_local FROM responses WHERE is_measured
-),
 review_years AS (
-    SELECT DISTINCT t.year FROM tasks AS t, params AS p, first_task AS f
-    WHERE t.year = p.end_year OR f.first_local < make_timestamp(t.year, 2, 1, 0, 0, 0)
+    SELECT DISTINCT t.year FROM tasks AS t, params AS p
+    WHERE t.year = p.end_year OR held_from_january(t.year)
 ),
 yearly AS (
     SELECT cell_id, year, any_value(risk_class) AS risk_class, any_value(target_s) AS target_s,

@@ -19,10 +19,7 @@
 --   | III | 2024 | 6 | 2024-12-30 | 2024-12-31 | 516.5 | 8:37 | 1 |  |  | 1200 |
 --   | III | 2025 | 897 | 2025-01-01 | 2025-12-29 | 542 | 9:02 | 0.964 |  |  | 1200 |
 --   | IV | 2025 | 130 | 2025-01-04 | 2025-12-25 | 734 | 12:14 | 1 |  |  | 2400 |
-WITH first_task AS (
-    SELECT local_time(min(call_at))::DATE AS lake_first_day FROM responses WHERE is_measured
-),
-yearly AS (
+WITH yearly AS (
     SELECT r.risk_class,
            year(local_time(r.call_at)) AS year,
            count(*) AS tasks,
@@ -37,10 +34,10 @@ yearly AS (
 ),
 compared AS (
     SELECT y.*,
-           f.lake_first_day < make_date(lag(y.year) OVER w, 2, 1) AS previous_held,
+           held_from_january(lag(y.year) OVER w) AS previous_held,
            y.median_s - lag(y.median_s) OVER w AS median_change,
            y.share_within - lag(y.share_within) OVER w AS share_points
-    FROM yearly AS y, first_task AS f
+    FROM yearly AS y
     WINDOW w AS (PARTITION BY y.risk_class ORDER BY y.year)
 )
 SELECT risk_class, year, tasks, first_day, last_day, median_s, mmss(median_s) AS median_mmss, share_within,

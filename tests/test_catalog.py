@@ -22,7 +22,9 @@ from valmius.catalog import CatalogError, connect_catalog, duckdb_type, refresh_
 from valmius.columns import TABLES
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
-from valmius.definitions import definition_id
+from valmius.definitions import definition_id, open_results
+from valmius.flags import (evaluation_time, first_measured_day, holds_from_january, last_measured_day,
+                           last_review_year)
 from valmius.pipeline import nightly
 from valmius.rolling import ci_ranks
 from valmius.settings import Settings, WindowSettings, load_settings
@@ -208,6 +210,19 @@ def test_domain_macros(tmp_path, settings):
     assert one("SELECT epoch(TIMESTAMPTZ '2025-06-01 00:00:00+00') - epoch(TIMESTAMPTZ '2025-06-01 00:00:00+00' - "
                "trailing_window()), trailing_days()") == (365 * 86400.0, 365)
     con.close()
+
+
+def test_review_period_macros_are_the_flags_rules(sql_lake):
+    """``last_review_year()`` and ``held_from_january(year)`` answer as valmius.flags does on the same lake."""
+    snapshot = open_results(sql_lake)
+    first_day, last_day = first_measured_day(snapshot, sql_lake), last_measured_day(snapshot, sql_lake)
+    years = list(range(first_day.year - 1, last_day.year + 2))
+    with connect_catalog(sql_lake, refresh_if_stale=False) as con:
+        last = con.execute("SELECT last_review_year()").fetchone()[0]
+        held = [con.execute("SELECT held_from_january(?)", [y]).fetchone()[0] for y in years]
+    assert last == last_review_year(evaluation_time(snapshot, sql_lake), sql_lake)
+    assert held == [holds_from_january(first_day, y) for y in years]
+    assert True in held and False in held
 
 
 def test_the_nightly_run_refreshes_the_catalog(tmp_path):

@@ -43,6 +43,12 @@ month (``valmius.scorecards``).
 - ``year_start(year)``: the instant a local calendar year begins; filter with
   ``call_at >= year_start(y) AND call_at < year_start(y + 1)`` (cheaper than converting every time).
 - ``latest_year()``: the latest local calendar year with a measured task (``responses``).
+- ``last_review_year()``: the last year a review period ends with by default, the latest year the
+  lake holds into December: the year of its newest measured task from 1 December on, else the year
+  before (as the flags judge it).
+- ``held_from_january(calendar_year)``: whether the lake holds that local year from its January
+  on (its first measured task is before 1 February of it): the years before a review's last one
+  must be, or their cells would be judged on a task or two.
 - ``valmius_catalog()``: table of what the catalog was built from (lake path, snapshot, settings).
 """
 
@@ -222,6 +228,12 @@ def macro_sql(settings: Settings) -> list[str]:
         f"CREATE MACRO year_start(year) AS timezone({zone}, make_timestamp(CAST(year AS BIGINT), 1, 1, 0, 0, 0))",
         # The latest call is the latest in local time too: one conversion instead of one per task.
         "CREATE MACRO latest_year() AS (SELECT year(local_time(max(call_at))) FROM responses WHERE is_measured)",
+        # The review period's rules, as valmius.flags.last_review_year and holds_from_january.
+        "CREATE MACRO last_review_year() AS (SELECT year(newest) - CASE WHEN month(newest) = 12 THEN 0 ELSE 1 END "
+        "FROM (SELECT local_time(max(call_at)) AS newest FROM responses WHERE is_measured))",
+        # (a parameter named year would clash with the responses view's partition column in the subquery)
+        "CREATE MACRO held_from_january(calendar_year) AS (SELECT local_time(min(call_at)) FROM responses "
+        "WHERE is_measured) < make_timestamp(CAST(calendar_year AS BIGINT), 2, 1, 0, 0, 0)",
     ]
 
 
