@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -46,6 +47,9 @@ _US = 1_000_000
 WRITE_THREADS = 2
 """Partitions written at once by a full measure: 2 wrote the 121 monthly partitions of 13 million
 rolling rows in 1.4 s instead of 2.0 s on 2 cores; 3 were no faster."""
+
+Partitions = dict[tuple[int, int], Callable[[], pl.DataFrame]]
+"""A table's new rows by (year, month) partition, each put together when it is written."""
 
 
 @dataclass
@@ -146,7 +150,7 @@ def _run(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: bool)
     with ThreadPoolExecutor(1, thread_name_prefix="valmius-write") as background:
         writes: list[Future[int]] = []
 
-        def write_later(table: Table, old_partitions: set[tuple[int, int]], new: pl.DataFrame,
+        def write_later(table: Table, old_partitions: set[tuple[int, int]], new: Partitions,
                         only: set[tuple[int, int]] | None) -> None:
             writes.append(background.submit(_write_changed_partitions, writer, table, old_partitions, new, only))
 
@@ -165,7 +169,7 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
     if dirty is None:
         changed = None
         clean = stored.filter(pl.lit(False))
-        write_later(RESPONSES, set(base.partitions("responses")), new, None)
+        write_later(RESPONSES, set(base.partitions("responses")), _lazy(new), None)
     else:
         old = stored.filter(_in_months(dirty)).collect()
         changed = pl.concat([
@@ -173,7 +177,7 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
             old.join(new, on=RESPONSES.names, how="anti", nulls_equal=True),
         ])
         clean = stored.filter(~_in_months(dirty))  # partitions this run leaves as they are
-        write_later(RESPONSES, _partitions(old), new, _partitions(changed))
+        write_later(RESPONSES, _partitions(old), _lazy(new), _partitions(changed))
     summary = _counted(clean, new, "full" if full else "incremental")
     summary.responses_changed = new.height if changed is None else changed["incident_id"].n_unique()
 
@@ -192,18 +196,19 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
         summary.mode = "full"
 
     if full:
-        events = _long(measured.collect())
-        summary.groups_recomputed = events["code"].n_unique()
-        task_rows, calendar_rows = _window_stats(events, all_points, window_s, settings)
-        write_later(ROLLING_EVENTS, set(base.partitions(ROLLING_EVENTS.name)), task_rows, None)
-        write_later(ROLLING_CALENDAR, set(base.partitions(ROLLING_CALENDAR.name)), calendar_rows, None)
+        events = _events(measured.collect())
+        summary.groups_recomputed = events.groups.height
+        per_row, calendar_rows = _window_stats(events, all_points, window_s, settings)
+        write_later(ROLLING_EVENTS, set(base.partitions(ROLLING_EVENTS.name)),
+                    events.task_rows_by_partition(per_row, settings.windows.trailing_days), None)
+        write_later(ROLLING_CALENDAR, set(base.partitions(ROLLING_CALENDAR.name)), _lazy(calendar_rows), None)
         return summary
 
     assert changed is not None
-    touched = _long(changed.filter("is_measured"))
-    affected = touched.select("grouping", "group_key").unique()
+    touched = _events(changed.filter("is_measured"))
+    affected = touched.groups.select("grouping", "group_key")
     summary.groups_recomputed = affected.height
-    span = (touched["t"].min(), touched["t"].max() + window_s) if touched.height else None
+    span = (touched.tasks["t"].min(), touched.tasks["t"].max() + window_s) if touched.tasks.height else None
     fresh_points = all_points.filter(~pl.col("at_s").is_in(list(old_points_s)))
     # Tasks from one window before the first partition the change reaches (or the first new
     # calendar point) on: the windows that end there need them; older windows stay as stored.
@@ -211,15 +216,18 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
     if not starts:
         return summary
     since = datetime.fromtimestamp(min(starts) - window_s, timezone.utc)
-    events = _long(measured.filter(pl.col("call_at") > since).collect())
-    no_tasks, fresh = _window_stats(events, fresh_points, window_s, settings, per_task=False)
-    task_rows, calendar_rows = no_tasks, fresh.clear()
+    events = _events(measured.filter(pl.col("call_at") > since).collect())
+    _, fresh = _window_stats(events, fresh_points, window_s, settings, per_task=False)
+    task_rows = no_tasks = events.task_rows(None, settings.windows.trailing_days)
+    calendar_rows = fresh.clear()
     if span is not None:
         first, last = _month_bounds(span)
-        subset = events.join(affected, on=["grouping", "group_key"], how="semi").filter(
-            pl.col("t") > first - window_s, pl.col("t") <= last)
-        task_rows, calendar_rows = _window_stats(
+        codes = events.groups.join(affected, on=["grouping", "group_key"], how="semi")["code"].to_numpy()
+        t = events.t
+        subset = events.subset(np.isin(events.code, codes) & (t > first - window_s) & (t <= last))
+        per_row, calendar_rows = _window_stats(
             subset, all_points.filter(pl.col("at_s").is_between(first, last)), window_s, settings)
+        task_rows = subset.task_rows(per_row, settings.windows.trailing_days)
     summary.partitions_written = (
         _update_groups(base, writer, ROLLING_EVENTS, affected, span, task_rows, no_tasks)
         + _update_groups(base, writer, ROLLING_CALENDAR, affected, span, calendar_rows, fresh))
@@ -241,57 +249,114 @@ def _counted(clean: pl.LazyFrame, new: pl.DataFrame, mode: str) -> MeasureSummar
                           no_response=dict(zip(reasons["no_response_reason"].to_list(), reasons["len"].to_list())))
 
 
-def _long(responses: pl.DataFrame) -> pl.DataFrame:
-    """One row per measured task and grouping: grouping, group_key, code, incident_id, t (seconds),
-    at, value, within, year, month. ``code`` numbers the (grouping, group_key) pairs densely in their
-    sorted order. Rows come month partition by month partition (by ``at`` in UTC), then by grouping
-    and time: the order in which ``rolling_events`` is stored, without sorting the long rows."""
-    responses = responses.sort("call_at").with_columns(
-        year=pl.col("call_at").dt.year().cast(pl.Int32), month=pl.col("call_at").dt.month().cast(pl.Int32))
-    parts, offset = [], 0
+@dataclass(frozen=True)
+class _Events:
+    """Measured tasks as the kernels read them: each task once per grouping it has a key in.
+
+    Event row ``i`` is the task ``tasks[task[i]]`` in the group ``code[i]``. Codes number the
+    (grouping, group_key) pairs densely in their sorted order; ``groups`` has one row per code, at
+    its code. Event rows come grouping by grouping, each in call order (``blocks``: where each
+    grouping's rows start, and the end). No text is repeated per event row: a full measure's 13M
+    ``rolling_events`` rows are put together a month partition at a time, as they are written."""
+
+    tasks: pl.DataFrame
+    """The tasks in call order: incident_id, at (call time), t (UTC seconds), value (response time,
+    s), within (within target), year, month (the UTC month partition of ``at``)."""
+    task: np.ndarray
+    code: np.ndarray
+    groups: pl.DataFrame
+    """grouping, group_key, code."""
+    blocks: np.ndarray
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.tasks["t"].to_numpy()[self.task]
+
+    def subset(self, keep: np.ndarray) -> _Events:
+        """The event rows where ``keep`` (a mask) is true, in the same order."""
+        kept = np.concatenate([[0], np.cumsum(keep)])
+        return _Events(self.tasks, self.task[keep], self.code[keep], self.groups, kept[self.blocks])
+
+    def kernel_inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """values, times (s), group codes and within target per event row. A task whose class has
+        no target (no risk class) counts as not within it."""
+        within = self.tasks["within"].fill_null(False).to_numpy()
+        return self.tasks["value"].to_numpy()[self.task], self.t, self.code, within[self.task]
+
+    def task_rows(self, per_row: dict[str, np.ndarray] | None, window_days: int,
+                  rows: np.ndarray | None = None) -> pl.DataFrame:
+        """``rolling_events`` rows (with year and month) of the event rows ``rows`` (all when None),
+        with the kernels' statistics ``per_row`` (one value per event row; None: no rows)."""
+        if per_row is None:
+            per_row, rows = _no_stats(), np.zeros(0, dtype=np.int64)
+        task = self.task if rows is None else self.task[rows]
+        code = self.code if rows is None else self.code[rows]
+        return pl.concat([
+            self.groups.select("grouping", "group_key")[code],
+            self.tasks.select("incident_id", "at", "year", "month")[task],
+        ], how="horizontal").with_columns(
+            window_days=pl.lit(window_days, pl.Int32),
+            **{column: _nullable(per_row[key] if rows is None else per_row[key][rows]) for key, column in STATS.items()},
+        )
+
+    def task_rows_by_partition(self, per_row: dict[str, np.ndarray], window_days: int) -> Partitions:
+        """:meth:`task_rows` of every event row, a month partition at a time, each partition's rows
+        grouping by grouping in call order."""
+        def rows_of(first: int, end: int) -> np.ndarray:  # event rows of the tasks first..end-1
+            return np.concatenate([start + np.arange(*np.searchsorted(self.task[start:stop], [first, end]))
+                                   for start, stop in zip(self.blocks[:-1], self.blocks[1:])])
+
+        return {values: (lambda first=first, end=end: self.task_rows(per_row, window_days, rows_of(first, end)))
+                for values, first, end in _month_runs(self.tasks)}
+
+
+def _no_stats() -> dict[str, np.ndarray]:
+    return {key: np.zeros(0, dtype=np.int64 if key == "count" else np.float64) for key in STATS}
+
+
+def _events(responses: pl.DataFrame) -> _Events:
+    """The measured tasks of ``responses`` (with ``_EVENT_COLUMNS``) as :class:`_Events`."""
+    responses = responses.sort("call_at")
+    n = responses.height
+    tasks, codes, groups, blocks = [], [], [], [0]
     for grouping, column in sorted(GROUPINGS.items()):
-        key = pl.lit("all") if column is None else pl.col(column)
-        part = responses.select(
-            grouping=pl.lit(grouping), group_key=key, incident_id="incident_id",
-            t=pl.col("call_at").dt.epoch("us") // _US, at="call_at",
-            value=pl.col("response_s").cast(pl.Float64), within=pl.col("within_target"), year="year", month="month",
-        ).drop_nulls("group_key")
-        keys = part.select(pl.col("group_key").unique().sort()).with_row_index("code", offset)
-        parts.append(part.join(keys.with_columns(pl.col("code").cast(pl.Int64)), on="group_key", how="left",
-                               maintain_order="left").select(_LONG_COLUMNS))
-        offset += keys.height
-    by_month = [_by_partition(part) for part in parts]
-    months = sorted(set().union(*by_month))
-    ordered = [pieces[m] for m in months for pieces in by_month if m in pieces]
-    return pl.concat(ordered, rechunk=False) if ordered else pl.concat(parts)
+        offset = sum(g.height for g in groups)
+        if column is None:
+            rows, keys = np.arange(n), pl.Series("group_key", ["all"] if n else [], dtype=pl.String)
+            code = np.zeros(n, dtype=np.int64)
+        else:
+            key = responses[column]
+            rows = np.flatnonzero(key.is_not_null().to_numpy()) if key.null_count() else np.arange(n)
+            key = key.drop_nulls().alias("group_key")
+            keys = key.unique().sort()
+            numbered = pl.DataFrame({"group_key": keys, "code": np.arange(keys.len(), dtype=np.int64)})
+            code = key.to_frame().join(numbered, on="group_key", how="left", maintain_order="left")["code"].to_numpy()
+        tasks.append(rows)
+        codes.append(code + offset)
+        groups.append(pl.DataFrame({"grouping": pl.Series([grouping] * keys.len(), dtype=pl.String), "group_key": keys,
+                                    "code": np.arange(offset, offset + keys.len(), dtype=np.int64)}))
+        blocks.append(blocks[-1] + rows.size)
+    frame = responses.select(
+        "incident_id", at="call_at", t=pl.col("call_at").dt.epoch("us") // _US,
+        value=pl.col("response_s").cast(pl.Float64), within="within_target",
+        year=pl.col("call_at").dt.year().cast(pl.Int32), month=pl.col("call_at").dt.month().cast(pl.Int32))
+    return _Events(frame, np.concatenate(tasks).astype(np.int64), np.concatenate(codes), pl.concat(groups),
+                   np.array(blocks, dtype=np.int64))
 
 
-_LONG_COLUMNS = ["grouping", "group_key", "code", "incident_id", "t", "at", "value", "within", "year", "month"]
-
-
-def _within(events: pl.DataFrame) -> np.ndarray:
-    # A task whose class has no target (no risk class) counts as not within it.
-    return events["within"].fill_null(False).to_numpy()
-
-
-def _window_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, settings: Settings, *,
-                  per_task: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """From one sweep of the kernels: the ``rolling_events`` rows of ``events`` (from :func:`_long`,
-    in its order, with ``year`` and ``month``; none unless ``per_task``) and the ``rolling_calendar``
-    rows at ``points`` (from :func:`calendar_points`)."""
-    task_rows = pl.DataFrame(schema=ROLLING_EVENTS.schema | {"year": pl.Int32, "month": pl.Int32})
+def _window_stats(events: _Events, points: pl.DataFrame, window_s: int, settings: Settings, *,
+                  per_task: bool = True) -> tuple[dict[str, np.ndarray] | None, pl.DataFrame]:
+    """From one sweep of the kernels: the statistics of the window ending at every event row (None
+    unless ``per_task``) and the ``rolling_calendar`` rows at ``points`` (from :func:`calendar_points`)."""
     calendar_rows = pl.DataFrame(schema={c.name: c.dtype for c in ROLLING_CALENDAR.columns})
-    if events.height == 0 or (points.height == 0 and not per_task):
-        return task_rows, calendar_rows
-    codes = events["code"].to_numpy()
-    inputs = (events["value"].to_numpy(), events["t"].to_numpy(), codes, window_s, points["at_s"].to_numpy())
-    options = {"within_target": _within(events), "level": settings.windows.ci_level}
+    if events.code.size == 0 or (points.height == 0 and not per_task):
+        return _no_stats() if per_task else None, calendar_rows
+    values, times, codes, within = events.kernel_inputs()
+    inputs = (values, times, codes, window_s, points["at_s"].to_numpy())
+    options = {"within_target": within, "level": settings.windows.ci_level}
+    per_row = None
     if per_task:
         per_row, at = rolling_stats_both(*inputs, **options)
-        task_rows = events.select("grouping", "group_key", "incident_id", "at", "year", "month").with_columns(
-            window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
-            **{column: _nullable(per_row[key]) for key, column in STATS.items()},
-        )
     else:
         at = rolling_stats_at(*inputs, **options)
     if points.height:
@@ -299,22 +364,11 @@ def _window_stats(events: pl.DataFrame, points: pl.DataFrame, window_s: int, set
         frame = pl.DataFrame({"code": np.asarray(at["group"], dtype=np.int64)[kept],
                               "at_s": np.asarray(at["at"], dtype=np.int64)[kept],
                               **{column: _nullable(at[key][kept]) for key, column in STATS.items()}})
-        frame = (frame.join(_labels(events, codes), on="code", how="left").join(points, on="at_s", how="left")
+        frame = (frame.join(events.groups, on="code", how="left").join(points, on="at_s", how="left")
                  .with_columns(window_days=pl.lit(settings.windows.trailing_days, pl.Int32),
                                count=pl.col("count").cast(pl.Int64)))
         calendar_rows = _with_partition(frame).select(calendar_rows.columns)
-    return task_rows, calendar_rows
-
-
-def _labels(events: pl.DataFrame, codes: np.ndarray) -> pl.DataFrame:
-    """``grouping``, ``group_key`` and ``code`` once per code of ``events`` (``codes``: its code
-    column). A code names one group, so any one of its rows will do: row numbers scattered by code
-    find one (a unique over 13M rows took 0.2-0.6 s)."""
-    if codes.size == 0:
-        return events.select("grouping", "group_key", "code")
-    row_of = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
-    row_of[codes] = np.arange(codes.size)
-    return events.select("grouping", "group_key", "code")[row_of[row_of >= 0]]
+    return per_row, calendar_rows
 
 
 def _nullable(values: np.ndarray) -> pl.Series:
@@ -355,27 +409,37 @@ def _partitions(frame: pl.DataFrame) -> set[tuple[int, int]]:
     return set(frame.select("year", "month").unique().iter_rows())
 
 
+def _lazy(frame: pl.DataFrame) -> Partitions:
+    return {values: (lambda part=part: part) for values, part in _by_partition(frame).items()}
+
+
 def _write_changed_partitions(writer: SnapshotWriter, table: Table, old_partitions: set[tuple[int, int]],
-                              new: pl.DataFrame, only: set[tuple[int, int]] | None) -> int:
-    """Write ``new``'s partitions (all, or ``only``); stored partitions left empty are removed."""
-    by_partition = _by_partition(new)
-    wanted = (old_partitions | set(by_partition)) if only is None else only
+                              new: Partitions, only: set[tuple[int, int]] | None) -> int:
+    """Write the ``new`` partitions (all, or ``only``); stored partitions left empty are removed."""
+    wanted = (old_partitions | set(new)) if only is None else only
+    empty = pl.DataFrame()
     with ThreadPoolExecutor(WRITE_THREADS) as pool:  # Parquet writing releases the GIL
-        list(pool.map(lambda values: writer.write_partition(table.name, values, by_partition.get(values, new.clear())),
+        list(pool.map(lambda values: writer.write_partition(table.name, values, new[values]() if values in new else empty),
                       sorted(wanted)))
     return len(wanted)
 
 
 def _by_partition(frame: pl.DataFrame) -> dict[tuple[int, int], pl.DataFrame]:
     """``frame``'s rows per (year, month): slices without copying when each partition's rows come
-    together (as :func:`_long` and :func:`measure_responses` give them), else grouped."""
+    together (as :func:`measure_responses` gives them), else grouped."""
+    runs = _month_runs(frame)
+    if len({values for values, _, _ in runs}) < len(runs):  # a partition in several runs
+        return frame.partition_by(["year", "month"], as_dict=True)
+    return {values: frame.slice(first, end - first) for values, first, end in runs}
+
+
+def _month_runs(frame: pl.DataFrame) -> list[tuple[tuple[int, int], int, int]]:
+    """Each run of consecutive rows of one (year, month): (partition, first row, end)."""
     if frame.height == 0:
-        return {}
+        return []
     months = frame["year"].to_numpy().astype(np.int64) * 12 + frame["month"].to_numpy() - 1
     bounds = [0, *(np.flatnonzero(months[1:] != months[:-1]) + 1), frame.height]
-    if np.unique(months[bounds[:-1]]).size < len(bounds) - 1:  # a partition in several runs
-        return frame.partition_by(["year", "month"], as_dict=True)
-    return {(int(months[a]) // 12, int(months[a]) % 12 + 1): frame.slice(a, b - a) for a, b in zip(bounds, bounds[1:])}
+    return [((int(months[a]) // 12, int(months[a]) % 12 + 1), a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def _month_bounds(span: tuple[int, int]) -> tuple[int, int]:
