@@ -75,6 +75,9 @@ def test_a_lake_file_gives_back_every_value_to_polars_and_duckdb(tmp_path):
     assert "DELTA_BINARY_PACKED" in encodings["at"] and "DELTA_BINARY_PACKED" in encodings["count"]
     assert "BYTE_STREAM_SPLIT" in encodings["value"]
     assert "RLE_DICTIONARY" in encodings["text"] and "RLE_DICTIONARY" not in encodings["incident_id"]
+    with_min_max = {first_group.column(i).path_in_schema for i in range(first_group.num_columns)
+                    if first_group.column(i).statistics is not None and first_group.column(i).statistics.has_min_max}
+    assert {"incident_id", "at", "count", "small", "value"} <= with_min_max and "text" not in with_min_max
     rows = duckdb.sql(f"""select "text", "at", "count", "names", "value" from '{path}'""").fetchall()
     assert rows[0] == ("Kemiönsaari", t, 2**62, ["a", "ö"], 1.5)
     assert rows[1][1] is None and rows[3][1] == datetime(2262, 4, 11, tzinfo=timezone.utc)

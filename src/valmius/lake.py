@@ -70,8 +70,11 @@ def write_parquet(frame: pl.DataFrame, table: Table, path: Path) -> None:
     Times and integers are delta-encoded (values near their neighbours, as times in call order
     are, take a few bits each), floats split by byte (``BYTE_STREAM_SPLIT``: zstd then finds the
     repeated high bytes), text is dictionary-encoded except incident ids (nearly every row has its
-    own: a dictionary only costs time), all pages zstd-compressed; min and max of
-    every column are kept for readers that skip row groups. On the units of a 10M-row export this
+    own: a dictionary only costs time), all pages zstd-compressed. Min and max are kept for readers
+    that skip row groups, except of dictionary-encoded text: its few values (classes, stations,
+    cells, groupings) turn up in every month, so they would skip nothing, and computing them took a
+    sixth of the CPU of writing the 10M units (2.3-2.8 -> 1.9-2.0 s) and an eighth of the 4.3M
+    responses' (1.65 -> 1.44 s). On the units of a 10M-row export this
     writes 37 % smaller files with a quarter less CPU than Polars' writer (which encodes times
     plainly), and Polars and DuckDB read them as fast; the float statistics of ``rolling_events``
     take a quarter less CPU split by byte; with their incident ids written plainly, the 10M units,
@@ -89,7 +92,8 @@ def write_parquet(frame: pl.DataFrame, table: Table, path: Path) -> None:
         elif dtype == pl.String and name != "incident_id":
             text.append(name)
     pq.write_table(frame.to_arrow(compat_level=pl.CompatLevel.newest()), path, use_dictionary=text,
-                   column_encoding=encodings, write_statistics=True, store_schema=False, **PARQUET_COMPRESSION)
+                   column_encoding=encodings, write_statistics=[name for name in frame.columns if name not in text],
+                   store_schema=False, **PARQUET_COMPRESSION)
 
 
 @dataclass(frozen=True)
