@@ -203,6 +203,7 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
 
     if full:
         events = _events(measured.collect())
+        del new, measured  # the responses are freed once written (in the background), for the kernels to reuse
         summary.groups_recomputed = events.groups.height
         per_row, calendar_rows = _window_stats(events, all_points, window_s, settings)
         write_later(ROLLING_EVENTS, set(base.partitions(ROLLING_EVENTS.name)),
