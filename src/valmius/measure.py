@@ -333,9 +333,9 @@ def _events(responses: pl.DataFrame) -> _Events:
     """The measured tasks of ``responses`` (with ``_EVENT_COLUMNS``) as :class:`_Events`."""
     responses = responses.sort("call_at")
     n = responses.height
-    tasks, codes, groups, blocks = [], [], [], [0]
+    task_parts, code_parts, group_parts, blocks = [], [], [], [0]
     for grouping, column in sorted(GROUPINGS.items()):
-        offset = sum(g.height for g in groups)
+        offset = sum(g.height for g in group_parts)
         if column is None:
             rows, keys = np.arange(n), pl.Series("group_key", ["all"] if n else [], dtype=pl.String)
             code = np.zeros(n, dtype=np.int64)
@@ -346,17 +346,18 @@ def _events(responses: pl.DataFrame) -> _Events:
             keys = key.unique().sort()
             numbered = pl.DataFrame({"group_key": keys, "code": np.arange(keys.len(), dtype=np.int64)})
             code = key.to_frame().join(numbered, on="group_key", how="left", maintain_order="left")["code"].to_numpy()
-        tasks.append(rows)
-        codes.append(code + offset)
-        groups.append(pl.DataFrame({"grouping": pl.Series([grouping] * keys.len(), dtype=pl.String), "group_key": keys,
-                                    "code": np.arange(offset, offset + keys.len(), dtype=np.int64)}))
+        task_parts.append(rows)
+        code_parts.append(code + offset)
+        group_parts.append(pl.DataFrame({"grouping": pl.Series([grouping] * keys.len(), dtype=pl.String),
+                                         "group_key": keys,
+                                         "code": np.arange(offset, offset + keys.len(), dtype=np.int64)}))
         blocks.append(blocks[-1] + rows.size)
     frame = responses.select(
         "incident_id", at="call_at", t=pl.col("call_at").dt.epoch("us") // _US,
         value=pl.col("response_s").cast(pl.Float64), within="within_target",
         year=pl.col("call_at").dt.year().cast(pl.Int32), month=pl.col("call_at").dt.month().cast(pl.Int32))
-    return _Events(frame, np.concatenate(tasks).astype(np.int64), np.concatenate(codes), pl.concat(groups),
-                   np.array(blocks, dtype=np.int64))
+    return _Events(frame, np.concatenate(task_parts).astype(np.int64), np.concatenate(code_parts),
+                   pl.concat(group_parts), np.array(blocks, dtype=np.int64))
 
 
 def _window_stats(events: _Events, points: pl.DataFrame, window_s: int, settings: Settings, *,
