@@ -255,8 +255,8 @@ def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, stagin
         batch, lines = read()
         if batch.num_rows == 0:
             return 0, empty_rejected()
-        valid, rejected = transform_batch(batch, lines, source, settings, file_seq)
-        staging.add(file_seq, index, valid)
+        valid, rejected = transform_batch(batch, lines, source, settings)
+        staging.add(file_seq, source.path.name, index, valid)
         return valid.height, rejected
 
     pending: deque[Future] = deque()

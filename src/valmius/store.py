@@ -36,9 +36,10 @@ from valmius.transform import empty_rejected
 
 WIDE = list(dict.fromkeys([*UNITS.schema.names(), *INCIDENTS.schema.names()]))
 """Columns of a staged row: the unit's and its incident's."""
-PER_FILE = ("source_file", "file_seq")
-"""Columns with one value per file: staged pieces leave them out (24 of about 120 bytes a row) and
-get them back when they are read."""
+PER_FILE = {"source_file": pl.String, "file_seq": pl.Int64}
+"""Columns with one value per file: staged pieces are kept without them (24 of about 120 bytes a
+row); :meth:`Staging.add` is given the file's values, and the pieces get them back when read."""
+STAGED = [name for name in WIDE if name not in PER_FILE]
 COMPACT = ("unit_type", "station_id", "urgency", "task_type", "municipality_code")
 """Text columns with few distinct values: staged as categorical codes (4 bytes a row, where a
 string costs a 16-byte view and its text, and holds on to the batch's whole text buffer). A mapping
@@ -96,16 +97,15 @@ class Staging:
         self._lock = threading.Lock()  # batches are staged from several threads
         self.schema: pl.Schema | None = None
 
-    def add(self, file_seq: int, batch_index: int, rows: pl.DataFrame) -> None:
+    def add(self, file_seq: int, file_name: str, batch_index: int, rows: pl.DataFrame) -> None:
+        """Stage one batch of valid rows of the file ``file_seq`` (named ``file_name``): wide rows
+        without the file's own columns (``PER_FILE``; other columns are left out too)."""
         if rows.height == 0:
             return
-        rows = rows.select(WIDE)
-        self.schema = rows.schema
-        name = rows["source_file"][0]
-        if not ((rows["file_seq"] == file_seq).all() and (rows["source_file"] == name).all()):
-            raise ValueError(f"staged rows of file {file_seq} name another file")
-        self._file_names[file_seq] = name
-        rows = rows.drop(PER_FILE).with_columns(pl.col(COMPACT).cast(pl.Categorical))
+        rows = rows.select(STAGED)
+        self.schema = pl.Schema({name: PER_FILE.get(name) or rows.schema[name] for name in WIDE})
+        self._file_names[file_seq] = file_name
+        rows = rows.with_columns(pl.col(COMPACT).cast(pl.Categorical))
         part = _part_keys(rows["call_at"])
         self._spread.setdefault(file_seq, {})[batch_index] = _batch_spread(rows["incident_id"], part)
         if not part.is_sorted():  # months interleaved: sort once (stable: rows keep their file order)

@@ -56,9 +56,11 @@ _STATUS_REASON = {ts.UNPARSEABLE: "bad_timestamp", ts.IMPOSSIBLE: "impossible_ti
 
 
 def transform_batch(
-    batch: pa.RecordBatch, lines: np.ndarray, source: SourceFile, settings: Settings, file_seq: int
+    batch: pa.RecordBatch, lines: np.ndarray, source: SourceFile, settings: Settings
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(stored rows, rejected rows) of one batch. Stored rows are wide: unit and incident columns."""
+    """(stored rows, rejected rows) of one batch. Stored rows are wide: unit and incident columns,
+    but for the file's own (``source_file``, ``file_seq``: one value per file, added when staged
+    rows are read back, see ``valmius.store.Staging``)."""
     mapping = source.mapping
     n = batch.num_rows
     sources = {mapping.columns[key].column for key in TEXT_COLUMNS if key in mapping.columns} & set(batch.schema.names)
@@ -111,8 +113,6 @@ def transform_batch(
         ).fill_null(False),
         never_arrived=pl.col("alarm_at").is_not_null() & pl.col("on_scene_at").is_null(),
         has_zero_interval=pl.Series(zero),
-        source_file=pl.lit(source.path.name),
-        file_seq=pl.lit(file_seq, dtype=pl.Int64),
     )
     valid = stored if good.all() else stored.filter(pl.Series(good))
     rejected = _rejected_rows(batch, text, lines, reason, column, detail, seconds, source, settings)
