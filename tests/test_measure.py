@@ -259,3 +259,19 @@ def test_a_new_grid_measures_every_response_again_and_a_new_counting_setting_is_
     assert measure(narrowed).mode == "full"  # the new definition's first measure
     assert set(table(narrowed, "responses").filter("is_urgent")["urgency"]) == {"A"}
     assert table(settings, "responses").equals(after)  # the old definition's results stay as they were
+
+
+def test_responses_measured_a_few_partitions_at_a_time_equal_all_at_once(sql_lake, monkeypatch):
+    from valmius import measure as measure_module
+    from valmius.definitions import open_results
+    from valmius.responses import measure_responses
+
+    snapshot = open_results(sql_lake)
+    whole = measure_responses(snapshot, sql_lake).collect()
+    months = len(snapshot.partitions("incidents"))  # three years (UTC months: 37)
+    monkeypatch.setattr(measure_module, "RESPONSE_BATCH_MONTHS", 7)  # six batches, the last short
+    batched = measure_module._responses(snapshot, sql_lake, None)
+    assert months > 35 and batched.height > 0
+    assert batched.sort("incident_id").equals(whole.sort("incident_id"))
+    runs = measure_module._month_runs(batched)  # each partition's rows together: written as slices
+    assert len(runs) == len({values for values, _, _ in runs}) == months
