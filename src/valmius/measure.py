@@ -330,8 +330,10 @@ def _no_stats() -> dict[str, np.ndarray]:
 
 
 def _events(responses: pl.DataFrame) -> _Events:
-    """The measured tasks of ``responses`` (with ``_EVENT_COLUMNS``) as :class:`_Events`."""
-    responses = responses.sort("call_at")
+    """The measured tasks of ``responses`` (with ``_EVENT_COLUMNS``) as :class:`_Events`. The group
+    keys are numbered where they are and only the codes put in call order (sorting the whole frame
+    first copied its four key columns of text: 10M full measure, 0.60 -> 0.28 GB of fresh memory)."""
+    order = responses["call_at"].arg_sort().to_numpy()
     n = responses.height
     task_parts, code_parts, group_parts, blocks = [], [], [], [0]
     for grouping, column in sorted(GROUPINGS.items()):
@@ -340,23 +342,24 @@ def _events(responses: pl.DataFrame) -> _Events:
             rows, keys = np.arange(n), pl.Series("group_key", ["all"] if n else [], dtype=pl.String)
             code = np.zeros(n, dtype=np.int64)
         else:
-            key = responses[column]
-            rows = np.flatnonzero(key.is_not_null().to_numpy()) if key.null_count() else np.arange(n)
-            key = key.drop_nulls().alias("group_key")
-            keys = key.unique().sort()
+            key = responses[column].alias("group_key")
+            keys = key.drop_nulls().unique().sort()
             numbered = pl.DataFrame({"group_key": keys, "code": np.arange(keys.len(), dtype=np.int64)})
-            code = key.to_frame().join(numbered, on="group_key", how="left", maintain_order="left")["code"].to_numpy()
+            code = key.to_frame().join(numbered, on="group_key", how="left", maintain_order="left")["code"]
+            present = code.is_not_null().to_numpy()[order]
+            rows = np.arange(n) if present.all() else np.flatnonzero(present)
+            code = code.fill_null(0).to_numpy()[order][rows]
         task_parts.append(rows)
         code_parts.append(code + offset)
         group_parts.append(pl.DataFrame({"grouping": pl.Series([grouping] * keys.len(), dtype=pl.String),
                                          "group_key": keys,
                                          "code": np.arange(offset, offset + keys.len(), dtype=np.int64)}))
         blocks.append(blocks[-1] + rows.size)
-    frame = responses.select(
+    tasks = responses.select(
         "incident_id", at="call_at", t=pl.col("call_at").dt.epoch("us") // _US,
         value=pl.col("response_s").cast(pl.Float64), within="within_target",
-        year=pl.col("call_at").dt.year().cast(pl.Int32), month=pl.col("call_at").dt.month().cast(pl.Int32))
-    return _Events(frame, np.concatenate(task_parts).astype(np.int64), np.concatenate(code_parts),
+        year=pl.col("call_at").dt.year().cast(pl.Int32), month=pl.col("call_at").dt.month().cast(pl.Int32))[order]
+    return _Events(tasks, np.concatenate(task_parts).astype(np.int64), np.concatenate(code_parts),
                    pl.concat(group_parts), np.array(blocks, dtype=np.int64))
 
 
