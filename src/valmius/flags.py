@@ -52,6 +52,8 @@ from valmius.runs import last_summary, record_run
 from valmius.settings import Settings
 
 COMPONENTS = ("erc", "turnout", "travel")
+_INPUTS = ("responses", "rolling_calendar", "cells")
+"""The tables an evaluation reads."""
 CONFIDENCE_ORDER = {"certain": 0, "likely": 1, "too_few_tasks": 2}
 """Areas are ranked by confidence, then by pooled median (highest first)."""
 _TASK_COLUMNS = ["incident_id", "call_at", "response_s", "erc_s", "turnout_s", "travel_s", "station_id",
@@ -105,7 +107,7 @@ def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
         summary.duration_s = time.perf_counter() - started
         summary.run_id = writer.snapshot_id
         record_run(base, writer, "flag", started_at, summary.duration_s,
-                   {**summary.to_dict(), "inputs": _inputs(base)}, rows_stored=flags.height)
+                   {**summary.to_dict(), "inputs": base.inputs(_INPUTS)}, rows_stored=flags.height)
     return summary
 
 
@@ -117,14 +119,10 @@ def stored_or_evaluated(snapshot: Snapshot, settings: Settings, *,
     last = last_summary(snapshot, "flag")
     evaluated_at = evaluation_time(snapshot, settings, at)
     if (evaluated_at is not None and last.get("evaluated_at") is not None
-            and datetime.fromisoformat(last["evaluated_at"]) == evaluated_at and last.get("inputs") == _inputs(snapshot)):
+            and datetime.fromisoformat(last["evaluated_at"]) == evaluated_at
+            and last.get("inputs") == snapshot.inputs(_INPUTS)):
         return conform(snapshot.scan("flags").collect(), FLAGS), conform(snapshot.scan("areas").collect(), AREAS)
     return evaluate(snapshot, settings, at=at)
-
-
-def _inputs(snapshot: Snapshot) -> dict[str, dict[str, str]]:
-    """The files an evaluation reads (see :meth:`Snapshot.file_identities`)."""
-    return {table: snapshot.file_identities(table) for table in ("responses", "rolling_calendar", "cells")}
 
 
 def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:

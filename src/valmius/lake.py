@@ -154,6 +154,11 @@ class Snapshot:
             found[key] = f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
         return found
 
+    def inputs(self, tables: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """:meth:`file_identities` of each of ``tables``: what a run records of the files it read,
+        to tell later whether they changed."""
+        return {table: self.file_identities(table) for table in tables}
+
     def partition_file(self, table: str, values: tuple[int, ...]) -> Path | None:
         folder = self.table_folder(table)
         if folder is None:

@@ -44,6 +44,8 @@ GROUPINGS: dict[str, str | None] = {
 STATS = {"count": "count", "median": "median_s", "ci_low": "ci_low_s", "ci_high": "ci_high_s",
          "share_within": "share_within_target", "mean": "mean_s", "p90": "p90_s"}
 _US = 1_000_000
+_INPUTS = ("units", "incidents", "cells")
+"""The tables a measure reads (responses are derived from the units and incidents in their cells)."""
 WRITE_THREADS = 2
 """Partitions written at once by a full measure: 2 wrote the 121 monthly partitions of 13 million
 rolling rows in 1.4 s instead of 2.0 s on 2 cores; 3 were no faster."""
@@ -106,7 +108,7 @@ def measure(settings: Settings, *, full: bool = False) -> MeasureSummary:
         summary.duration_s = time.perf_counter() - started
         summary.run_id = writer.snapshot_id
         record_run(base, writer, "measure", started_at, summary.duration_s,
-                   {**summary.to_dict(), "inputs": _inputs(base)},
+                   {**summary.to_dict(), "inputs": base.inputs(_INPUTS)},
                    rows_read=summary.incidents, rows_stored=summary.incidents)
     return summary
 
@@ -124,14 +126,10 @@ def open_measured(settings: Settings) -> Snapshot:
     return snapshot
 
 
-def _inputs(base: Snapshot) -> dict[str, dict[str, str]]:
-    return {table: base.file_identities(table) for table in ("units", "incidents", "cells")}
-
-
 def _dirty_months(base: Snapshot, last: dict) -> set[tuple[int, int]] | None:
     """Partitions whose incidents or units changed since the definition's last measure; None:
     measure them all (its first run, or another risk grid)."""
-    inputs = _inputs(base)
+    inputs = base.inputs(_INPUTS)
     before = last.get("inputs")
     if before is None or before.get("cells") != inputs["cells"]:
         return None
@@ -445,7 +443,7 @@ def _write_changed_partitions(writer: SnapshotWriter, table: Table, old_partitio
 
 def _by_partition(frame: pl.DataFrame) -> dict[tuple[int, int], pl.DataFrame]:
     """``frame``'s rows per (year, month): slices without copying when each partition's rows come
-    together (as :func:`measure_responses` gives them), else grouped."""
+    together (as :func:`_responses` gives them), else grouped."""
     runs = _month_runs(frame)
     if len({values for values, _, _ in runs}) < len(runs):  # a partition in several runs
         return frame.partition_by(["year", "month"], as_dict=True)
