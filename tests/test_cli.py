@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -65,3 +68,13 @@ def test_schema_lists_tables(run):
     result = run("schema", "--table", "units")
     assert "`on_scene_at`" in result.output and "`reason_code`" not in result.output
     assert run("schema", "--table", "nope").exit_code == EXIT_ERROR
+
+
+def test_command_line_process_settings_come_before_numpy():
+    """The command line sets up NumPy before anything imports it: one OpenBLAS thread, no
+    transparent huge pages asked for."""
+    code = ("import sys, valmius.cli; assert 'numpy' not in sys.modules; import numpy; "
+            "print(numpy._core.multiarray._get_madvise_hugepage())")
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", "OPENBLAS_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "False"
