@@ -51,6 +51,21 @@ def test_parse_and_convert_match_zoneinfo(times, zone, pad):
             assert (s, e, l) == (ts.AMBIGUOUS, expected[0], expected[1]), text
 
 
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("step_s,reverse", [(420, False), (3599, False), (420, True)])
+def test_long_runs_across_changes_match_zoneinfo(zone, step_s, reverse):
+    """Runs of times in order (as exports come) through a year's changes, and backwards: the
+    kernel reuses the last period it found while values stay well inside it."""
+    start = datetime(2024, 12, 30)
+    times = [start + timedelta(seconds=s) for s in range(0, 370 * 86400, step_s)]
+    times = times[::-1] if reverse else times
+    texts = [fi_text(t, True) for t in times]
+    early, late, status = parse(texts, zone=zone)
+    expected = [local_to_utc_candidates(t, FI, zone) for t in texts]
+    got = [[] if s == ts.NONEXISTENT else [e] if s == ts.OK else [e, l] for e, l, s in zip(early, late, status)]
+    assert got == expected
+
+
 @pytest.mark.parametrize("text,status", [
     ("", ts.MISSING), ("   ", ts.MISSING), (None, ts.MISSING),
     ("31.2.2025 10:00:00", ts.IMPOSSIBLE), ("29.2.2025 10:00:00", ts.IMPOSSIBLE), ("29.2.2024 10:00:00", ts.OK),
