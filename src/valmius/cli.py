@@ -145,6 +145,7 @@ def demo(folder: Path, year: int, nights: int | None) -> None:
 
     from valmius.demo.run import run_demo
 
+    gc.freeze()  # as in _settings, once its modules are imported: the demo 20.9-22.0 -> 19.5-20.7 s, user CPU -1.4 s
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
         task = bar.add_task("nights ingested", total=None)
 
