@@ -122,7 +122,7 @@ def stored_or_evaluated(snapshot: Snapshot, settings: Settings, *,
             and datetime.fromisoformat(last["evaluated_at"]) == evaluated_at
             and last.get("inputs") == snapshot.inputs(_INPUTS)):
         return conform(snapshot.scan("flags").collect(), FLAGS), conform(snapshot.scan("areas").collect(), AREAS)
-    return evaluate(snapshot, settings, at=at)
+    return evaluate(snapshot, settings, at=local_day(evaluated_at, settings) or at)  # the day found above
 
 
 def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
