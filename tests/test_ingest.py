@@ -80,8 +80,12 @@ def test_a_time_after_the_run_or_before_the_records_is_quarantined(tmp_path, set
                     on_scene="3.1.2052 07:12:40", free="3.1.2052 08:01:00")
     path = write_fi(tmp_path / "typo.csv", [fi_row(), future])
     assert ingest([path], FI, settings).reasons == {"future_timestamp": 1}
-    message = quarantine_by_line(settings)[3]["reason"]
+    typo = quarantine_by_line(settings)[3]
+    message = typo["reason"]
     assert message.startswith("Vastaanotettu '3.1.2052 07:05:09' is ") and "validation.max_future_s is 3600 s" in message
+    # How far: from the run's start, the time the rows are quarantined at (one clock for the run).
+    call_s = int(helsinki("3.1.2052 07:05:09").timestamp())
+    assert f" is {call_s - int(typo['quarantined_at'].timestamp())} s after the time of this run" in message
     lenient = dataclasses.replace(settings, paths=project_paths(tmp_path / "lenient"),
                                   validation=dataclasses.replace(settings.validation, max_future_s=40 * 366 * 86_400))
     assert ingest([path], FI, lenient).rows_stored == 2

@@ -173,7 +173,8 @@ def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Map
             else:  # no earlier file has this size, so the content is new: hash while reading
                 hashing = hasher.submit(file_sha256, path)
             try:
-                report, file_rejected, encoding = _stage_file(path, mapping, settings, next_seq, staging, progress)
+                report, file_rejected, encoding = _stage_file(path, mapping, settings, next_seq, staging, progress,
+                                                              int(started_at.timestamp()))
             except ValmiusError as exc:
                 staging.discard_file(next_seq)
                 reports.append(FileReport(path.name, "failed", message=str(exc)))
@@ -214,13 +215,13 @@ def _run(base: Snapshot, writer: SnapshotWriter, paths: list[Path], mapping: Map
 
 
 def _stage_file(path: Path, mapping: Mapping, settings: Settings, file_seq: int, staging: Staging,
-                progress: ProgressCallback | None) -> tuple[FileReport, pl.DataFrame, str]:
+                progress: ProgressCallback | None, run_started_s: int) -> tuple[FileReport, pl.DataFrame, str]:
     source = open_source(path, mapping)
     try:
-        stored, rejected_parts = _stage_batches(source, settings, file_seq, staging, progress, exact_lines=False)
+        stored, rejected_parts = _stage_batches(source, settings, file_seq, staging, progress, run_started_s, exact_lines=False)
     except NeedsExactLines:
         staging.discard_file(file_seq)
-        stored, rejected_parts = _stage_batches(source, settings, file_seq, staging, progress, exact_lines=True)
+        stored, rejected_parts = _stage_batches(source, settings, file_seq, staging, progress, run_started_s, exact_lines=True)
     total = path.stat().st_size
     if progress:
         progress(path.name, total, total)
@@ -239,7 +240,7 @@ def _stage_file(path: Path, mapping: Mapping, settings: Settings, file_seq: int,
 
 
 def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, staging: Staging,
-                   progress: ProgressCallback | None, exact_lines: bool) -> tuple[int, list[pl.DataFrame]]:
+                   progress: ProgressCallback | None, run_started_s: int, exact_lines: bool) -> tuple[int, list[pl.DataFrame]]:
     """Read, validate and stage every batch of a file.
 
     ``STAGE_THREADS`` threads each read (the fast path), validate and stage one batch at a time, and as
@@ -255,7 +256,7 @@ def _stage_batches(source: SourceFile, settings: Settings, file_seq: int, stagin
         batch, lines = read()
         if batch.num_rows == 0:
             return 0, empty_rejected()
-        valid, rejected = transform_batch(batch, lines, source, settings)
+        valid, rejected = transform_batch(batch, lines, source, settings, run_started_s)
         staging.add(file_seq, source.path.name, index, valid)
         return valid.height, rejected
 

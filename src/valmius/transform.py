@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import json
 import threading
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -56,11 +55,13 @@ _STATUS_REASON = {ts.UNPARSEABLE: "bad_timestamp", ts.IMPOSSIBLE: "impossible_ti
 
 
 def transform_batch(
-    batch: pa.RecordBatch, lines: np.ndarray, source: SourceFile, settings: Settings
+    batch: pa.RecordBatch, lines: np.ndarray, source: SourceFile, settings: Settings, run_started_s: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(stored rows, rejected rows) of one batch. Stored rows are wide: unit and incident columns,
     but for the file's own (``source_file``, ``file_seq``: one value per file, added when staged
-    rows are read back, see ``valmius.store.Staging``)."""
+    rows are read back, see ``valmius.store.Staging``). A status time later than ``run_started_s``
+    (UTC seconds) by more than ``validation.max_future_s`` is rejected: every batch of a run is
+    judged by the same clock."""
     mapping = source.mapping
     n = batch.num_rows
     sources = {mapping.columns[key].column for key in TEXT_COLUMNS if key in mapping.columns} & set(batch.schema.names)
@@ -94,7 +95,7 @@ def transform_batch(
     known = set(mapping.urgent) | set(mapping.non_urgent) | set(settings.counting.urgent_classes)
     flag(~urgency.is_in(list(known)).fill_null(True).to_numpy(), "unknown_urgency", FAULT_COLUMNS.index("urgency"))
     flag(coord_bad, "bad_coordinate", FAULT_COLUMNS.index("coordinates"))
-    _check_year_range(seconds, status, settings, flag, detail, reason)
+    _check_year_range(seconds, status, settings, run_started_s, flag, detail, reason)
     zero = _check_intervals(seconds, status, settings, flag, detail, reason)
 
     good = reason < 0
@@ -211,17 +212,17 @@ def _time_scratch(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return early, late, status
 
 
-def _check_year_range(seconds: np.ndarray, status: np.ndarray, settings: Settings, flag, detail, reason) -> None:
-    """Flag status times more than ``validation.max_future_s`` after now (``detail``: how far) or
-    before 1 January of ``validation.first_year``, local time."""
-    now_s = int(time.time())
+def _check_year_range(seconds: np.ndarray, status: np.ndarray, settings: Settings, run_started_s: int,
+                      flag, detail, reason) -> None:
+    """Flag status times more than ``validation.max_future_s`` after the run's start (``detail``:
+    how far) or before 1 January of ``validation.first_year``, local time."""
     first_s = int(datetime(settings.validation.first_year, 1, 1, tzinfo=ZoneInfo(settings.time.zone)).timestamp())
     for j, key in enumerate(TIME_COLUMNS):
         present = status[:, j] == ts.OK
-        future = present & (seconds[:, j] > now_s + settings.validation.max_future_s)
+        future = present & (seconds[:, j] > run_started_s + settings.validation.max_future_s)
         if future.any():
             fresh = future & (reason < 0)
-            detail[fresh] = seconds[fresh, j] - now_s
+            detail[fresh] = seconds[fresh, j] - run_started_s
             flag(future, "future_timestamp", FAULT_COLUMNS.index(key))
         early = present & (seconds[:, j] < first_s)
         if early.any():
