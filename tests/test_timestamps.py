@@ -51,12 +51,17 @@ def test_parse_and_convert_match_zoneinfo(times, zone, pad):
             assert (s, e, l) == (ts.AMBIGUOUS, expected[0], expected[1]), text
 
 
-@pytest.mark.parametrize("zone", ZONES)
-@pytest.mark.parametrize("step_s,reverse", [(420, False), (3599, False), (420, True)])
-def test_long_runs_across_changes_match_zoneinfo(zone, step_s, reverse):
+# A year of each zone's changes; Kwajalein went back 23 hours in 1969 (+11 to -12), Apia skipped
+# 30 December 2011 (-10 to +14): the largest jumps the kernel's 18-hour bound on offsets allows for.
+YEARS_OF_CHANGES = [(zone, datetime(2024, 12, 30)) for zone in ZONES] + [
+    ("Pacific/Kwajalein", datetime(1969, 3, 1)), ("Pacific/Apia", datetime(2011, 6, 1))]
+
+
+@pytest.mark.parametrize("zone,start", YEARS_OF_CHANGES)
+@pytest.mark.parametrize("step_s,reverse", [(1260, False), (3599, False), (1260, True)])
+def test_long_runs_across_changes_match_zoneinfo(zone, start, step_s, reverse):
     """Runs of times in order (as exports come) through a year's changes, and backwards: the
     kernel reuses the last period it found while values stay well inside it."""
-    start = datetime(2024, 12, 30)
     times = [start + timedelta(seconds=s) for s in range(0, 370 * 86400, step_s)]
     times = times[::-1] if reverse else times
     texts = [fi_text(t, True) for t in times]
