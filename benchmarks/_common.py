@@ -10,14 +10,32 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 RESULTS = HERE / "results"
 
 
-def measure(code: str, cwd: Path, show_output: bool = True) -> tuple[float, float]:
-    """Run Python ``code`` in a fresh process: (wall seconds, peak resident memory in GB).
+class Run(NamedTuple):
+    """One run of a fresh process."""
+
+    seconds: float
+    """Wall-clock time."""
+    peak_gb: float
+    """Peak resident memory."""
+    user_s: float
+    """CPU time in user mode, all threads."""
+    system_s: float
+    """CPU time in the kernel: mostly giving the process fresh memory (zeroed pages) and copying
+    files in and out."""
+    faulted_gb: float
+    """Memory the process touched for the first time: minor page faults x the page size (a mapped
+    file counts only in part: the kernel maps up to 16 pages a fault)."""
+
+
+def measure(code: str, cwd: Path, show_output: bool = True) -> Run:
+    """Run Python ``code`` in a fresh process and measure it (:class:`Run`).
 
     Files that earlier steps wrote are flushed to disk first (not timed), so that no step pays for
     the writing of the one before it."""
@@ -28,7 +46,8 @@ def measure(code: str, cwd: Path, show_output: bool = True) -> tuple[float, floa
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) not in (0, 3):  # valmius exits 3 when rows were quarantined
         raise SystemExit(f"benchmark step failed: {code[:80]}...")
-    return seconds, usage.ru_maxrss / 1024 / 1024
+    return Run(seconds, usage.ru_maxrss / 2**20, usage.ru_utime, usage.ru_stime,
+               usage.ru_minflt * os.sysconf("SC_PAGE_SIZE") / 2**30)
 
 
 def machine() -> str:

@@ -30,7 +30,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import WORK, measure, save  # noqa: E402
+from _common import WORK, Run, measure, save  # noqa: E402
 
 WARMUP_ROWS = 100_000
 EXPORT_SEED = 7
@@ -80,21 +80,27 @@ def main() -> None:
             timed = measure(code, out, show_output=run >= args.warmup)
             if run >= args.warmup:
                 runs.append(timed)
-        seconds, peak_gb = statistics.median(s for s, _ in runs), max(gb for _, gb in runs)
-        timings[name] = (seconds, peak_gb)
-        print(f"{name:<46} {seconds:8.1f} s  {args.rows / seconds / 1e6:6.2f} M rows/s  peak {peak_gb:5.2f} GB  "
-              f"(runs {', '.join(f'{s:.1f}' for s, _ in runs)})", flush=True)
-    polars_s = timings["Polars scan_csv -> sink_parquet"][0]
-    valmius_s, valmius_gb = timings["valmius ingest (validated, partitioned lake)"]
+        timed = Run(statistics.median(run.seconds for run in runs), max(run.peak_gb for run in runs),
+                    *(statistics.median(getattr(run, field) for run in runs) for field in ("user_s", "system_s", "faulted_gb")))
+        timings[name] = timed
+        print(f"{name:<46} {timed.seconds:8.1f} s  {args.rows / timed.seconds / 1e6:6.2f} M rows/s  peak "
+              f"{timed.peak_gb:5.2f} GB  CPU {timed.user_s:.1f} user + {timed.system_s:.1f} system s, "
+              f"{timed.faulted_gb:.1f} GB faulted  (runs {', '.join(f'{run.seconds:.1f}' for run in runs)})", flush=True)
+    polars_s = timings["Polars scan_csv -> sink_parquet"].seconds
+    valmius_s, valmius_gb = timings["valmius ingest (validated, partitioned lake)"][:2]
     ratio = polars_s / valmius_s
     print(f"valmius throughput / bare Polars = {ratio:.2f} (goal >= 0.5); peak memory {valmius_gb:.2f} GB (goal < 4)")
-    rows = [[name, f"{s:.1f}", f"{args.rows / s / 1e6:.2f}", f"{polars_s / s:.2f}", f"{gb:.2f}"] for name, (s, gb) in timings.items()]
+    rows = [[name, f"{t.seconds:.1f}", f"{args.rows / t.seconds / 1e6:.2f}", f"{polars_s / t.seconds:.2f}",
+             f"{t.peak_gb:.2f}", f"{t.user_s:.1f} + {t.system_s:.1f}", f"{t.faulted_gb:.1f}"] for name, t in timings.items()]
     save("ingest", {
         "title": "Ingest: Finnish export to the lake",
         "description": f"One SYNTHETIC fi-erc export of {args.rows:,} unit rows ({csv.stat().st_size / 1e9:.2f} GB), ten years; "
                        f"each tool {args.warmup} time(s) untimed, then {args.repeat} times, each time in a fresh process "
-                       "(median seconds, largest peak), pandas last (the process after it pays for the memory it held).",
-        "columns": ["tool", "seconds", "M rows/s", "throughput / bare Polars", "peak memory GB"],
+                       "(median seconds, largest peak), pandas last (the process after it pays for the memory it held). "
+                       "CPU: median seconds of all threads in user mode + in the kernel (system); memory faulted: "
+                       "minor page faults x the page size, memory the process touched for the first time.",
+        "columns": ["tool", "seconds", "M rows/s", "throughput / bare Polars", "peak memory GB", "CPU s: user + system",
+                    "memory faulted GB"],
         "rows": rows,
         "goals": [f"valmius throughput / bare Polars: {ratio:.2f} (goal at least 0.5): {'met' if ratio >= 0.5 else 'NOT met'}",
                   f"valmius peak memory: {valmius_gb:.2f} GB (goal under 4 GB): {'met' if valmius_gb < 4 else 'NOT met'}"],

@@ -32,6 +32,7 @@ faster than the full rebuild; peak memory under 6 GB.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -40,7 +41,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import WORK, measure, save  # noqa: E402
+from _common import WORK, Run, measure, save  # noqa: E402
 from ingest import EXPORT_SEED, export_file  # noqa: E402
 
 FIRST_YEAR, YEARS = 2016, 10
@@ -172,15 +173,17 @@ def _prepare(project: Path, csv: Path, rows: int) -> Path:
 
 
 def _run_steps(csv: Path, project: Path, night_file: Path, out: Path,
-               show: bool) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
-    """Run every step, each in a fresh process: ({step: (seconds, peak GB)}, the night's stages)."""
+               show: bool) -> tuple[dict[str, Run], dict[str, float]]:
+    """Run every step, each in a fresh process: ({step: its run}, the night's stages)."""
     config = project / "valmius.toml"
-    steps: dict[str, tuple[float, float]] = {}
+    steps: dict[str, Run] = {}
 
     def run(name: str, code: str, cwd: Path) -> None:
         steps[name] = measure(code, cwd, show_output=show)
         if show:
-            print(f"{name:<58} {steps[name][0]:8.1f} s  peak {steps[name][1]:5.2f} GB", flush=True)
+            done = steps[name]
+            print(f"{name:<58} {done.seconds:8.1f} s  peak {done.peak_gb:5.2f} GB  CPU {done.user_s:.1f} user + "
+                  f"{done.system_s:.1f} system s, {done.faulted_gb:.1f} GB faulted", flush=True)
 
     run(DUCKDB, f"import duckdb; duckdb.connect().execute({DUCKDB_SCRIPT.format(csv=csv, out=out)!r})", out)
     run(POLARS, POLARS_SCRIPT.format(csv=csv, out=out), out)
@@ -296,16 +299,18 @@ def main() -> None:
         night_stages.append(stages)
     with open(night_file, "rb") as handle:
         night_rows = sum(1 for _ in handle) - 1  # the header
-    steps = {name: (statistics.median(run[name][0] for run in runs), max(run[name][1] for run in runs))
+    steps = {name: Run(statistics.median(run[name].seconds for run in runs), max(run[name].peak_gb for run in runs),
+                       *(statistics.median(getattr(run[name], field) for run in runs)
+                         for field in ("user_s", "system_s", "faulted_gb")))
              for name in runs[0]}
 
     agreement = _agreement(out, project)
     stage_s = {name: statistics.median(stages[name] for stages in night_stages) for name in night_stages[0]}
     inside_s = stage_s.pop("nightly")
-    duckdb_s, polars_s, pandas_s = (steps[name][0] for name in (DUCKDB, POLARS, PANDAS))
-    full_s, full_gb = steps[REBUILD]
-    night_s, night_report_s = steps[NIGHT][0], steps[NIGHT_REPORT][0]
-    peak_gb = max(gb for name, (_, gb) in steps.items() if name.startswith("valmius"))
+    duckdb_s, polars_s, pandas_s = (steps[name].seconds for name in (DUCKDB, POLARS, PANDAS))
+    full_s = steps[REBUILD].seconds
+    night_s, night_report_s = steps[NIGHT].seconds, steps[NIGHT_REPORT].seconds
+    peak_gb = max(step.peak_gb for name, step in steps.items() if name.startswith("valmius"))
     full_ratio, night_ratio = full_s / duckdb_s, full_s / night_s
     print(f"full rebuild / DuckDB script = {full_ratio:.2f} (goal <= 2); full rebuild / night = {night_ratio:.1f} "
           f"(goal >= 20); peak memory {peak_gb:.2f} GB (goal < 6)")
@@ -315,9 +320,10 @@ def main() -> None:
                   f"{', '.join(f'{name} {s:.2f} s' for name, s in stage_s.items())}; the nightly run "
                   f"{inside_s:.2f} s of the process's {night_s:.1f} s (the rest: interpreter start, imports, exit)")
     print(stage_text)
-    rows = [[name, f"{s:.1f}", ", ".join(f"{run[name][0]:.1f}" for run in runs), f"{s / duckdb_s:.2f}",
-             f"{s / polars_s:.2f}", f"{s / pandas_s:.2f}", f"{gb:.2f}"]
-            for name, (s, gb) in steps.items()]
+    rows = [[name, f"{step.seconds:.1f}", ", ".join(f"{run[name].seconds:.1f}" for run in runs),
+             f"{step.seconds / duckdb_s:.2f}", f"{step.seconds / polars_s:.2f}", f"{step.seconds / pandas_s:.2f}",
+             f"{step.peak_gb:.2f}", f"{step.user_s:.1f} + {step.system_s:.1f}", f"{step.faulted_gb:.1f}"]
+            for name, step in steps.items()]
     save("pipeline", {
         "title": "Pipeline: full rebuild and one incremental night",
         "description": f"Ten years of SYNTHETIC exports, {args.rows:,} unit rows; the night's export "
@@ -325,9 +331,13 @@ def main() -> None:
                        f"month); each step in a fresh process (interpreter start and imports included), all "
                        f"of them {args.repeat} times from an empty lake: median seconds, largest peak. The "
                        f"DuckDB, Polars and pandas scripts compute per-incident response times and per-cell "
-                       f"trailing medians at every task, and wrote the same rows; {agreement}. {stage_text}.",
+                       f"trailing medians at every task, and wrote the same rows; {agreement}. {stage_text}. "
+                       f"CPU: median seconds of all threads in user mode + in the kernel (system), on "
+                       f"{os.cpu_count()} cores; memory faulted: minor page faults x the page size, memory the "
+                       f"process touched for the first time (system time is mostly the kernel handing out those "
+                       f"pages, zeroed, and copying the files read and written).",
         "columns": ["step", "seconds", "runs", "time / DuckDB script", "time / Polars script",
-                    "time / pandas script", "peak memory GB"],
+                    "time / pandas script", "peak memory GB", "CPU s: user + system", "memory faulted GB"],
         "rows": rows,
         "goals": [
             f"full rebuild / DuckDB script: {full_ratio:.2f} (goal at most 2): {'met' if full_ratio <= 2 else 'NOT met'}",

@@ -145,7 +145,7 @@ def main() -> None:
         slug = "".join(c if c.isalnum() else "-" for c in name.split()[0].lower())
         code = HARNESS.format(events=events, window=WINDOW_S, setup=textwrap.dedent(setup), repeat=args.repeat, call=call,
                               result=out / f"{slug}.npy", timing=out / f"{slug}.json")
-        process_s, peak_gb = measure(code, out)
+        process_s, peak_gb = measure(code, out)[:2]
         timing = json.loads((out / f"{slug}.json").read_text())
         timings[name] = {**timing, "process_s": process_s, "peak_gb": peak_gb, "slug": slug,
                          "extra_gb": max(0.0, peak_gb - timing["rss_before_gb"])}
