@@ -18,8 +18,9 @@ import polars as pl
 import pytest
 
 from conftest import IGNORE_TRASH, fi_row, table, write_fi
-from valmius.catalog import CatalogError, connect_catalog, duckdb_type, refresh_catalog
+from valmius.catalog import CatalogError, connect_catalog, duckdb_type, is_stale, refresh_catalog
 from valmius.columns import TABLES
+from valmius.lake import DEFINITION_KEY
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
 from valmius.definitions import definition_id, open_results
@@ -139,11 +140,30 @@ def test_views_follow_new_snapshots_and_a_stale_catalog_is_refreshed(sql_lake, t
     # The views read the lake through its table links: a plain DuckDB connection sees the new row at once.
     with duckdb.connect(str(path), read_only=True, config={"file_search_path": str(path.parent)}) as plain:
         assert plain.execute("SELECT count(*) FROM units").fetchall()[0][0] == units + 1
-    con = connect_catalog(settings)  # another snapshot: written again
-    assert path.stat().st_mtime_ns != before
+    con = connect_catalog(settings)  # another snapshot of the same tables: not written again
+    assert path.stat().st_mtime_ns == before
     info = dict(con.execute("SELECT key, value FROM valmius_catalog()").fetchall())
     assert info["lake"] == "lake" and int(info["snapshot_id"]) == int((settings.paths.lake / "CURRENT").read_text())
     con.close()
+    assert not is_stale(settings)
+    assert refresh_catalog(settings, when_stale=True) == path and path.stat().st_mtime_ns == before
+    # Another target is another catalog (its macros): written again.
+    stricter = dataclasses.replace(settings, targets_s={**settings.targets_s, "I": 300})
+    assert is_stale(stricter)
+    with connect_catalog(stricter) as con:
+        assert con.execute("SELECT target_s('I')").fetchall()[0][0] == 300
+    assert path.stat().st_mtime_ns != before and not is_stale(stricter) and is_stale(settings)
+
+
+def test_a_catalog_is_stale_when_another_definitions_rows_appear(sql_lake, tmp_path):
+    settings = _project_copy(sql_lake, tmp_path / "project")
+    assert not is_stale(settings)
+    responses = open_results(settings).folder / "responses"
+    other = responses / f"{DEFINITION_KEY}=another"
+    shutil.copytree(next(responses.glob(f"{DEFINITION_KEY}=*")), other)
+    assert is_stale(settings)  # responses_all_definitions has another definition to label
+    shutil.rmtree(other)
+    assert not is_stale(settings)
 
 
 def test_catalog_is_replaced_atomically_and_a_failed_write_changes_nothing(sql_lake, tmp_path, monkeypatch):

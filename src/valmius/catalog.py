@@ -49,7 +49,8 @@ month (``valmius.scorecards``).
 - ``held_from_january(calendar_year)``: whether the lake holds that local year from its January
   on (its first measured task is before 1 February of it): the years before a review's last one
   must be, or their cells would be judged on a task or two.
-- ``valmius_catalog()``: table of what the catalog was built from (lake path, snapshot, settings).
+- ``valmius_catalog()``: table of what the catalog was built from (lake path, settings, fingerprint),
+  with the lake's current snapshot id.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ import polars as pl
 from valmius.columns import TABLES, UTC_TIME, Column, Table
 from valmius.errors import ValmiusError
 from valmius.definitions import open_results
-from valmius.lake import DEFINITION_KEY, Snapshot, fsync_path
+from valmius.lake import CURRENT, DEFINITION_KEY, Snapshot, fsync_path
 from valmius.rolling import ci_ranks
 from valmius import scorecards
 from valmius.settings import RISK_CLASSES, Settings
@@ -260,9 +261,12 @@ def derived_view_statements(settings: Settings) -> list[str]:
 
 
 def _fingerprint(settings: Settings, snapshot: Snapshot, empty: list[str]) -> str:
-    """What the catalog's content depends on: when it changes, the catalog is written again."""
+    """What the catalog's content depends on: when it changes, the catalog is written again. Not the
+    snapshot: the views read the lake through its table links, and ``valmius_catalog()`` reads the
+    snapshot id from the lake when queried, so a new snapshot of the same tables needs no new catalog."""
+    stored = {name: sorted(snapshot.definitions_with(name)) for name, table in TABLES.items() if table.per_definition}
     inputs = {"code": _CODE_VERSION, "duckdb": duckdb.__version__, "lake": lake_location(settings),
-              "snapshot": snapshot.snapshot_id, "empty": empty, "definition": snapshot.definition_id,
+              "empty": empty, "stored": stored, "definition": snapshot.definition_id,
               "targets_s": settings.targets_s,
               "zone": settings.time.zone, "ci_level": settings.windows.ci_level,
               "trailing_days": settings.windows.trailing_days, "derived": derived_view_statements(settings),
@@ -271,10 +275,10 @@ def _fingerprint(settings: Settings, snapshot: Snapshot, empty: list[str]) -> st
 
 
 def _info_sql(settings: Settings, snapshot: Snapshot, fingerprint: str) -> str:
+    location = lake_location(settings)
     rows = {
-        "lake": lake_location(settings),
+        "lake": location,
         "opening": "relative paths: open from the catalog's folder, or set file_search_path to it",
-        "snapshot_id": str(snapshot.snapshot_id),
         "definition_id": str(snapshot.definition_id),
         "definition_name": settings.definition.name,
         "refreshed_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -285,7 +289,9 @@ def _info_sql(settings: Settings, snapshot: Snapshot, fingerprint: str) -> str:
         "fingerprint": fingerprint,
     }
     values = ", ".join(f"({literal(k)}, {literal(v)})" for k, v in rows.items())
-    return f"CREATE MACRO valmius_catalog() AS TABLE SELECT * FROM (VALUES {values}) AS info(key, value)"
+    current = literal(f"{location}/{CURRENT}")
+    return (f"CREATE MACRO valmius_catalog() AS TABLE SELECT * FROM (VALUES {values}) AS info(key, value) "
+            f"UNION ALL SELECT 'snapshot_id', trim(content, chr(10) || chr(13) || ' ') FROM read_text({current})")
 
 
 def catalog_statements(settings: Settings) -> tuple[list[str], str]:
@@ -310,9 +316,12 @@ def catalog_statements(settings: Settings) -> tuple[list[str], str]:
     return statements, fingerprint
 
 
-def refresh_catalog(settings: Settings) -> Path:
-    """Write the catalog at ``paths.catalog`` afresh (a temporary file renamed into place); its path."""
+def refresh_catalog(settings: Settings, *, when_stale: bool = False) -> Path:
+    """Write the catalog at ``paths.catalog`` afresh (a temporary file renamed into place); its path.
+    With ``when_stale``, only when it is missing or stale (:func:`is_stale`)."""
     target = Path(os.path.abspath(settings.paths.catalog))
+    if when_stale and not is_stale(settings):
+        return target
     statements, _ = catalog_statements(settings)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -364,12 +373,11 @@ def connect_catalog(settings: Settings, *, refresh_if_stale: bool = True,
                     config: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the catalog, with relative paths resolved against its folder.
 
-    The catalog is written first when it is missing or stale: built from another lake snapshot,
-    other settings or another valmius version.
+    The catalog is written first when it is missing or stale (:func:`is_stale`).
     """
     path = Path(os.path.abspath(settings.paths.catalog))
-    if refresh_if_stale and (not path.exists() or _stored_fingerprint(path) != catalog_fingerprint(settings)):
-        refresh_catalog(settings)
+    if refresh_if_stale:
+        refresh_catalog(settings, when_stale=True)
     if not path.exists():
         raise CatalogError(f"{path}: no catalog yet; run `valmius catalog` to write it")
     options = {"file_search_path": str(path.parent), **(config or {})}
@@ -378,6 +386,13 @@ def connect_catalog(settings: Settings, *, refresh_if_stale: bool = True,
     except duckdb.Error as exc:
         raise CatalogError(f"{path}: could not open the DuckDB catalog: {exc}; run `valmius catalog` to write "
                            "it again") from exc
+
+
+def is_stale(settings: Settings) -> bool:
+    """Whether the catalog is missing or was built from other tables, definitions or settings of the
+    lake, or by another valmius or DuckDB version."""
+    path = Path(os.path.abspath(settings.paths.catalog))
+    return not path.exists() or _stored_fingerprint(path) != catalog_fingerprint(settings)
 
 
 def _stored_fingerprint(path: Path) -> str | None:

@@ -9,7 +9,8 @@
 Each stage commits atomically on its own, so a run that crashed or was killed leaves the lake as its
 last finished stage left it, and the next run carries on from there: files already ingested are
 known by their content hash (and only then moved out of the inbox), measure recomputes whatever
-differs from the stored responses, and flags, catalog and report are made afresh. A lock
+differs from the stored responses, flags and report are made afresh, and the catalog is written
+again when it is stale (new tables, definitions or settings; a new snapshot alone is not). A lock
 (``paths.lake/.nightly.lock``) keeps two nightly runs from overlapping.
 
 Inbox files are moved when the run is done with them: ingested or already-known files to
@@ -120,7 +121,7 @@ def nightly(settings: Settings, mapping: Mapping, files: Sequence[Path] | None =
             night.moved = _move_done(settings, paths, ingested)
         night.measure = _timed(stage_s, "measure", lambda: measure(settings))
         night.flags = _timed(stage_s, "flag", lambda: flag(settings))
-        night.catalog = _timed(stage_s, "catalog", lambda: refresh_catalog(settings))
+        night.catalog = _timed(stage_s, "catalog", lambda: refresh_catalog(settings, when_stale=True))
         if report:
             from valmius.report import write_report  # charts and Vega load only when a report is written
 
