@@ -6,7 +6,8 @@ same file as benchmarks/ingest.py), with the world's risk grid for every year. E
 fresh process:
 - valmius full rebuild: `valmius ingest` of the export into an empty lake, `valmius measure
   --full` (responses, rolling medians per department, class, municipality, station and cell, at
-  every task and every month), `valmius flag` (cells and areas), one after the other;
+  every task and every month), `valmius flag` (cells and areas), `valmius catalog` (the DuckDB
+  views), one after the other in one process: the four stages of a night, over everything;
 - three hand-written scripts, one per peer (DuckDB SQL, Polars, pandas), that compute the same
   per-incident response times (earliest alarm to earliest on scene over the urgent units, local
   time to UTC, ambiguous autumn hour read as standard time) and per-cell trailing medians at every
@@ -145,7 +146,7 @@ PEERS = {"DuckDB": "duckdb", "Polars": "polars", "pandas": "pandas"}
 DUCKDB = "DuckDB SQL script: responses + per-cell trailing medians"
 POLARS = "Polars script: responses + per-cell trailing medians"
 PANDAS = "pandas script: responses + per-cell trailing medians"
-REBUILD = "valmius full rebuild: ingest + measure + flag"
+REBUILD = "valmius full rebuild: ingest + measure + flag + catalog"
 NIGHT = "valmius nightly, one night (ingest, measure, flag, catalog)"
 NIGHT_REPORT = "valmius nightly, one night with the report"
 
@@ -188,7 +189,7 @@ def _run_steps(csv: Path, project: Path, night_file: Path, out: Path,
     run(DUCKDB, f"import duckdb; duckdb.connect().execute({DUCKDB_SCRIPT.format(csv=csv, out=out)!r})", out)
     run(POLARS, POLARS_SCRIPT.format(csv=csv, out=out), out)
     # The commands an analyst runs, one after the other in one process (exit code 3: rows quarantined).
-    rebuild = [["ingest", str(csv), "--format", "fi-erc", "--quiet"], ["measure", "--full"], ["flag"]]
+    rebuild = [["ingest", str(csv), "--format", "fi-erc", "--quiet"], ["measure", "--full"], ["flag"], ["catalog"]]
     run(REBUILD,
         f"from valmius.cli import main\n"
         f"for args in {rebuild!r}:\n"
