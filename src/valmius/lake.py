@@ -38,7 +38,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -60,6 +60,8 @@ CURRENT = "CURRENT"
 PART_FILE = "part.parquet"
 DEFINITION_KEY = "definition_id"
 """Folder level of the derived tables: ``responses/definition_id=<id>/year=.../``."""
+FLUSH_THREADS = 16
+"""Files or folders flushed to disk at once: the disk serves many flushes in one journal commit."""
 PARQUET_COMPRESSION = {"compression": "zstd", "compression_level": 1}
 """zstd level 1 writes about twice as fast as the default level 3 for files about a quarter larger."""
 
@@ -332,6 +334,8 @@ class SnapshotWriter:
         self._written: set[tuple[str, tuple[int, ...]]] = set()
         self._kept: set[str] = set()
         self._new_files: list[Path] = []
+        self._flushes: list[Future[None]] = []
+        self._flusher = ThreadPoolExecutor(FLUSH_THREADS, thread_name_prefix="valmius-fsync")
         self._inherited: dict[str, str] = {}
         self._dropped: set[str] = set()
 
@@ -357,7 +361,7 @@ class SnapshotWriter:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         write_parquet(frame, spec, target)
-        self._new_files.append(target)
+        self._written_out(target)
 
     def write_table(self, table: str, frame: pl.DataFrame) -> None:
         """Write an unpartitioned table whole."""
@@ -367,7 +371,14 @@ class SnapshotWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_parquet(frame, spec, target)
         self._written.add((table, ()))
+        self._written_out(target)
+
+    def _written_out(self, target: Path) -> None:
+        """A new file is complete: flush it to disk now, in the background, while the run goes on.
+        The commit waits for these flushes; flushing every file then took a full measure's commit
+        1.0 s (the 0.6 GB it wrote went to the disk only then) and an ingest's 0.6 s."""
         self._new_files.append(target)
+        self._flushes.append(self._flusher.submit(_flush_if_present, target))
 
     def _table_folder(self, table: str) -> Path:
         folder = self.folder / table
@@ -434,7 +445,10 @@ class SnapshotWriter:
         self.keep_unchanged()
         for table in TABLES:
             (self.folder / table).mkdir(exist_ok=True)
-        _fsync_files(self._new_files)  # hard-linked files were synced when first written
+        self._flusher.shutdown()  # hard-linked files were synced when first written
+        for flushed in self._flushes:
+            flushed.result()
+        _fsync_folders(self._new_files)
         final = self.folder.with_name(f"{self.snapshot_id:06d}")
         if final.exists():
             shutil.rmtree(final)
@@ -445,6 +459,7 @@ class SnapshotWriter:
         return open_lake(root)
 
     def abandon(self) -> None:
+        self._flusher.shutdown(cancel_futures=True)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -498,11 +513,19 @@ def write_atomically(path: Path, data: bytes | str) -> None:
     fsync_path(path.parent)
 
 
-def _fsync_files(files: list[Path]) -> None:
-    """Flush the new files, then their folders. In parallel: the disk serves many flushes in one
-    journal commit, about five times faster than one after the other."""
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(fsync_path, files))
+def _flush_if_present(path: Path) -> None:
+    """:func:`fsync_path`, unless the file is gone: a partition written again (that write flushes
+    its own file) or removed."""
+    try:
+        fsync_path(path)
+    except FileNotFoundError:
+        pass
+
+
+def _fsync_folders(files: list[Path]) -> None:
+    """Flush the folders of the new files (their entries). In parallel: the disk serves many
+    flushes in one journal commit, about five times faster than one after the other."""
+    with ThreadPoolExecutor(max_workers=FLUSH_THREADS) as pool:
         list(pool.map(fsync_path, {path.parent for path in files}))
 
 
