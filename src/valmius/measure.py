@@ -450,18 +450,28 @@ def _write_changed_partitions(writer: SnapshotWriter, table: Table, old_partitio
 def _by_partition(frame: pl.DataFrame) -> dict[tuple[int, int], pl.DataFrame]:
     """``frame``'s rows per (year, month): slices without copying when each partition's rows come
     together (as :func:`_responses` gives them), else grouped."""
-    runs = _month_runs(frame)
-    if len({values for values, _, _ in runs}) < len(runs):  # a partition in several runs
+    months = _months_of(frame)
+    starts = _run_starts(months)
+    if starts.size > np.unique(months).size:  # a partition in several runs (rolling_calendar: by group)
         return frame.partition_by(["year", "month"], as_dict=True)
-    return {values: frame.slice(first, end - first) for values, first, end in runs}
+    return {values: frame.slice(first, end - first) for values, first, end in _month_runs(frame, months, starts)}
 
 
-def _month_runs(frame: pl.DataFrame) -> list[tuple[tuple[int, int], int, int]]:
+def _months_of(frame: pl.DataFrame) -> np.ndarray:
+    """Each row's partition as one number, year * 12 + month - 1."""
+    return frame["year"].to_numpy().astype(np.int64) * 12 + frame["month"].to_numpy() - 1
+
+
+def _run_starts(months: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.r_[months.size > 0, months[1:] != months[:-1]])
+
+
+def _month_runs(frame: pl.DataFrame, months: np.ndarray | None = None,
+                starts: np.ndarray | None = None) -> list[tuple[tuple[int, int], int, int]]:
     """Each run of consecutive rows of one (year, month): (partition, first row, end)."""
-    if frame.height == 0:
-        return []
-    months = frame["year"].to_numpy().astype(np.int64) * 12 + frame["month"].to_numpy() - 1
-    bounds = [0, *(np.flatnonzero(months[1:] != months[:-1]) + 1), frame.height]
+    months = _months_of(frame) if months is None else months
+    starts = _run_starts(months) if starts is None else starts
+    bounds = [*starts.tolist(), frame.height]
     return [((int(months[a]) // 12, int(months[a]) % 12 + 1), a, b) for a, b in zip(bounds, bounds[1:])]
 
 
