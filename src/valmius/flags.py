@@ -139,7 +139,8 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
     since = min(start, datetime(first_review_year, 1, 1, tzinfo=zone).astimezone(timezone.utc))  # older tasks judge nothing
     measured = snapshot.scan("responses").filter(pl.col("is_measured"), pl.col("call_at") >= since)
     # Only the judged cells' tasks are read whole (the reader decodes the other columns of those
-    # rows only): a night at 10M rows read 1.7M tasks of three years to keep 30,000.
+    # rows only), without incident ids: a flag at 10M rows read 0.8M tasks of three years to keep
+    # the judged cells' 0.35M, in 0.35-0.40 s, where this takes 0.19-0.25 s.
     tasks = (measured.filter(pl.col("cell_id").is_in(cells["cell_id"].implode())).select(_TASK_COLUMNS).collect()
              .join(cells.select("cell_id", "risk_class", "target_s"), on="cell_id", how="inner")
              .with_columns(within=pl.col("response_s") <= pl.col("target_s")))

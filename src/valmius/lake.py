@@ -376,7 +376,7 @@ class SnapshotWriter:
     def _written_out(self, target: Path) -> None:
         """A new file is complete: flush it to disk now, in the background, while the run goes on.
         The commit waits for these flushes; flushing every file then took a full measure's commit
-        1.0 s (the 0.6 GB it wrote went to the disk only then) and an ingest's 0.6 s."""
+        1.0 s (the 0.4 GB it wrote went to the disk only then) and an ingest's 0.6 s."""
         self._new_files.append(target)
         self._flushes.append(self._flusher.submit(_flush_if_present, target))
 
