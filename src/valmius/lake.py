@@ -445,10 +445,12 @@ class SnapshotWriter:
         self.keep_unchanged()
         for table in TABLES:
             (self.folder / table).mkdir(exist_ok=True)
-        self._flusher.shutdown()  # hard-linked files were synced when first written
-        for flushed in self._flushes:
+        for flushed in self._flushes:  # hard-linked files were synced when first written
             flushed.result()
-        _fsync_folders(self._new_files)
+        # Then the folders of the new files (their entries), on the same threads: the disk serves
+        # many flushes in one journal commit, about five times faster than one after the other.
+        list(self._flusher.map(fsync_path, {path.parent for path in self._new_files}))
+        self._flusher.shutdown()
         final = self.folder.with_name(f"{self.snapshot_id:06d}")
         if final.exists():
             shutil.rmtree(final)
@@ -520,13 +522,6 @@ def _flush_if_present(path: Path) -> None:
         fsync_path(path)
     except FileNotFoundError:
         pass
-
-
-def _fsync_folders(files: list[Path]) -> None:
-    """Flush the folders of the new files (their entries). In parallel: the disk serves many
-    flushes in one journal commit, about five times faster than one after the other."""
-    with ThreadPoolExecutor(max_workers=FLUSH_THREADS) as pool:
-        list(pool.map(fsync_path, {path.parent for path in files}))
 
 
 def fsync_path(path: Path) -> None:

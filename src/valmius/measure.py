@@ -454,7 +454,13 @@ def _by_partition(frame: pl.DataFrame) -> dict[tuple[int, int], pl.DataFrame]:
     starts = _run_starts(months)
     if starts.size > np.unique(months).size:  # a partition in several runs (rolling_calendar: by group)
         return frame.partition_by(["year", "month"], as_dict=True)
-    return {values: frame.slice(first, end - first) for values, first, end in _month_runs(frame, months, starts)}
+    return {values: frame.slice(first, end - first) for values, first, end in _runs(months, starts)}
+
+
+def _month_runs(frame: pl.DataFrame) -> list[tuple[tuple[int, int], int, int]]:
+    """Each run of consecutive rows of one (year, month): (partition, first row, end)."""
+    months = _months_of(frame)
+    return _runs(months, _run_starts(months))
 
 
 def _months_of(frame: pl.DataFrame) -> np.ndarray:
@@ -463,15 +469,12 @@ def _months_of(frame: pl.DataFrame) -> np.ndarray:
 
 
 def _run_starts(months: np.ndarray) -> np.ndarray:
+    """Where each run of equal ``months`` begins."""
     return np.flatnonzero(np.r_[months.size > 0, months[1:] != months[:-1]])
 
 
-def _month_runs(frame: pl.DataFrame, months: np.ndarray | None = None,
-                starts: np.ndarray | None = None) -> list[tuple[tuple[int, int], int, int]]:
-    """Each run of consecutive rows of one (year, month): (partition, first row, end)."""
-    months = _months_of(frame) if months is None else months
-    starts = _run_starts(months) if starts is None else starts
-    bounds = [*starts.tolist(), frame.height]
+def _runs(months: np.ndarray, starts: np.ndarray) -> list[tuple[tuple[int, int], int, int]]:
+    bounds = [*starts.tolist(), months.size]
     return [((int(months[a]) // 12, int(months[a]) % 12 + 1), a, b) for a, b in zip(bounds, bounds[1:])]
 
 
