@@ -59,7 +59,7 @@ def test_a_chart_png_is_the_chart_itself_in_the_report_language(tmp_path):
     import altair as alt
     import vl_convert as vlc
 
-    from valmius.report import LOCALES, save_images
+    from valmius.pages import LOCALES, save_images
 
     spec = alt.Chart(pl.DataFrame({"x": [0.5, 1.5, 2.5], "y": [1234.5, 2.25, 3.0]})).mark_bar().encode(
         x="x:Q", y=alt.Y("y:Q", axis=alt.Axis(format=",.1f"))).to_dict()
@@ -230,7 +230,7 @@ def test_report_in_a_real_browser_offline(hand_lake, tmp_path):
 def test_vega_bundle_is_built_once_per_vl_convert_version(tmp_path, monkeypatch):
     import vl_convert
 
-    from valmius import report
+    from valmius import pages
 
     built = vl_convert.javascript_bundle()
     calls = []
@@ -239,19 +239,19 @@ def test_vega_bundle_is_built_once_per_vl_convert_version(tmp_path, monkeypatch)
         calls.append(1)
         return built
 
-    monkeypatch.setattr(report.vlc, "javascript_bundle", bundle)
+    monkeypatch.setattr(pages.vlc, "javascript_bundle", bundle)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    report.vega_bundle.cache_clear()
+    pages.vega_bundle.cache_clear()
     try:
-        assert report.vega_bundle() == built and len(calls) == 1
+        assert pages.vega_bundle() == built and len(calls) == 1
         cached = list((tmp_path / "cache" / "valmius").glob("vega-bundle-vl-convert-*.js"))
         assert len(cached) == 1 and cached[0].read_text(encoding="utf-8") == built
-        report.vega_bundle.cache_clear()  # a new process: read from the cache, not built again
-        assert report.vega_bundle() == built and len(calls) == 1
+        pages.vega_bundle.cache_clear()  # a new process: read from the cache, not built again
+        assert pages.vega_bundle() == built and len(calls) == 1
         # A cache folder that cannot be written: built every time, still correct.
         (tmp_path / "blocked").write_text("a file, not a folder", encoding="utf-8")
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "blocked"))
-        report.vega_bundle.cache_clear()
-        assert report.vega_bundle() == built and len(calls) == 2
+        pages.vega_bundle.cache_clear()
+        assert pages.vega_bundle() == built and len(calls) == 2
     finally:
-        report.vega_bundle.cache_clear()
+        pages.vega_bundle.cache_clear()

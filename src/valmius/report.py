@@ -20,20 +20,15 @@ is written beside the old one and swapped in whole.
 from __future__ import annotations
 
 import functools
-import html
-import json
-import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from importlib.metadata import version
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import altair as alt
 import numpy as np
 import polars as pl
-import vl_convert as vlc
 
 from valmius import charts, gis, notes, scorecards
 from valmius.definitions import Definition, current
@@ -42,10 +37,8 @@ from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
+from valmius.pages import chart_div, chart_specs, escape, html_page, save_images, stamped, swap_in, table_html
 from valmius.settings import Settings
-
-LOCALES = {"fi": "fi-FI", "en": "en-GB"}
-"""Vega number and date locale of each report language."""
 
 
 @dataclass
@@ -90,20 +83,6 @@ def write_report(settings: Settings, *, at: date | None = None, today: date | No
                         area_count, files)
 
 
-def swap_in(work: Path, final: Path) -> None:
-    """Replace ``final`` by ``work``: readers see the old folder or the new one, never half of one.
-    Scenario reports written into the folder (``scenario-*``, by valmius scenario) are kept."""
-    old = final.with_name(f".{final.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        for kept in final.glob("scenario-*"):
-            if kept.is_file():
-                os.link(kept, work / kept.name)
-        os.replace(final, old)
-    os.replace(work, final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path) -> tuple[datetime | None, int, int]:
     lang = settings.report.language
     evaluated_at = evaluation_time(snapshot, settings, at)
@@ -111,7 +90,7 @@ def _build(snapshot: Snapshot, settings: Settings, at: date | None, folder: Path
     specs: dict[str, dict] = {}
     flagged_count = area_count = 0
     if evaluated_at is None:
-        sections.append(f"<p>{_e(text('no_data', lang))}</p>")
+        sections.append(f"<p>{escape(text('no_data', lang))}</p>")
     else:
         flags, areas = stored_or_evaluated(snapshot, settings, at=at)
         flagged_count, area_count = int(flags["is_flagged"].sum()), areas.height
@@ -214,7 +193,7 @@ def _summary_html(ctx: _Context) -> str:
     rule = ctx.settings.flags.rule
     other = int(flags["is_over_share" if rule == "median" else "is_over_median"].sum())
     lines.append(text(f"flag_rule_{rule}", lang, other=other))
-    return "\n".join(f"<p class='lead'>{_e(line)}</p>" for line in lines)
+    return "\n".join(f"<p class='lead'>{escape(line)}</p>" for line in lines)
 
 
 def _review_span(flags: pl.DataFrame) -> str:
@@ -380,17 +359,6 @@ def _components_chart(ctx: _Context) -> alt.Chart | None:
     return charts.component_bars(parts, lang, text("components_title", lang))
 
 
-def save_images(spec: dict, stem: Path, lang: str) -> None:
-    """Write the chart ``spec`` as ``stem``.svg and ``stem``.png in the language's number and date formats.
-
-    The PNG is drawn from the SVG: the same image, byte for byte, as rendering the chart again to
-    PNG, in half the time (0.42 s against 0.87 s for the nightly report's five charts)."""
-    locale = LOCALES[lang]
-    svg = vlc.vegalite_to_svg(spec, format_locale=locale, time_format_locale=locale)
-    stem.with_suffix(".svg").write_text(svg, encoding="utf-8")
-    stem.with_suffix(".png").write_bytes(vlc.svg_to_png(svg, scale=2))
-
-
 # --- Tables and GIS ------------------------------------------------------------------------------
 
 def _month_text(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -474,31 +442,7 @@ def _write_gis(ctx: _Context, folder: Path) -> None:
         gis.write_geoparquet(folder / f"{name}.parquet", frame, shapes, crs)
 
 
-# --- HTML ----------------------------------------------------------------------------------------
-
-def _e(value: object) -> str:
-    return html.escape(str(value))
-
-
-def chart_div(name: str, specs: dict[str, dict], note: str | None = None, *, images: bool = True) -> str:
-    """The section a chart spec is embedded into (nothing when there is no such chart), with its
-    caption and links to its PNG and SVG files (``images``: they were saved beside the page)."""
-    if name not in specs:
-        return ""
-    caption = f"<p class='note'>{_e(note)}</p>" if note else ""
-    links = " · ".join(f"<a href='charts/{name}.{kind}'>{kind.upper()}</a>" for kind in ("png", "svg"))
-    files = f"<p class='files'>{links}</p>" if images else ""
-    return f"<section class='chart'><div id='chart-{name}' class='vega-chart'></div>{caption}{files}</section>"
-
-
-def table_html(title: str, frame: pl.DataFrame) -> str:
-    if frame.height == 0:
-        return ""
-    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_e('' if v is None else v)}</td>" for v in row) + "</tr>"
-                   for row in frame.iter_rows())
-    return f"<section><h2>{_e(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"
-
+# --- Sections ------------------------------------------------------------------------------------
 
 def _change_html(ctx: _Context, folder: Path) -> str:
     """Changes unlikely to be noise since the same window a year earlier (:mod:`valmius.change`)."""
@@ -506,7 +450,7 @@ def _change_html(ctx: _Context, folder: Path) -> str:
 
     lines, changes = published_changes(ctx.snapshot, ctx.settings, ctx.evaluated_at, ctx.areas)
     stamped(changes, ctx.definition).write_csv(folder / "tables" / "changes.csv")
-    return (f"<section><h2>{_e(text('change_title', ctx.lang))}</h2>" + "".join(f"<p>{_e(line)}</p>" for line in lines)
+    return (f"<section><h2>{escape(text('change_title', ctx.lang))}</h2>" + "".join(f"<p>{escape(line)}</p>" for line in lines)
             + table_html(text("change_table", ctx.lang), changes) + "</section>")
 
 
@@ -515,137 +459,5 @@ def _method_html(ctx: _Context) -> str:
     files = " · ".join(f"<a href='{p}'>{p}</a>" for p in (
         "tables/areas.csv", "tables/cells.csv", "tables/scorecards.csv", "tables/changes.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
         "gis/areas.parquet", "gis/flagged_cells.parquet"))
-    return (f"<section><h2>{_e(text('method', lang))}</h2><p>{_e(text('method_text', lang, min_count=ctx.min_count, neighbourhood=ctx.settings.flags.neighbourhood))}</p>"
-            f"<h2>{_e(text('files', lang))}</h2><p class='files'>{files}</p></section>")
-
-
-@functools.lru_cache(maxsize=1)
-def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed in one script, from vl-convert: the report needs no network.
-
-    Building it takes about a second, a seventh of a nightly report, so it is kept in the user's
-    cache folder (``$XDG_CACHE_HOME/valmius``, else ``~/.cache/valmius``), one file per vl-convert
-    version. Where that folder cannot be written, the bundle is built every time.
-    """
-    path = _cache_folder() / f"vega-bundle-vl-convert-{version('vl-convert-python')}.js"
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        pass
-    bundle = vlc.javascript_bundle()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(bundle, encoding="utf-8")
-        os.replace(partial, path)  # whole or not at all, also with two reports at once
-    except OSError:
-        pass
-    return bundle
-
-
-def _cache_folder() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "valmius"
-
-
-def script_json(value: object) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
-
-
-def is_synthetic(snapshot: Snapshot) -> bool:
-    """Whether every ingested file is a SYNTHETIC demo export (the page then says so)."""
-    names = snapshot.scan("files").select("source_file").collect()["source_file"]
-    return names.len() > 0 and bool(names.str.contains("synthetic").all())
-
-
-PAGE_STYLE = """
-body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; margin: 2rem auto; max-width: 1100px;
-       color: #222; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-.sub { color: #555; margin-top: 0; } .lead { font-size: 1.05rem; } .note, .files { color: #666; font-size: .85rem; }
-.warn { background: #fff3cd; border: 1px solid #e0c36c; padding: .5rem .8rem; }
-table { border-collapse: collapse; font-size: .8rem; width: 100%; } th, td { border-bottom: 1px solid #ddd;
-padding: .25rem .4rem; text-align: left; vertical-align: top; } th { background: #f5f5f5; font-weight: 600; }
-section.chart { margin-top: 1.5rem; overflow-x: auto; }
-"""
-
-
-def html_page(settings: Settings, evaluated_at: datetime | None, sections: list[str], specs: dict[str, dict],
-              snapshot: Snapshot, *, title: str | None = None) -> str:
-    """A self-contained page in the report's style: ``sections`` (HTML) and the charts ``specs``
-    (Vega-Lite, embedded into ``<div id="chart-<name>">``), the window in the subtitle."""
-    lang = settings.report.language
-    zone = ZoneInfo(settings.time.zone)
-    end = "–" if evaluated_at is None else f"{evaluated_at.astimezone(zone):%d.%m.%Y}"
-    subtitle = text("subtitle", lang, days=settings.windows.trailing_days, end=end)
-    title = title or text("title", lang)
-    banner = f"<p class='warn'>{_e(text('synthetic', lang))}</p>" if is_synthetic(snapshot) else ""
-    made = made_text(lang, zone, current(snapshot, settings))
-    return page_html(lang, title, subtitle, banner, sections, specs, made)
-
-
-def made_text(lang: str, zone: ZoneInfo, definition: Definition) -> str:
-    """The page's last line: when, by which valmius, and the definition that made its figures."""
-    return " ".join([text("generated", lang, when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
-                          version=version("valmius")), text("definition", lang, label=definition.label) + "."])
-
-
-def chart_specs(charts: dict[str, alt.TopLevelMixin | None], definition: Definition, lang: str) -> dict[str, dict]:
-    """The Vega-Lite specs of the charts that exist, each with the definition that made its figures
-    as the last line of its title (on the page and in the PNG and SVG files alike)."""
-    label = text("definition", lang, label=definition.label)
-    specs = {}
-    for name, chart in charts.items():
-        if chart is None:
-            continue
-        spec = chart.to_dict()
-        title = spec.get("title")
-        title = {"text": ""} if title is None else dict(title) if isinstance(title, dict) else {"text": title}
-        subtitle = title.get("subtitle") or []
-        title["subtitle"] = [*([subtitle] if isinstance(subtitle, str) else subtitle), label]
-        title.setdefault("subtitleColor", "#666")
-        specs[name] = {**spec, "title": title}
-    return specs
-
-
-def stamped(frame: pl.DataFrame, definition: Definition) -> pl.DataFrame:
-    """A published table with the definition that made it: ``definition_id`` and ``definition`` (name vN)."""
-    return frame.with_columns(definition_id=pl.lit(definition.definition_id), definition=pl.lit(definition.title))
-
-
-def page_html(lang: str, title: str, subtitle: str, banner: str, sections: list[str], specs: dict[str, dict],
-              made: str, extra_style: str = "") -> str:
-    """A self-contained page: Vega inlined, each chart spec embedded into its ``chart-<name>`` div."""
-    locale = LOCALES[lang]
-    options = {"renderer": "svg", "actions": False, "formatLocale": vlc.get_format_locale(locale),
-               "timeFormatLocale": vlc.get_time_format_locale(locale)}
-    embeds = "\n".join(f"vegaEmbed('#chart-{name}', {script_json(spec)}, options).catch(console.error);"
-                       for name, spec in specs.items())
-    return f"""<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<style>{PAGE_STYLE}{extra_style}</style>
-<script type="text/javascript">{vega_bundle()}</script>
-</head>
-<body>
-<h1>{_e(title)}</h1>
-<p class="sub">{_e(subtitle)}</p>
-{banner}
-{''.join(sections)}
-<p class="note">{_e(made)}</p>
-<script type="text/javascript">
-const options = {script_json(options)};
-{embeds}
-</script>
-</body>
-</html>
-"""
-
-
-# --- Building blocks for other pages (valmius scenario) ------------------------------------------
-
-def escape(value: object) -> str:
-    return _e(value)
+    return (f"<section><h2>{escape(text('method', lang))}</h2><p>{escape(text('method_text', lang, min_count=ctx.min_count, neighbourhood=ctx.settings.flags.neighbourhood))}</p>"
+            f"<h2>{escape(text('files', lang))}</h2><p class='files'>{files}</p></section>")

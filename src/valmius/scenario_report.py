@@ -24,7 +24,8 @@ from valmius.grid import grid_at
 from valmius.labels import count_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, write_atomically
 from valmius.definitions import current
-from valmius.report import chart_div, chart_specs, escape, html_page, municipality_borders, stamped, table_html
+from valmius.pages import chart_div, chart_specs, escape, html_page, stamped, table_html
+from valmius.report import municipality_borders
 from valmius.scenario import SOURCES, ScenarioResult
 from valmius.settings import Settings
 

@@ -36,7 +36,7 @@ from valmius.definitions import Definition, current
 from valmius.errors import ReviewError
 from valmius.labels import count_text, mmss, percent
 from valmius.measure import open_measured
-from valmius.report import chart_specs, is_synthetic, save_images, stamped, swap_in
+from valmius.pages import chart_specs, is_synthetic, save_images, stamped, swap_in
 from valmius.review import charts
 from valmius.review.changes import (MANIFEST, Changes, compare, find_previous, folder_name, manifest_settings,
                                     read_review)

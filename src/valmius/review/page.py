@@ -16,7 +16,7 @@ import polars as pl
 
 from valmius.labels import count_text, mmss, municipality_name, percent
 from valmius.definitions import Definition
-from valmius.report import chart_div, made_text, page_html
+from valmius.pages import chart_div, made_text, page_html
 from valmius.review.changes import Changes
 from valmius.review.labels import text, year_span
 from valmius.review.tables import ReviewTables
