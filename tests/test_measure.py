@@ -275,3 +275,36 @@ def test_responses_measured_a_few_partitions_at_a_time_equal_all_at_once(sql_lak
     assert batched.sort("incident_id").equals(whole.sort("incident_id"))
     runs = measure_module._month_runs(batched)  # each partition's rows together: written as slices
     assert len(runs) == len({values for values, _, _ in runs}) == months
+
+
+def test_measured_range_reads_only_the_end_partitions_and_equals_the_whole_range(sql_lake):
+    from valmius.definitions import open_results
+    from valmius.measure import _measured_range
+
+    snapshot = open_results(sql_lake)
+    stored = snapshot.scan("responses").collect()
+    months = sorted(snapshot.partitions("responses"))
+    first, second, last = months[0], months[1], months[-1]
+
+    def in_months(frame, chosen):
+        return frame.filter((pl.col("year") * 100 + pl.col("month")).is_in([y * 100 + m for y, m in chosen]))
+
+    def naive(dirty, new):
+        kept = stored.clear() if dirty is None else stored.join(in_months(stored, dirty), on="incident_id", how="anti")
+        t = pl.concat([kept, new]).filter("is_measured")["call_at"].dt.epoch("s")
+        return [] if t.len() == 0 else [t.min(), t.max()]
+
+    unmeasured = pl.col("is_measured") & False
+    cases = [
+        (None, stored),  # a full measure: every response is new
+        (set(), stored.clear()),  # nothing changed
+        ({first, last}, in_months(stored, [first, last])),  # the end partitions measured again, unchanged
+        # The first two months' tasks no longer measured, the last month's removed: the range
+        # comes from partitions further in.
+        ({first, second, last}, in_months(stored, [first, second]).with_columns(is_measured=unmeasured)),
+        (None, stored.with_columns(is_measured=unmeasured)),  # nothing measured at all
+    ]
+    for dirty, new in cases:
+        assert _measured_range(snapshot, new, dirty).to_list() == naive(dirty, new), dirty
+    moved, whole = naive({first, second, last}, cases[3][1]), naive(None, stored)
+    assert moved[0] > whole[0] and moved[1] < whole[1]  # that case does move both ends

@@ -193,10 +193,8 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
     measured = pl.concat([clean.filter("is_measured").select(_EVENT_COLUMNS),
                           new.lazy().filter("is_measured").select(_EVENT_COLUMNS)])
     window_s = settings.windows.trailing_days * 86_400
-    t = pl.col("call_at").dt.epoch("s")
-    t_range = measured.select(t.min().alias("lo"), t.max().alias("hi")).collect().row(0)
-    all_points = calendar_points(pl.Series([v for v in t_range if v is not None], dtype=pl.Int64),
-                                 settings.windows.calendar, settings.time.zone)
+    all_points = calendar_points(_measured_range(base, new, dirty), settings.windows.calendar,
+                                 settings.time.zone)
     old_points = base.scan("rolling_calendar").select("at").unique().collect()["at"]
     old_points_s = set((old_points.dt.epoch("us") // _US).to_list())
     if not full and not old_points_s <= set(all_points["at_s"].to_list()):
@@ -241,6 +239,30 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
         _update_groups(base, writer, ROLLING_EVENTS, affected, span, task_rows, no_tasks)
         + _update_groups(base, writer, ROLLING_CALENDAR, affected, span, calendar_rows, fresh))
     return summary
+
+
+def _measured_range(base: Snapshot, new: pl.DataFrame, dirty: set[tuple[int, int]] | None) -> pl.Series:
+    """The first and the last call time (UTC seconds) of the measured tasks after the run, among
+    the stored responses outside the ``dirty`` partitions (None: all are measured anew) and the
+    ``new`` ones; empty when there are none. A partition is a month of call times, so the oldest
+    and the newest partition that hold a measured task hold these two, and the partitions in
+    between are not read (reading every stored call time took 0.16 s of a night at 10M rows)."""
+    measured_new = new.filter("is_measured")
+    stored = set() if dirty is None else set(base.partitions("responses")) - dirty
+    months = sorted(stored | _partitions(new))
+
+    def bound(month: tuple[int, int], newest: bool) -> int | None:
+        t = pl.col("call_at").dt.epoch("s")
+        first_or_last = t.max() if newest else t.min()
+        if month in stored:
+            path = base.partition_file("responses", month)
+            return pl.scan_parquet(path).filter("is_measured").select(first_or_last).collect().item()
+        year, number = month
+        return measured_new.filter(pl.col("year") == year, pl.col("month") == number).select(first_or_last).item()
+
+    ends = [next((v for v in (bound(m, newest) for m in order) if v is not None), None)
+            for newest, order in ((False, months), (True, months[::-1]))]
+    return pl.Series([v for v in ends if v is not None], dtype=pl.Int64)
 
 
 def _responses(base: Snapshot, settings: Settings, months: set[tuple[int, int]] | None) -> pl.DataFrame:
