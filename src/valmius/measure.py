@@ -243,26 +243,27 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
 
 def _measured_range(base: Snapshot, new: pl.DataFrame, dirty: set[tuple[int, int]] | None) -> pl.Series:
     """The first and the last call time (UTC seconds) of the measured tasks after the run, among
-    the stored responses outside the ``dirty`` partitions (None: all are measured anew) and the
-    ``new`` ones; empty when there are none. A partition is a month of call times, so the oldest
-    and the newest partition that hold a measured task hold these two, and the partitions in
-    between are not read (reading every stored call time took 0.16 s of a night at 10M rows)."""
-    measured_new = new.filter("is_measured")
-    stored = set() if dirty is None else set(base.partitions("responses")) - dirty
-    months = sorted(stored | _partitions(new))
+    the ``new`` responses and the stored ones outside the ``dirty`` partitions (None: all are
+    measured anew); empty when there are none. A partition is a month of call times, so among the
+    stored ones the oldest and the newest partition that hold a measured task hold these two, and
+    the partitions in between are not read (reading every stored call time took 0.16 s of a night
+    at 10M rows)."""
+    stored = [] if dirty is None else sorted(set(base.partitions("responses")) - dirty)
+    t = pl.col("call_at").dt.epoch("s")
 
-    def bound(month: tuple[int, int], newest: bool) -> int | None:
-        t = pl.col("call_at").dt.epoch("s")
-        first_or_last = t.max() if newest else t.min()
-        if month in stored:
-            path = base.partition_file("responses", month)
-            return pl.scan_parquet(path).filter("is_measured").select(first_or_last).collect().item()
-        year, number = month
-        return measured_new.filter(pl.col("year") == year, pl.col("month") == number).select(first_or_last).item()
+    def first_found(months: list[tuple[int, int]], end: pl.Expr) -> int | None:
+        for month in months:
+            found = (pl.scan_parquet(base.partition_file("responses", month)).filter("is_measured")
+                     .select(end).collect().item())
+            if found is not None:
+                return found
+        return None
 
-    ends = [next((v for v in (bound(m, newest) for m in order) if v is not None), None)
-            for newest, order in ((False, months), (True, months[::-1]))]
-    return pl.Series([v for v in ends if v is not None], dtype=pl.Int64)
+    ends = new.lazy().filter("is_measured").select(t.min().alias("first"), t.max().alias("last"))
+    new_first, new_last = ends.collect().row(0)
+    firsts = [v for v in (new_first, first_found(stored, t.min())) if v is not None]
+    lasts = [v for v in (new_last, first_found(stored[::-1], t.max())) if v is not None]
+    return pl.Series([min(firsts), max(lasts)] if firsts else [], dtype=pl.Int64)
 
 
 def _responses(base: Snapshot, settings: Settings, months: set[tuple[int, int]] | None) -> pl.DataFrame:

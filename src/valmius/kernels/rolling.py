@@ -17,6 +17,9 @@ slot is found in a few word operations however sparse the window. Order statisti
 *trackers*: a tracker is a slot ``p`` and the number ``below`` of window values in lower slots.
 Adding or removing a value moves ``below`` by at most one and the rank a tracker follows moves
 slowly, so re-seating a tracker after each step costs a few slot moves, independent of window size.
+
+The module is longer than most on purpose: the sweeps inline the helpers above them, and Numba's
+cache notices a change to a kernel's own file only, not to functions it calls from another file.
 """
 
 from __future__ import annotations
