@@ -312,9 +312,15 @@ def main() -> None:
     full_s = steps[REBUILD].seconds
     night_s, night_report_s = steps[NIGHT].seconds, steps[NIGHT_REPORT].seconds
     peak_gb = max(step.peak_gb for name, step in steps.items() if name.startswith("valmius"))
-    full_ratio, night_ratio = full_s / duckdb_s, full_s / night_s
-    print(f"full rebuild / DuckDB script = {full_ratio:.2f} (goal <= 2); full rebuild / night = {night_ratio:.1f} "
-          f"(goal >= 20); peak memory {peak_gb:.2f} GB (goal < 6)")
+    # The goals' ratios are taken within each round, a minute apart, and their median reported: on a
+    # shared host a step's time drifts by a fifth from one round to the next, and a ratio of the
+    # steps' medians could pair a fast round of one with a slow round of the other.
+    full_ratios = [run[REBUILD].seconds / run[DUCKDB].seconds for run in runs]
+    night_ratios = [run[REBUILD].seconds / run[NIGHT].seconds for run in runs]
+    full_ratio, night_ratio = statistics.median(full_ratios), statistics.median(night_ratios)
+    by_round = ", ".join(f"{ratio:.2f}" for ratio in full_ratios)
+    print(f"full rebuild / DuckDB script = {full_ratio:.2f} (goal <= 2; by round {by_round}); full rebuild / night = "
+          f"{night_ratio:.1f} (goal >= 20); peak memory {peak_gb:.2f} GB (goal < 6)")
     print(f"full rebuild / Polars script = {full_s / polars_s:.2f}; / pandas script = {full_s / pandas_s:.2f}")
     print(agreement)
     stage_text = (f"One night's stages (median, from its runs row): "
@@ -330,7 +336,8 @@ def main() -> None:
         "description": f"Ten years of SYNTHETIC exports, {args.rows:,} unit rows; the night's export "
                        f"{night_rows:,} rows (two days at the ten years' incident rate, the first night of a "
                        f"month); each step in a fresh process (interpreter start and imports included), all "
-                       f"of them {args.repeat} times from an empty lake: median seconds, largest peak. The "
+                       f"of them {args.repeat} times from an empty lake: median seconds, largest peak; the goals' "
+                       f"ratios are taken within each round, a minute apart, and their median given. The "
                        f"DuckDB, Polars and pandas scripts compute per-incident response times and per-cell "
                        f"trailing medians at every task, and wrote the same rows; {agreement}. {stage_text}. "
                        f"CPU: median seconds of all threads in user mode + in the kernel (system), on "
@@ -341,9 +348,11 @@ def main() -> None:
                     "time / pandas script", "peak memory GB", "CPU s: user + system", "memory faulted GB"],
         "rows": rows,
         "goals": [
-            f"full rebuild / DuckDB script: {full_ratio:.2f} (goal at most 2): {'met' if full_ratio <= 2 else 'NOT met'}",
-            f"full rebuild / one night: {night_ratio:.1f}x (goal at least 20x): {'met' if night_ratio >= 20 else 'NOT met'}"
-            f"; with the report {full_s / night_report_s:.1f}x",
+            f"full rebuild / DuckDB script, median of the rounds' ratios: {full_ratio:.2f} (goal at most 2): "
+            f"{'met' if full_ratio <= 2 else 'NOT met'}; by round {by_round}; ratio of the median times "
+            f"{full_s / duckdb_s:.2f}",
+            f"full rebuild / one night, median of the rounds' ratios: {night_ratio:.1f}x (goal at least 20x): "
+            f"{'met' if night_ratio >= 20 else 'NOT met'}; with the report {full_s / night_report_s:.1f}x",
             f"valmius peak memory: {peak_gb:.2f} GB (goal under 6 GB): {'met' if peak_gb < 6 else 'NOT met'}",
         ],
     })
