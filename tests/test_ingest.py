@@ -166,6 +166,24 @@ def test_same_file_twice_changes_nothing(tmp_path, settings):
         assert table(settings, name).equals(frame), name
 
 
+def test_many_skipped_files_take_one_line_of_the_summary(tmp_path, settings):
+    from valmius.ingest import SKIPPED_LISTED
+
+    paths = [write_fi(tmp_path / f"export-{i:02d}.csv", [fi_row(incident=f"2025-{i:06d}")])
+             for i in range(SKIPPED_LISTED + 1)]
+    broken = tmp_path / "broken.csv"
+    broken.write_text("not;an;export\n1;2;3\n", encoding="utf-8")
+    ingest(paths, FI, settings)
+    few = ingest(paths[:SKIPPED_LISTED], FI, settings).to_text()  # named one by one
+    assert all(f"{path.name}: skipped: same content as {path.name}" in few for path in paths[:SKIPPED_LISTED])
+    again = ingest([*paths, broken], FI, settings)
+    text = again.to_text()
+    assert [f.status for f in again.files] == ["skipped"] * len(paths) + ["failed"]
+    assert f"{len(paths)} files skipped, each with the same content as a file already ingested: " \
+           f"export-00.csv ... export-{len(paths) - 1:02d}.csv" in text
+    assert "export-01.csv" not in text and "broken.csv: failed: " in text
+
+
 def test_newest_export_wins_and_older_rows_are_kept_in_quarantine(tmp_path, settings):
     old = write_fi(tmp_path / "e1.csv", [fi_row(on_scene="3.1.2025 07:12:40"), fi_row(unit="KU102")])
     new = write_fi(tmp_path / "e2.csv", [fi_row(on_scene="3.1.2025 07:11:00", task="403 rakennuspalo: pieni"),

@@ -30,6 +30,9 @@ from valmius.store import Staging, merge
 from valmius.transform import empty_rejected, malformed_rows, transform_batch
 
 STAGE_THREADS = 3
+SKIPPED_LISTED = 5
+"""Skipped files (content already ingested) named one by one in a run's text summary; more are
+counted on one line, so that a folder of old exports does not bury a failed file."""
 ProgressCallback = Callable[[str, int, int], None]
 """Called as (file name, bytes done, bytes total) while a file is read."""
 
@@ -102,11 +105,15 @@ class IngestSummary:
 
     def to_text(self) -> str:
         lines = [f"Run {self.run_id if self.run_id is not None else '-'} into {self.lake}"]
+        skipped = [f for f in self.files if f.status == "skipped"]
         for f in self.files:
             if f.status == "ingested":
                 lines.append(f"  {f.name}: {f.rows_read:,} rows read, {f.rows_stored:,} stored, {f.rows_quarantined:,} quarantined ({f.message})")
-            else:
+            elif f.status != "skipped" or len(skipped) <= SKIPPED_LISTED:
                 lines.append(f"  {f.name}: {f.status}: {f.message}")
+        if len(skipped) > SKIPPED_LISTED:  # a folder of old exports: one line, so that failures stand out
+            lines.append(f"  {len(skipped):,} files skipped, each with the same content as a file already ingested: "
+                         f"{skipped[0].name} ... {skipped[-1].name}")
         lines.append(f"Rows read:        {self.rows_read:>12,}")
         lines.append(f"Rows stored:      {self.rows_stored:>12,}")
         lines.append(f"Rows quarantined: {self.rows_quarantined:>12,}")
