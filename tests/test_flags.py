@@ -351,6 +351,30 @@ def test_cli_flag(hand_lake, tmp_path):
     assert result.exit_code == 0 and '"evaluated_at": "2025-06-30 20:59:59+00:00"' in result.output
 
 
+def test_a_window_without_any_measured_task_is_an_error_that_gives_the_days_to_choose(hand_lake, tmp_path):
+    from valmius.errors import InputError
+    from valmius.flags import first_measured_day
+
+    snapshot = open_results(hand_lake)
+    first, last = first_measured_day(snapshot, hand_lake), last_measured_day(snapshot, hand_lake)
+    days = hand_lake.windows.trailing_days
+    latest = last + timedelta(days=days - 1)  # the last window that still holds the newest task
+    before = table(hand_lake, "flags")
+    for at in (first - timedelta(days=1), latest + timedelta(days=1), date(2031, 1, 1)):
+        with pytest.raises(InputError) as raised:
+            flag(hand_lake, at=at)
+        assert str(raised.value) == (f"no measured urgent tasks in the {days}-day window ending {at}: the lake's "
+                                     f"measured tasks run from {first} to {last}; give a day from {first} to {latest}")
+    assert table(hand_lake, "flags").equals(before)  # nothing written
+    assert flag(hand_lake, at=first).evaluated_at is not None
+    edge = evaluate(open_results(hand_lake), hand_lake, at=latest)[0]
+    assert edge["count"].sum() >= 1  # the newest task is still in its window
+    config = tmp_path / "valmius.toml"
+    config.write_text(f'[paths]\nlake = "{hand_lake.lake_path}"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "report", "--at", "2031-01-01"])
+    assert result.exit_code == 1 and "Error: no measured urgent tasks in the" in result.output
+
+
 def test_empty_lake(settings):
     flags, areas = evaluate(open_results(settings), settings)
     assert flags.height == 0 and areas.height == 0

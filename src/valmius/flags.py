@@ -45,6 +45,7 @@ from valmius.grid import grid_at
 from valmius.columns import AREAS, FLAGS, UTC_TIME, conform, empty_frame
 from valmius.kernels.components import connected_components
 from valmius.definitions import definition_id, register, require_results
+from valmius.errors import InputError
 from valmius.lake import Snapshot, new_snapshot
 from valmius.measure import calendar_points, open_measured
 from valmius.rolling import ci_ranks
@@ -173,13 +174,31 @@ def evaluate(snapshot: Snapshot, settings: Settings, *, at: date | None = None) 
 def evaluation_time(snapshot: Snapshot, settings: Settings, at: date | None = None) -> datetime | None:
     """End of the window to judge: the last second of local day ``at``, by default of the lake's
     last measured day (:func:`last_measured_day`), so that the window is the trailing year up to the
-    newest data; None when nothing is measured yet."""
+    newest data; None when nothing is measured yet. A window ending at ``at`` that holds none of the
+    lake's measured tasks (a day before the first, or a window after the last) is an error: judged,
+    it would show every cell as unmeasured."""
     if at is None:
         at = last_measured_day(snapshot, settings)
         if at is None:
             return None
+    else:
+        _require_tasks_in_window(snapshot, settings, at)
     midnight = datetime(at.year, at.month, at.day, tzinfo=ZoneInfo(settings.time.zone)) + timedelta(days=1)
     return midnight.astimezone(timezone.utc) - timedelta(seconds=1)
+
+
+def _require_tasks_in_window(snapshot: Snapshot, settings: Settings, at: date) -> None:
+    first, last = _measured_call(snapshot, newest=False), _measured_call(snapshot, newest=True)
+    if first is None or last is None:
+        return  # nothing measured at all: every window is empty, and the summaries say so
+    days = settings.windows.trailing_days
+    # From the first task's day to the last day whose window (its end minus the window) still
+    # holds the newest task.
+    earliest, latest = local_day(first, settings), local_day(last + timedelta(days=days), settings) - timedelta(days=1)
+    if not earliest <= at <= latest:
+        raise InputError(f"no measured urgent tasks in the {days}-day window ending {at}: the lake's measured "
+                         f"tasks run from {earliest} to {local_day(last, settings)}; give a day from {earliest} to "
+                         f"{latest}")
 
 
 def local_day(moment: datetime | None, settings: Settings) -> date | None:
@@ -203,25 +222,25 @@ def targets_frame(settings: Settings) -> pl.DataFrame:
 
 def first_measured_day(snapshot: Snapshot, settings: Settings) -> date | None:
     """The local day of the lake's first measured task (None: nothing measured)."""
-    return _measured_day(snapshot, settings, newest=False)
+    return local_day(_measured_call(snapshot, newest=False), settings)
 
 
 def last_measured_day(snapshot: Snapshot, settings: Settings) -> date | None:
     """The local day of the lake's newest measured task (None: nothing measured)."""
-    return _measured_day(snapshot, settings, newest=True)
+    return local_day(_measured_call(snapshot, newest=True), settings)
 
 
-def _measured_day(snapshot: Snapshot, settings: Settings, *, newest: bool) -> date | None:
-    """Responses are partitioned by the UTC month of the call, so the oldest (newest) partition
-    with a measured task holds the first (last) one: usually the first partition read (scanning
-    every partition took 0.05 s at 4.3M incidents)."""
+def _measured_call(snapshot: Snapshot, *, newest: bool) -> datetime | None:
+    """The call time of the lake's first (newest) measured task. Responses are partitioned by the
+    UTC month of the call, so the oldest (newest) partition with a measured task holds it: usually
+    the first partition read (scanning every partition took 0.05 s at 4.3M incidents)."""
     partitions = snapshot.partitions("responses")
     call_at = pl.col("call_at").max() if newest else pl.col("call_at").min()
     for values in reversed(partitions) if newest else partitions:
         path = snapshot.partition_file("responses", values)
         found = pl.scan_parquet(path).filter("is_measured").select(call_at).collect().item() if path else None
         if found is not None:
-            return local_day(found, settings)
+            return found
     return None
 
 
