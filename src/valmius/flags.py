@@ -47,7 +47,7 @@ from valmius.kernels.components import connected_components
 from valmius.definitions import definition_id, register, require_results
 from valmius.errors import InputError
 from valmius.lake import Snapshot, new_snapshot
-from valmius.measure import calendar_points, open_measured
+from valmius.measure import calendar_points, measured_call, open_measured
 from valmius.rolling import ci_ranks
 from valmius.runs import last_summary, record_run
 from valmius.settings import Settings
@@ -188,7 +188,7 @@ def evaluation_time(snapshot: Snapshot, settings: Settings, at: date | None = No
 
 
 def _require_tasks_in_window(snapshot: Snapshot, settings: Settings, at: date) -> None:
-    first, last = _measured_call(snapshot, newest=False), _measured_call(snapshot, newest=True)
+    first, last = measured_call(snapshot, newest=False), measured_call(snapshot, newest=True)
     if first is None or last is None:
         return  # nothing measured at all: every window is empty, and the summaries say so
     days = settings.windows.trailing_days
@@ -222,26 +222,12 @@ def targets_frame(settings: Settings) -> pl.DataFrame:
 
 def first_measured_day(snapshot: Snapshot, settings: Settings) -> date | None:
     """The local day of the lake's first measured task (None: nothing measured)."""
-    return local_day(_measured_call(snapshot, newest=False), settings)
+    return local_day(measured_call(snapshot, newest=False), settings)
 
 
 def last_measured_day(snapshot: Snapshot, settings: Settings) -> date | None:
     """The local day of the lake's newest measured task (None: nothing measured)."""
-    return local_day(_measured_call(snapshot, newest=True), settings)
-
-
-def _measured_call(snapshot: Snapshot, *, newest: bool) -> datetime | None:
-    """The call time of the lake's first (newest) measured task. Responses are partitioned by the
-    UTC month of the call, so the oldest (newest) partition with a measured task holds it: usually
-    the first partition read (scanning every partition took 0.05 s at 4.3M incidents)."""
-    partitions = snapshot.partitions("responses")
-    call_at = pl.col("call_at").max() if newest else pl.col("call_at").min()
-    for values in reversed(partitions) if newest else partitions:
-        path = snapshot.partition_file("responses", values)
-        found = pl.scan_parquet(path).filter("is_measured").select(call_at).collect().item() if path else None
-        if found is not None:
-            return found
-    return None
+    return local_day(measured_call(snapshot, newest=True), settings)
 
 
 def last_review_year(evaluated_at: datetime, settings: Settings) -> int:

@@ -246,26 +246,35 @@ def _measure(base: Snapshot, writer: SnapshotWriter, settings: Settings, full: b
 def _measured_range(base: Snapshot, new: pl.DataFrame, dirty: set[tuple[int, int]] | None) -> pl.Series:
     """The first and the last call time (UTC seconds) of the measured tasks after the run, among
     the ``new`` responses and the stored ones outside the ``dirty`` partitions (None: all are
-    measured anew); empty when there are none. A partition is a month of call times, so among the
-    stored ones the oldest and the newest partition that hold a measured task hold these two, and
-    the partitions in between are not read (reading every stored call time took 0.16 s of a night
-    at 10M rows)."""
+    measured anew); empty when there are none. Of the stored ones only the end partitions are read
+    (:func:`measured_call`; reading every stored call time took 0.16 s of a night at 10M rows)."""
     stored = [] if dirty is None else sorted(set(base.partitions("responses")) - dirty)
     t = pl.col("call_at").dt.epoch("s")
-
-    def first_found(months: list[tuple[int, int]], end: pl.Expr) -> int | None:
-        for month in months:
-            found = (pl.scan_parquet(base.partition_file("responses", month)).filter("is_measured")
-                     .select(end).collect().item())
-            if found is not None:
-                return found
-        return None
-
     ends = new.lazy().filter("is_measured").select(t.min().alias("first"), t.max().alias("last"))
     new_first, new_last = ends.collect().row(0)
-    firsts = [v for v in (new_first, first_found(stored, t.min())) if v is not None]
-    lasts = [v for v in (new_last, first_found(stored[::-1], t.max())) if v is not None]
+    stored_first, stored_last = (measured_call(base, newest=newest, months=stored) for newest in (False, True))
+    firsts = [v for v in (new_first, _epoch_s(stored_first)) if v is not None]
+    lasts = [v for v in (new_last, _epoch_s(stored_last)) if v is not None]
     return pl.Series([min(firsts), max(lasts)] if firsts else [], dtype=pl.Int64)
+
+
+def measured_call(snapshot: Snapshot, *, newest: bool, months: list[tuple[int, int]] | None = None) -> datetime | None:
+    """The call time of the first (newest) measured task in the stored responses of ``months``
+    (None: every partition). Responses are partitioned by the UTC month of the call, so the oldest
+    (newest) partition with a measured task holds it: usually the first partition read (scanning
+    every partition took 0.05 s at 4.3M incidents)."""
+    call_at = pl.col("call_at").max() if newest else pl.col("call_at").min()
+    for values in sorted(snapshot.partitions("responses") if months is None else months, reverse=newest):
+        path = snapshot.partition_file("responses", values)
+        found = pl.scan_parquet(path).filter("is_measured").select(call_at).collect().item() if path else None
+        if found is not None:
+            return found
+    return None
+
+
+def _epoch_s(moment: datetime | None) -> int | None:
+    """UTC seconds of ``moment``, rounded down (as ``dt.epoch("s")``)."""
+    return None if moment is None else (moment - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(seconds=1)
 
 
 def _responses(base: Snapshot, settings: Settings, months: set[tuple[int, int]] | None) -> pl.DataFrame:
