@@ -46,6 +46,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from valmius.columns import TABLES, Table, conform, empty_frame
@@ -67,8 +68,10 @@ PARQUET_COMPRESSION = {"compression": "zstd", "compression_level": 1}
 """zstd level 1 writes about twice as fast as the default level 3 for files about a quarter larger."""
 
 
-def write_parquet(frame: pl.DataFrame, table: Table, path: Path) -> None:
-    """Write ``frame`` as one Parquet file of ``table``, in its stored schema, the lake's way.
+def write_parquet(frame: pl.DataFrame | pa.Table, table: Table, path: Path) -> None:
+    """Write ``frame`` as one Parquet file of ``table``, in its stored schema, the lake's way. An
+    Arrow table must have the stored columns in their order already; its dictionary columns are
+    written with their dictionaries, as they are.
 
     Times and integers are delta-encoded (values near their neighbours, as times in call order
     are, take a few bits each), floats split by byte (``BYTE_STREAM_SPLIT``: zstd then finds the
@@ -85,17 +88,22 @@ def write_parquet(frame: pl.DataFrame, table: Table, path: Path) -> None:
     Arrow schema is stored: the Parquet types alone (UTC timestamps, text, lists) say what every
     column is, to any reader.
     """
-    frame = conform(frame, table)
+    if isinstance(frame, pa.Table):
+        if frame.column_names != list(table.schema):
+            raise ValueError(f"{table.name}: columns {frame.column_names} are not the stored {list(table.schema)}")
+        arrow = frame
+    else:
+        arrow = conform(frame, table).to_arrow(compat_level=pl.CompatLevel.newest())
     encodings, text = {}, []
-    for name, dtype in frame.schema.items():
-        if dtype.is_temporal() or dtype.is_integer():
-            encodings[name] = "DELTA_BINARY_PACKED"
-        elif dtype.is_float():
-            encodings[name] = "BYTE_STREAM_SPLIT"
-        elif dtype == pl.String and name != "incident_id":
-            text.append(name)
-    pq.write_table(frame.to_arrow(compat_level=pl.CompatLevel.newest()), path, use_dictionary=text,
-                   column_encoding=encodings, write_statistics=[name for name in frame.columns if name not in text],
+    for field in arrow.schema:
+        if pa.types.is_temporal(field.type) or pa.types.is_integer(field.type):
+            encodings[field.name] = "DELTA_BINARY_PACKED"
+        elif pa.types.is_floating(field.type):
+            encodings[field.name] = "BYTE_STREAM_SPLIT"
+        elif pa.types.is_dictionary(field.type) or (pa.types.is_string_view(field.type) and field.name != "incident_id"):
+            text.append(field.name)
+    pq.write_table(arrow, path, use_dictionary=text,
+                   column_encoding=encodings, write_statistics=[name for name in arrow.column_names if name not in text],
                    store_schema=False, **PARQUET_COMPRESSION)
 
 
@@ -355,13 +363,13 @@ class SnapshotWriter:
         assert definition_id != self.base.definition_id, "a run cannot drop the definition it writes"
         self._dropped.add(definition_id)
 
-    def write_partition(self, table: str, values: tuple[int, ...], frame: pl.DataFrame) -> None:
+    def write_partition(self, table: str, values: tuple[int, ...], frame: pl.DataFrame | pa.Table) -> None:
         """Write one partition of ``table`` (an empty frame removes the partition)."""
         self._written.add((table, values))
         spec = TABLES[table]
         target = self._table_folder(table) / partition_path(spec, values) / PART_FILE
         _unlink_if_present(target)
-        if frame.height == 0:
+        if len(frame) == 0:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         write_parquet(frame, spec, target)

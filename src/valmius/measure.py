@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIME, Table
 from valmius.definitions import definition_id, measured_twin, open_results, register, require_results
@@ -60,7 +61,7 @@ RESPONSE_THREADS = 2
 kernel, gathers). Four alternating rounds of a full measure at 10M: 11.1-12.0 -> 10.6-11.6 s, peak
 0.1 GB higher."""
 
-Partitions = dict[tuple[int, int], Callable[[], pl.DataFrame]]
+Partitions = dict[tuple[int, int], Callable[[], pl.DataFrame | pa.Table]]
 """A table's new rows by (year, month) partition, each put together when it is written."""
 
 
@@ -354,13 +355,34 @@ class _Events:
 
     def task_rows_by_partition(self, per_row: dict[str, np.ndarray], window_days: int) -> Partitions:
         """:meth:`task_rows` of every event row, a month partition at a time, each partition's rows
-        grouping by grouping in call order."""
-        def rows_of(first: int, end: int) -> np.ndarray:  # event rows of the tasks first..end-1
-            return np.concatenate([start + np.arange(*np.searchsorted(self.task[start:stop], [first, end]))
-                                   for start, stop in zip(self.blocks[:-1], self.blocks[1:])])
+        grouping by grouping in call order.
 
-        return {values: (lambda first=first, end=end: self.task_rows(per_row, window_days, rows_of(first, end)))
-                for values, first, end in _month_runs(self.tasks)}
+        Each partition is an Arrow table whose text columns are dictionaries: the groupings, the
+        group keys and the partition's incident ids, indexed by the event rows' codes and tasks. No
+        text is gathered per row, nor hashed again by the Parquet writer: three alternating rounds
+        of a full measure at 10M rows, 10.5-12.5 -> 10.0-11.1 s (user CPU 14.1-16.8 -> 13.2-14.4 s)."""
+        names = pa.array(sorted(GROUPINGS))
+        grouping_of_code = np.searchsorted(names.to_numpy(zero_copy_only=False),
+                                           self.groups["grouping"].to_numpy()).astype(np.int32)
+        keys, ids = self.groups["group_key"].to_arrow(), self.tasks["incident_id"]
+        at = self.tasks["at"].to_physical().to_numpy()
+
+        def rows_of(first: int, end: int) -> pa.Table:  # the event rows of the tasks first..end-1
+            rows = np.concatenate([start + np.arange(*np.searchsorted(self.task[start:stop], [first, end]))
+                                   for start, stop in zip(self.blocks[:-1], self.blocks[1:])])
+            task, code = self.task[rows], self.code[rows]
+            columns = {
+                "grouping": pa.DictionaryArray.from_arrays(grouping_of_code[code], names),
+                "group_key": pa.DictionaryArray.from_arrays(code.astype(np.int32), keys),
+                "incident_id": pa.DictionaryArray.from_arrays((task - first).astype(np.int32),
+                                                              ids.slice(first, end - first).to_arrow()),
+                "at": pa.array(at[task], pa.timestamp("us", "UTC")),
+                "window_days": pa.array(np.full(rows.size, window_days, dtype=np.int32)),
+                **{column: pa.array(per_row[key][rows], from_pandas=True) for key, column in STATS.items()},
+            }
+            return pa.table({name: columns[name] for name in ROLLING_EVENTS.schema})
+
+        return {values: (lambda first=first, end=end: rows_of(first, end)) for values, first, end in _month_runs(self.tasks)}
 
 
 def _no_stats() -> dict[str, np.ndarray]:
