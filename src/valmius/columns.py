@@ -368,11 +368,13 @@ def empty_frame(table: Table) -> pl.DataFrame:
     return pl.DataFrame(schema=table.schema)
 
 
-def conform(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
-    """Select and cast ``frame`` to the stored schema of ``table`` (order and types exact)."""
+def conform(frame: pl.DataFrame, table: Table, *, keep_categorical: bool = False) -> pl.DataFrame:
+    """Select and cast ``frame`` to the stored schema of ``table`` (order and types exact); with
+    ``keep_categorical``, categorical columns stored as text stay categorical."""
     if frame.schema == table.schema:
         return frame
-    return frame.select([pl.col(name).cast(dtype) for name, dtype in table.schema.items()])
+    return frame.select([pl.col(name) if keep_categorical and dtype == pl.String and frame.schema[name] == pl.Categorical
+                         else pl.col(name).cast(dtype) for name, dtype in table.schema.items()])
 
 
 def describe_markdown(only: str | None = None) -> str:

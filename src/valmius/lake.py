@@ -70,8 +70,9 @@ PARQUET_COMPRESSION = {"compression": "zstd", "compression_level": 1}
 
 def write_parquet(frame: pl.DataFrame | pa.Table, table: Table, path: Path) -> None:
     """Write ``frame`` as one Parquet file of ``table``, in its stored schema, the lake's way. An
-    Arrow table must have the stored columns in their order already; its dictionary columns are
-    written with their dictionaries, as they are.
+    Arrow table must have the stored columns in their order already; its dictionary columns, as
+    a frame's categorical ones, are written with their dictionaries as they are (the same text to
+    a reader).
 
     Times and integers are delta-encoded (values near their neighbours, as times in call order
     are, take a few bits each), floats split by byte (``BYTE_STREAM_SPLIT``: zstd then finds the
@@ -93,7 +94,11 @@ def write_parquet(frame: pl.DataFrame | pa.Table, table: Table, path: Path) -> N
             raise ValueError(f"{table.name}: columns {frame.column_names} are not the stored {list(table.schema)}")
         arrow = frame
     else:
-        arrow = conform(frame, table).to_arrow(compat_level=pl.CompatLevel.newest())
+        frame = conform(frame, table, keep_categorical=True)
+        categorical = [name for name, dtype in frame.schema.items() if dtype == pl.Categorical]
+        arrow = frame.drop(categorical).to_arrow(compat_level=pl.CompatLevel.newest())
+        for name in categorical:  # Arrow's Parquet writer takes dictionaries of strings, not of string views
+            arrow = arrow.add_column(frame.columns.index(name), name, frame[name].to_arrow(compat_level=pl.CompatLevel.oldest()))
     encodings, text = {}, []
     for field in arrow.schema:
         if pa.types.is_temporal(field.type) or pa.types.is_integer(field.type):
