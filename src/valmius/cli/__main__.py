@@ -1,0 +1,3 @@
+from valmius.cli import main
+
+main()
