@@ -5,6 +5,7 @@ and its progress bar. Imported first, so that the process is set up before anyth
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import sys
@@ -55,35 +56,14 @@ def main(ctx: click.Context, config: Path | None) -> None:
     ctx.obj = config
 
 
-def _settings(ctx: click.Context) -> Settings:
-    """The command's settings. Every command reads them once it has imported what it runs; the
+def command_settings(ctx: click.Context, language: str | None = None) -> Settings:
+    """The command's settings (with ``language``, the reports' language instead of the
+    ``report.language`` setting). Every command reads them once it has imported what it runs; the
     objects made so far (those of Polars, NumPy, Numba, DuckDB...) live until the command ends, so
     the garbage collector is told to leave them be (``gc.freeze``): otherwise its collections walk
     them again and again, 0.1-0.2 s of CPU of a nightly run of 2 s."""
     gc.freeze()
-    return load_settings(ctx.obj)
-
-
-def _exit_for(summary) -> None:
-    """Exit 1 when a file failed, 3 when rows were quarantined, else carry on (0)."""
-    for report in summary.failed:
-        click.echo(f"Error: {report.message}", err=True)
-    if summary.failed:
-        sys.exit(EXIT_ERROR)
-    if summary.rows_quarantined:
-        sys.exit(EXIT_WARNINGS)
-
-
-def _with_progress(work):
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                  transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = bar.add_task(name, total=total)
-            bar.update(tasks[name], completed=done)
-
-        return work(progress)
+    settings = load_settings(ctx.obj)
+    if language:
+        settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
+    return settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from valmius.cli.base import _settings, main
+from valmius.cli.base import command_settings, main
 
 
 @main.command(name="report")
@@ -30,13 +30,9 @@ def report_command(ctx: click.Context, at, language: str | None) -> None:
       valmius report
       valmius report --at 2025-12-31 --language en
     """
-    import dataclasses
-
     from valmius.report import write_report
 
-    settings = _settings(ctx)
-    if language:
-        settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
+    settings = command_settings(ctx, language)
     click.echo(write_report(settings, at=at.date() if at else None).to_text())
 
 
@@ -67,13 +63,9 @@ def review_command(ctx: click.Context, first_year: int, last_year: int, language
       valmius review --from 2022 --to 2025 --language en
       valmius review --from 2023 --to 2026 --previous reports/review-2022-2025-2026-01-15
     """
-    import dataclasses
-
     from valmius.review import write_review
 
-    settings = _settings(ctx)
-    if language:
-        settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
+    settings = command_settings(ctx, language)
     click.echo(write_review(settings, first_year=first_year, last_year=last_year, previous=previous).to_text())
 
 
@@ -115,7 +107,7 @@ def change_command(ctx: click.Context, start, end, previous_start, previous_end,
         if current[1] is None:
             raise ChangeError("give --to with --from: the last day of the current period")
         current = (None, current[1])
-    result = change(_settings(ctx), current=current if None not in current else None,
+    result = change(command_settings(ctx), current=current if None not in current else None,
                     previous=previous if None not in previous else None,
                     at=current[1] if current[0] is None else None)
     if csv_path is not None:
@@ -151,12 +143,8 @@ def scenario_command(ctx: click.Context, close: str | None, move: tuple[str, flo
       valmius scenario --move KU12 393000 6689000 --language en
       valmius scenario --close KU30 --at 2025-06-30
     """
-    import dataclasses
-
     from valmius.scenario import run_scenario
 
-    settings = _settings(ctx)
-    if language:
-        settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
+    settings = command_settings(ctx, language)
     result = run_scenario(settings, close=close, move=move, at=at.date() if at else None)
     click.echo(result.to_text())

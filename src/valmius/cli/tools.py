@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from valmius.cli.base import _settings, main
+from valmius.cli.base import command_settings, main
 from valmius.errors import ValmiusError
 
 
@@ -35,7 +35,7 @@ def annotate_command(ctx: click.Context, incident: str, reason: str, note_text: 
     """
     from valmius.notes import annotate
 
-    click.echo(annotate(_settings(ctx), incident, reason, note_text, by=by, force=force).to_text())
+    click.echo(annotate(command_settings(ctx), incident, reason, note_text, by=by, force=force).to_text())
 
 
 @main.command(name="notes")
@@ -53,7 +53,7 @@ def notes_command(ctx: click.Context, incident: str | None, history: bool, as_cs
     """
     from valmius.notes import list_notes
 
-    frame = list_notes(_settings(ctx), incident_id=incident, history=history)
+    frame = list_notes(command_settings(ctx), incident_id=incident, history=history)
     if as_csv:
         click.echo(frame.write_csv(), nl=False)
         return
@@ -87,7 +87,7 @@ def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, s
     from valmius import definitions
     from valmius.definitions import open_results
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     if drop is not None:
         dropped = definitions.drop(settings, drop)
         click.echo(f"Dropped the results of {dropped.label}; its rules stay in the lake "
@@ -143,7 +143,7 @@ def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | Non
         raise QueryError("give a query file or -c SQL (one of them), e.g. valmius sql queries/class_i_by_month.sql")
     if output is None:
         output = {".csv": "csv", ".parquet": "parquet", ".json": "json"}.get(out.suffix.lower(), "table") if out else "table"
-    frame = run_query(_settings(ctx), query_file if query_file is not None else sql_text, parse_params(params))
+    frame = run_query(command_settings(ctx), query_file if query_file is not None else sql_text, parse_params(params))
     if output == "table" and out is None:
         from rich.console import Console
 
@@ -189,7 +189,7 @@ def grid_import(ctx: click.Context, file: Path, year: int, crs: str | None) -> N
     """
     from valmius.grid import import_risk_grid
 
-    click.echo(import_risk_grid(file, year, _settings(ctx), crs=crs).to_text())
+    click.echo(import_risk_grid(file, year, command_settings(ctx), crs=crs).to_text())
 
 
 @grid.command(name="show")
@@ -203,7 +203,7 @@ def grid_show(ctx: click.Context) -> None:
     """
     from valmius.grid import grid_status
 
-    click.echo(grid_status(_settings(ctx)).to_text())
+    click.echo(grid_status(command_settings(ctx)).to_text())
 
 
 @main.command()
@@ -247,7 +247,7 @@ def show_settings(ctx: click.Context) -> None:
     """
     from valmius.settings import settings_table
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     click.echo(f"# settings from {settings.source or 'built-in defaults'}")
     for key, default, meaning in settings_table(settings):
         click.echo(f"{key} = {default}    # {meaning}")
