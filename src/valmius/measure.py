@@ -367,7 +367,7 @@ class _Events:
         keys, ids = self.groups["group_key"].to_arrow(), self.tasks["incident_id"]
         at = self.tasks["at"].to_physical().to_numpy()
 
-        def rows_of(first: int, end: int) -> pa.Table:  # the event rows of the tasks first..end-1
+        def partition_table(first: int, end: int) -> pa.Table:  # the event rows of the tasks first..end-1
             rows = np.concatenate([start + np.arange(*np.searchsorted(self.task[start:stop], [first, end]))
                                    for start, stop in zip(self.blocks[:-1], self.blocks[1:])])
             task, code = self.task[rows], self.code[rows]
@@ -382,7 +382,8 @@ class _Events:
             }
             return pa.table({name: columns[name] for name in ROLLING_EVENTS.schema})
 
-        return {values: (lambda first=first, end=end: rows_of(first, end)) for values, first, end in _month_runs(self.tasks)}
+        return {values: (lambda first=first, end=end: partition_table(first, end))
+                for values, first, end in _month_runs(self.tasks)}
 
 
 def _no_stats() -> dict[str, np.ndarray]:
