@@ -6,7 +6,9 @@ from datetime import datetime, timezone
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import fi_row, write_fi
 from valmius.columns import TABLES, Column, Table, describe_markdown
@@ -81,3 +83,23 @@ def test_a_lake_file_gives_back_every_value_to_polars_and_duckdb(tmp_path):
     rows = duckdb.sql(f"""select "text", "at", "count", "names", "value" from '{path}'""").fetchall()
     assert rows[0] == ("Kemiönsaari", t, 2**62, ["a", "ö"], 1.5)
     assert rows[1][1] is None and rows[3][1] == datetime(2262, 4, 11, tzinfo=timezone.utc)
+
+
+def test_categorical_and_arrow_dictionary_text_is_written_as_the_same_text(tmp_path):
+    frame = pl.DataFrame({"group_key": ["KU10", None, "KU10", "Kemiönsaari"], "count": [1, 2, 3, 4]})
+    spec = Table("example", "", tuple(Column(name, dtype, "") for name, dtype in frame.schema.items()))
+    dictionary = pa.table({
+        "group_key": pa.DictionaryArray.from_arrays(pa.array([0, None, 0, 1], pa.int32()), pa.array(["KU10", "Kemiönsaari"])),
+        "count": pa.array([1, 2, 3, 4], pa.int64()),
+    })
+    for name, written in (("categorical", frame.with_columns(pl.col("group_key").cast(pl.Categorical))),
+                          ("arrow", dictionary)):
+        path = tmp_path / f"{name}.parquet"
+        write_parquet(written, spec, path)
+        assert pl.read_parquet(path).equals(frame, null_equal=True), name  # text again, to any reader
+        assert duckdb.sql(f"select group_key from '{path}' order by count").fetchall() == [
+            ("KU10",), (None,), ("KU10",), ("Kemiönsaari",)]
+        group = pq.read_metadata(path).row_group(0)
+        assert "RLE_DICTIONARY" in group.column(0).encodings, name
+    with pytest.raises(ValueError, match=r"example: columns \['count', 'group_key'\] are not the stored"):
+        write_parquet(dictionary.select(["count", "group_key"]), spec, tmp_path / "wrong.parquet")
