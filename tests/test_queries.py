@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -386,3 +388,11 @@ def test_the_readme_lists_every_query():
     readme = (QUERIES.parent / "README.md").read_text()
     missing = [p.name for p in QUERY_FILES if f"queries/{p.name}" not in readme]
     assert not missing, f"add these to the README's SQL section: {missing}"
+
+
+def test_a_query_on_a_fresh_catalog_loads_no_numba():
+    """Ad-hoc SQL starts fast: the SQL module and the catalog load Numba's kernels only to write the
+    catalog afresh (the confidence-rank macro), not to open it."""
+    code = "import sys, valmius.sql; print(sorted(m for m in ('numba', 'valmius.transform') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

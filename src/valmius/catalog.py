@@ -71,7 +71,6 @@ from valmius.columns import TABLES, UTC_TIME, Column, Table
 from valmius.errors import ValmiusError
 from valmius.definitions import open_results
 from valmius.lake import CURRENT, DEFINITION_KEY, Snapshot, fsync_path
-from valmius.rolling import ci_ranks
 from valmius import scorecards
 from valmius.settings import RISK_CLASSES, Settings
 
@@ -240,6 +239,8 @@ def macro_sql(settings: Settings) -> list[str]:
 
 def _ci_rank_macro(level: float) -> str:
     """``median_ci_rank(n)``: the normal approximation plus the counts where the exact rank is one higher."""
+    from valmius.rolling import ci_ranks  # here: a query on a fresh catalog then loads no Numba (0.8 -> 0.6 s)
+
     n_max = CI_RANKS_EXACT_UP_TO
     exact = ci_ranks(level, n_max)
     z = NormalDist().inv_cdf((1 + level) / 2)

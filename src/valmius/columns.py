@@ -101,6 +101,25 @@ INCIDENTS = Table(
     partition_by=("year", "month"),
 )
 
+QUARANTINE_REASONS = {
+    "missing_value": "a required value is missing",
+    "bad_timestamp": "a timestamp does not match the format",
+    "impossible_timestamp": "a timestamp names no real date or time",
+    "nonexistent_local_time": "a local time in the hour skipped when clocks go forward",
+    "ambiguous_local_time": "a local time in the repeated autumn hour that the row's order cannot resolve",
+    "unknown_urgency": "an urgency value the mapping does not know",
+    "bad_coordinate": "a coordinate that is not a number",
+    "future_timestamp": "a status time later than the run itself (a clock or typing error)",
+    "early_timestamp": "a status time before validation.first_year (a mistyped year)",
+    "negative_interval": "a status time earlier than the one before it",
+    "implausible_interval": "a gap between status times longer than the validation limit",
+    "malformed_row": "a row with the wrong number of fields",
+    "superseded": "replaced by a newer export of the same incident and unit (different values)",
+    "duplicate": "the same incident and unit again in a newer or the same export (same values)",
+}
+"""The ``reason_code`` values of quarantined rows and what they mean, in the order the validation
+checks them (a row gets the first that applies); the last two are given by the merge."""
+
 QUARANTINE = Table(
     "quarantine",
     "Rows not stored in units, each with why: rejected input rows and rows replaced by a newer export.",

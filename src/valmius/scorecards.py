@@ -35,17 +35,16 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from valmius.columns import Column, Table
+from valmius.columns import QUARANTINE_REASONS, Column, Table
 from valmius.labels import count_text, percent, text
 from valmius.lake import Snapshot
 from valmius.settings import Settings
-from valmius.transform import REASONS
 
 if TYPE_CHECKING:  # Altair only when a chart is drawn: the catalog imports this module too
     import altair as alt
 
 REPLACED_REASONS = ("superseded", "duplicate")
-DEFECT_REASONS = tuple(code for code in REASONS if code not in REPLACED_REASONS)
+DEFECT_REASONS = tuple(code for code in QUARANTINE_REASONS if code not in REPLACED_REASONS)
 """Quarantine reasons that are defects of the source rows, in the order ingest checks them."""
 KEY = ("station_id", "unit_id", "local_month")
 _MISSING = {"alarm": "alarm_at", "en_route": "en_route_at", "on_scene": "on_scene_at"}
@@ -76,7 +75,7 @@ SCORECARDS = Table(
         Column("no_arrival_incidents", pl.Int64, "Stored rows whose incident has no counted unit on scene (responses.on_scene_at null).", nullable=False),
         Column("quarantined_rows", pl.Int64, "Rows rejected into quarantine (rows replaced by a newer export not counted).", nullable=False),
         *(Column(f"quarantined_{code}_rows", pl.Int64, f"Quarantined as {code}: {meaning}; its share is this / source_rows.",
-                 nullable=False) for code, meaning in REASONS.items() if code in DEFECT_REASONS),
+                 nullable=False) for code, meaning in QUARANTINE_REASONS.items() if code in DEFECT_REASONS),
         Column("share_missing_alarm", pl.Float64, "missing_alarm_rows / unit_rows (0-1; null without stored rows)."),
         Column("share_missing_en_route", pl.Float64, "missing_en_route_rows / unit_rows (0-1; null without stored rows)."),
         Column("share_missing_on_scene", pl.Float64, "missing_on_scene_rows / unit_rows (0-1; null without stored rows)."),

@@ -25,31 +25,14 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from valmius.columns import UTC_TIME
+from valmius.columns import QUARANTINE_REASONS, UTC_TIME
 from valmius.extract import SourceFile
 from valmius.kernels import timestamps as ts
 from valmius.kernels.text import decimals, null_markers
 from valmius.mapping import TEXT_COLUMNS, TIME_COLUMNS, ColumnSource
 from valmius.settings import Settings
 
-# Reasons in the order they are checked; a row gets the first that applies.
-REASONS = {
-    "missing_value": "a required value is missing",
-    "bad_timestamp": "a timestamp does not match the format",
-    "impossible_timestamp": "a timestamp names no real date or time",
-    "nonexistent_local_time": "a local time in the hour skipped when clocks go forward",
-    "ambiguous_local_time": "a local time in the repeated autumn hour that the row's order cannot resolve",
-    "unknown_urgency": "an urgency value the mapping does not know",
-    "bad_coordinate": "a coordinate that is not a number",
-    "future_timestamp": "a status time later than the run itself (a clock or typing error)",
-    "early_timestamp": "a status time before validation.first_year (a mistyped year)",
-    "negative_interval": "a status time earlier than the one before it",
-    "implausible_interval": "a gap between status times longer than the validation limit",
-    "malformed_row": "a row with the wrong number of fields",
-    "superseded": "replaced by a newer export of the same incident and unit (different values)",
-    "duplicate": "the same incident and unit again in a newer or the same export (same values)",
-}
-_CODES = list(REASONS)
+_CODES = list(QUARANTINE_REASONS)  # in the order they are checked: a row gets the first that applies
 _STATUS_REASON = {ts.UNPARSEABLE: "bad_timestamp", ts.IMPOSSIBLE: "impossible_timestamp",
                   ts.NONEXISTENT: "nonexistent_local_time", ts.AMBIGUOUS: "ambiguous_local_time"}
 
