@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import polars as pl
+from click.testing import CliRunner
 
 from conftest import table
+from valmius.cli import main
 from valmius.demo.run import run_demo
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
@@ -40,3 +43,15 @@ def test_demo_runs_night_by_night_and_again_quickly(tmp_path):
     again = run_demo(tmp_path / "demo", nights=3)
     assert all(n.run_id is None for n in again.nights)
     assert again.table_rows == first.table_rows
+
+
+def test_the_demo_summary_ends_with_sql_commands_that_run(tmp_path, monkeypatch):
+    """The commands the demo prints for trying SQL work as printed, from the folder it ran in."""
+    monkeypatch.chdir(tmp_path)
+    lines = run_demo(Path("demo"), nights=3).to_text().splitlines()
+    commands = [line.removeprefix("SQL:").strip() for line in lines[lines.index(next(l for l in lines if l.startswith("SQL:"))):]]
+    assert len(commands) == 2 and all(c.startswith("valmius --config demo/valmius.toml sql ") for c in commands)
+    for command in commands:
+        done = CliRunner().invoke(main, shlex.split(command)[1:])
+        assert done.exit_code == 0, (command, done.output)
+        assert "rows" in done.output

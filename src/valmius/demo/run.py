@@ -32,6 +32,9 @@ from valmius.mapping import load_mapping
 from valmius.measure import MeasureSummary, measure
 from valmius.settings import load_settings
 
+QUERIES = Path(__file__).resolve().parents[3] / "queries"
+"""The query library of the repository this package runs from (absent from an installed wheel)."""
+
 DEMO_SETTINGS = """\
 # Settings of the SYNTHETIC demo world (valmius demo). Paths are relative to this file.
 [paths]
@@ -83,10 +86,19 @@ class DemoSummary:
             lines.append(self.review.to_text())
         lines.append(f"Lake {self.folder / 'lake'}:")
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
-        lines.append(f"Try: duckdb -c \"select * from read_parquet('{self.folder / 'lake'}/incidents/**/*.parquet', "
-                     "hive_partitioning = true) limit 5\"")
-        lines.append(f"SQL: valmius --config {self.folder / 'valmius.toml'} sql queries/class_i_by_month.sql")
+        config = self.folder / "valmius.toml"
+        lines.append(f"SQL: valmius --config {config} sql -c \"select * from incidents limit 5\"")
+        if (QUERIES / "class_i_by_month.sql").exists():  # the ready queries of a clone of the repository
+            lines.append(f"     valmius --config {config} sql {_shortest(QUERIES / 'class_i_by_month.sql')}")
         return "\n".join(lines)
+
+
+def _shortest(path: Path) -> str:
+    """``path`` relative to the working folder when it is below it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def run_demo(
