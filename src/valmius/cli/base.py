@@ -1,6 +1,6 @@
 """What every ``valmius`` command shares: the ``main`` group, which turns a ``ValmiusError`` into one
-``Error: ...`` line and exit code 1, the settings each command reads, the exit codes of an ingest
-and its progress bar. Imported first, so that the process is set up before anything loads NumPy.
+``Error: ...`` line and exit code 1, the exit codes, and the settings each command reads. Imported
+first, so that the process is set up before anything loads NumPy.
 """
 
 from __future__ import annotations
