@@ -43,6 +43,10 @@ def test_demo_runs_night_by_night_and_again_quickly(tmp_path):
     again = run_demo(tmp_path / "demo", nights=3)
     assert all(n.run_id is None for n in again.nights)
     assert again.table_rows == first.table_rows
+    # Run again, it still says what the flags found and where the report is.
+    flags_line = next(line for line in first.to_text().splitlines() if line.startswith("Flags for the window"))
+    assert flags_line in again.to_text().splitlines()
+    assert f"the report and the review written before are in {tmp_path / 'demo' / 'reports'}" in again.to_text()
 
 
 def test_the_demo_summary_ends_with_sql_commands_that_run(tmp_path, monkeypatch):

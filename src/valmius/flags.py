@@ -34,7 +34,7 @@ cleared since the previous evaluation.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -110,6 +110,13 @@ def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
         record_run(base, writer, "flag", started_at, summary.duration_s,
                    {**summary.to_dict(), "inputs": base.inputs(_INPUTS)}, rows_stored=flags.height)
     return summary
+
+
+def last_flag_summary(snapshot: Snapshot) -> FlagSummary | None:
+    """What the definition's last flag run found, as it said then (None: never flagged)."""
+    last = last_summary(snapshot, "flag")
+    known = {f.name for f in fields(FlagSummary)}
+    return FlagSummary(**{key: value for key, value in last.items() if key in known}) if last else None
 
 
 def stored_or_evaluated(snapshot: Snapshot, settings: Settings, *,

@@ -21,7 +21,7 @@ from valmius.catalog import refresh_catalog
 from valmius.columns import TABLES
 from valmius.demo.generate import write_nightly_exports
 from valmius.demo.world import build_world, write_world
-from valmius.flags import FlagSummary, flag
+from valmius.flags import FlagSummary, flag, last_flag_summary
 from valmius.report import ReportResult, write_report
 from valmius.review import ReviewResult, write_review
 from valmius.grid import GridStatus, grid_status, grid_years, import_risk_grid
@@ -55,6 +55,8 @@ class DemoSummary:
     flags: FlagSummary | None = None
     report: ReportResult | None = None
     review: ReviewResult | None = None
+    reports_folder: Path | None = None
+    """Where the reports written by an earlier run are (set when this run wrote none)."""
 
     def to_text(self) -> str:
         reasons: dict[str, int] = {}
@@ -84,6 +86,8 @@ class DemoSummary:
             lines.append(self.report.to_text())
         if self.review is not None:
             lines.append(self.review.to_text())
+        if self.reports_folder is not None:
+            lines.append(f"No new exports: the report and the review written before are in {self.reports_folder}")
         lines.append(f"Lake {self.folder / 'lake'}:")
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         config = self.folder / "valmius.toml"
@@ -138,13 +142,17 @@ def run_demo(
         summary.nights.append(night)
         if on_night:
             on_night(index + 1, len(files), night)
-    if any(night.run_id is not None for night in summary.nights) or not open_results(settings).partitions("responses"):
+    changed = any(night.run_id is not None for night in summary.nights) or not open_results(settings).partitions("responses")
+    if changed:
         summary.measured = measure(settings)
         summary.flags = flag(settings)
     refresh_catalog(settings)
-    if summary.flags is not None or not settings.paths.reports.exists():
+    if changed or not settings.paths.reports.exists():
         summary.report = write_report(settings)
         summary.review = write_review(settings, first_year=year, last_year=year)
+    if not changed:  # run again on the same exports: what the first run found, and where it wrote it
+        summary.flags = last_flag_summary(open_results(settings))
+        summary.reports_folder = settings.paths.reports
     lake = open_results(settings)
     summary.table_rows = {name: lake.scan(name).select(pl.len()).collect().item() for name in TABLES}
     summary.grid = grid_status(settings)
