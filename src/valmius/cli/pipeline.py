@@ -36,10 +36,9 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], format_name: str | None,
       valmius ingest calls.csv --mapping my-export.toml
     """
     from valmius.ingest import ingest as run_ingest
-    from valmius.mapping import load_mapping
 
     settings = command_settings(ctx)
-    mapping = load_mapping(format_name, mapping_path) if (format_name or mapping_path) else load_mapping("valmius")
+    mapping = _mapping(format_name, mapping_path)
     if quiet or as_json:
         summary = run_ingest(files, mapping, settings)
     else:
@@ -109,11 +108,10 @@ def nightly_command(ctx: click.Context, files: tuple[Path, ...], format_name: st
       valmius nightly --format fi-erc
       valmius nightly exports/2025-11-23.csv --format fi-erc --no-report
     """
-    from valmius.mapping import load_mapping
     from valmius.pipeline import nightly
 
     settings = command_settings(ctx)
-    mapping = load_mapping(format_name, mapping_path) if (format_name or mapping_path) else load_mapping("valmius")
+    mapping = _mapping(format_name, mapping_path)
     if quiet or as_json:
         summary = nightly(settings, mapping, files, report=not no_report)
     else:
@@ -192,6 +190,13 @@ def catalog_command(ctx: click.Context) -> None:
     settings = command_settings(ctx)
     path = refresh_catalog(settings)
     click.echo(f"Wrote {path}\n{opening_instructions(path)}")
+
+
+def _mapping(format_name: str | None, mapping_path: Path | None):
+    """The source format of ``--format`` or ``--mapping``, else valmius's own."""
+    from valmius.mapping import load_mapping
+
+    return load_mapping(format_name, mapping_path) if (format_name or mapping_path) else load_mapping("valmius")
 
 
 def _exit_for(summary) -> None:

@@ -150,10 +150,11 @@ def run_demo(
     if changed or not settings.paths.reports.exists():
         summary.report = write_report(settings)
         summary.review = write_review(settings, first_year=year, last_year=year)
-    if not changed:  # run again on the same exports: what the first run found, and where it wrote it
-        summary.flags = last_flag_summary(open_results(settings))
-        summary.reports_folder = settings.paths.reports
     lake = open_results(settings)
+    if not changed:  # run again on the same exports: what the first run found
+        summary.flags = last_flag_summary(lake)
+    if summary.report is None:  # and where it wrote the report and the review
+        summary.reports_folder = settings.paths.reports
     summary.table_rows = {name: lake.scan(name).select(pl.len()).collect().item() for name in TABLES}
     summary.grid = grid_status(settings)
     return summary
