@@ -56,6 +56,25 @@ def main(ctx: click.Context, config: Path | None) -> None:
     ctx.obj = config
 
 
+def day_option(flag: str, name: str, help_text: str):
+    """An option that takes a local day (2025-12-31) as a datetime, None when not given."""
+    return click.option(flag, name, type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+                        help=help_text)
+
+
+def language_option(what: str):
+    """``--language fi|en`` for a command that writes ``what`` (read by :func:`command_settings`)."""
+    return click.option("--language", type=click.Choice(["fi", "en"]), default=None,
+                        help=f"Label language of {what} (default: the report.language setting, Finnish).")
+
+
+def window_end_option(verb: str):
+    """``--at DAY``: the trailing window ends at the end of this local day; ``verb`` says what the
+    command does with it ("Judge", "Report", ...)."""
+    return day_option("--at", "at", f"{verb} the window ending at the end of this local day (default: the lake's "
+                                     "last measured day).")
+
+
 def command_settings(ctx: click.Context, language: str | None = None) -> Settings:
     """The command's settings (with ``language``, the reports' language instead of the
     ``report.language`` setting). Every command reads them once it has imported what it runs; the

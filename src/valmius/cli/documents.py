@@ -8,14 +8,12 @@ from pathlib import Path
 
 import click
 
-from valmius.cli.base import command_settings, main
+from valmius.cli.base import command_settings, day_option, language_option, main, window_end_option
 
 
 @main.command(name="report")
-@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Report the window ending at the end of this local day (default: the lake's last measured day).")
-@click.option("--language", type=click.Choice(["fi", "en"]), default=None,
-              help="Label language (default: the report.language setting, Finnish).")
+@window_end_option("Report")
+@language_option("the report")
 @click.pass_context
 def report_command(ctx: click.Context, at, language: str | None) -> None:
     """Write the report: class I areas over target, how sure, since when and why.
@@ -39,8 +37,7 @@ def report_command(ctx: click.Context, at, language: str | None) -> None:
 @main.command(name="review")
 @click.option("--from", "first_year", type=int, required=True, help="First local calendar year of the review period.")
 @click.option("--to", "last_year", type=int, required=True, help="Last local calendar year of the review period.")
-@click.option("--language", type=click.Choice(["fi", "en"]), default=None,
-              help="Label language (default: the report.language setting, Finnish).")
+@language_option("the review")
 @click.option("--previous", "previous", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Earlier review folder to compare with (default: the newest other review under paths.reports).")
 @click.pass_context
@@ -70,14 +67,11 @@ def review_command(ctx: click.Context, first_year: int, last_year: int, language
 
 
 @main.command(name="change")
-@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="First local day of the current period (default: the trailing window's first day).")
-@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Last local day of the current period (default: the lake's last measured day).")
-@click.option("--previous-from", "previous_start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="First day of the period to compare with (default: the current period a year earlier).")
-@click.option("--previous-to", "previous_end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Last day of the period to compare with.")
+@day_option("--from", "start", "First local day of the current period (default: the trailing window's first day).")
+@day_option("--to", "end", "Last local day of the current period (default: the lake's last measured day).")
+@day_option("--previous-from", "previous_start",
+            "First day of the period to compare with (default: the current period a year earlier).")
+@day_option("--previous-to", "previous_end", "Last day of the period to compare with.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="Also write every comparison (tested or not) to this CSV file.")
 @click.pass_context
@@ -119,10 +113,8 @@ def change_command(ctx: click.Context, start, end, previous_start, previous_end,
 @click.option("--close", "close", metavar="STATION", default=None, help="Close this station: its units are gone.")
 @click.option("--move", "move", nargs=3, type=(str, float, float), metavar="STATION X Y", default=None,
               help="Move this station to X (east) Y (north), metres in the grid's system (grid.crs).")
-@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Use the window ending at the end of this local day (default: the lake's last measured day).")
-@click.option("--language", type=click.Choice(["fi", "en"]), default=None,
-              help="Label language of the page (default: the report.language setting, Finnish).")
+@window_end_option("Use")
+@language_option("the page")
 @click.pass_context
 def scenario_command(ctx: click.Context, close: str | None, move: tuple[str, float, float] | None, at,
                      language: str | None) -> None:

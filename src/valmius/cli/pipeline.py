@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from valmius.cli.base import EXIT_ERROR, EXIT_WARNINGS, command_settings, main
+from valmius.cli.base import EXIT_ERROR, EXIT_WARNINGS, command_settings, main, window_end_option
 
 
 @main.command()
@@ -147,8 +147,7 @@ def measure_command(ctx: click.Context, full: bool) -> None:
 
 
 @main.command(name="flag")
-@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Judge the window ending at the end of this local day (default: the lake's last measured day).")
+@window_end_option("Judge")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def flag_command(ctx: click.Context, at, as_json: bool) -> None:
