@@ -198,6 +198,23 @@ def test_newest_export_wins_and_older_rows_are_kept_in_quarantine(tmp_path, sett
     assert reasons == ["superseded", "duplicate"]
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["night by night", "in one run"])
+def test_a_correction_of_the_incident_alone_supersedes_its_units_older_rows(tmp_path, settings, together):
+    """An export that changes only the incident's values (its place and urgency) replaces the
+    older rows as corrections, not duplicates, and the quarantine keeps the older values."""
+    old = write_fi(tmp_path / "e1.csv", [fi_row(), fi_row(unit="KU102")])
+    new = write_fi(tmp_path / "e2.csv", [fi_row(e="399123,2", urgency="A"), fi_row(unit="KU102", e="399123,2", urgency="A")])
+    same = write_fi(tmp_path / "e3.csv", [fi_row(unit="KU102", e="399123,2", urgency="A"), fi_row(e="399123,2", urgency="A")])
+    for files in ([[old, new, same]] if together else [[old], [new], [same]]):
+        ingest(files, FI, settings)
+    assert table(settings, "incidents").select("x_m", "urgency").rows() == [(399123.2, "A")]
+    quarantine = table(settings, "quarantine").sort("source_file", "source_row")
+    assert quarantine.select("source_file", "reason_code").rows() == [
+        ("e1.csv", "superseded"), ("e1.csv", "superseded"), ("e2.csv", "duplicate"), ("e2.csv", "duplicate")]
+    kept = [json.loads(raw) for raw in quarantine["raw_row"]]
+    assert [(row["x_m"], row["urgency"]) for row in kept] == [(393123.2, "B")] * 2 + [(399123.2, "A")] * 2
+
+
 def test_overlapping_batches_give_the_same_lake_as_one_run(tmp_path, settings):
     a = write_fi(tmp_path / "a.csv", [fi_row(incident="1"), fi_row(incident="2")])
     b = write_fi(tmp_path / "b.csv", [fi_row(incident="2", on_scene="3.1.2025 07:13:00"), fi_row(incident="3")])

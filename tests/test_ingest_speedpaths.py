@@ -61,12 +61,20 @@ def _random_units(seed: int, n: int) -> pl.DataFrame:
     return frame.select(pl.col(name).cast(dtype) for name, dtype in UNITS.schema.items())
 
 
+def _with_incident_values(units: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """``units`` with their incident's place and urgency as staged rows have them (a few values, so
+    that some rows differ from the row replacing them only there)."""
+    rng = random.Random(seed)
+    return units.with_columns(x_m=pl.Series([rng.choice([393_000.0, 393_500.0]) for _ in range(units.height)]),
+                              urgency=pl.Series([rng.choice(["A", "B"]) for _ in range(units.height)]))
+
+
 def _naive_newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Newest row per key by a plain Python loop; each replaced row with the next newer row of its
-    key, the one that replaced it."""
+    key, the one that replaced it, on every value but the source's (the incident's too, when given)."""
     ordered = sorted(rows.iter_rows(named=True), key=lambda r: (r["incident_id"], r["unit_id"], -r["file_seq"], -r["source_row"]))
     winners, replaced, newer = [], [], None
-    values = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
+    values = [c for c in rows.columns if c not in ("source_file", "source_row", "file_seq")]
     for row in ordered:
         if newer is None or (row["incident_id"], row["unit_id"]) != (newer["incident_id"], newer["unit_id"]):
             winners.append(row)
@@ -75,13 +83,17 @@ def _naive_newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
             replaced.append((row["source_file"], row["source_row"], "duplicate" if same else "superseded",
                              f"replaced by {newer['source_file']} line {newer['source_row']} (newer export of the same incident and unit)"))
         newer = row
-    return pl.DataFrame(winners, schema=rows.schema), pl.DataFrame(replaced, schema=["source_file", "source_row", "reason_code", "reason"], orient="row")
+    return (pl.DataFrame(winners, schema=rows.schema).select(UNITS.schema.names()),
+            pl.DataFrame(replaced, schema=["source_file", "source_row", "reason_code", "reason"], orient="row"))
 
 
+@pytest.mark.parametrize("with_incident_values", [False, True], ids=["unit rows", "with their incident's values"])
 @pytest.mark.parametrize("incidents_in_id_order", [False, True], ids=["any order (Polars sorts)", "id order (kernel)"])
-def test_newest_units_matches_a_plain_loop(incidents_in_id_order):
+def test_newest_units_matches_a_plain_loop(incidents_in_id_order, with_incident_values):
     for seed in range(5):
         rows = _random_units(seed, 300)
+        if with_incident_values:
+            rows = _with_incident_values(rows, seed)
         if incidents_in_id_order:
             rows = rows.sort("incident_id", maintain_order=True)
         winners, replaced = store.newest_units(rows)
@@ -90,6 +102,7 @@ def test_newest_units_matches_a_plain_loop(incidents_in_id_order):
         got = replaced.select("source_file", "source_row", "reason_code", "reason")
         assert got.equals(want_replaced), seed
         assert replaced.height > 0 and replaced["raw_row"].null_count() == 0
+        assert all(('"x_m"' in raw) == with_incident_values for raw in replaced["raw_row"])
 
 
 def test_newest_units_without_duplicates_is_the_key_order():

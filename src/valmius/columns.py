@@ -114,7 +114,7 @@ QUARANTINE_REASONS = {
     "negative_interval": "a status time earlier than the one before it",
     "implausible_interval": "a gap between status times longer than the validation limit",
     "malformed_row": "a row with the wrong number of fields",
-    "superseded": "replaced by a newer export of the same incident and unit (different values)",
+    "superseded": "replaced by a newer export of the same incident and unit (different values of the unit or its incident)",
     "duplicate": "the same incident and unit again in a newer or the same export (same values)",
 }
 """The ``reason_code`` values of quarantined rows and what they mean, in the order the validation

@@ -6,7 +6,9 @@ Rules of the merge:
   the incident and its units;
 - for each (incident, unit) the row from the newest export wins (a later line wins within one
   file); the rows it replaces are returned for quarantine as ``superseded`` (values changed) or
-  ``duplicate`` (same values), each judged against the next newer row, the one that replaced it;
+  ``duplicate`` (same values), each judged against the next newer row, the one that replaced it,
+  on the unit's values and its incident's (urgency, task type, municipality, place: a stored row
+  has those of its stored incident), which the quarantined row keeps in ``raw_row``;
 - the incident row is the first row of the incident's newest export.
 
 Staged rows stay in memory up to a budget and beyond it are Arrow IPC files (fast to write and map
@@ -51,6 +53,8 @@ categories until the process ends."""
 MERGE_THREADS = 3
 _US = 1_000_000
 _UNIT_VALUES = [c for c in UNITS.schema.names() if c not in ("source_file", "source_row", "file_seq")]
+_INCIDENT_VALUES = [c for c in INCIDENTS.schema.names() if c not in UNITS.schema.names()]
+"""The incident's own values (urgency, task type, municipality, place), which every row of it repeats."""
 
 
 def _part_keys(call_at: pl.Series) -> pl.Series:
@@ -273,8 +277,13 @@ def merge(base: Snapshot, writer: SnapshotWriter, staging: Staging) -> MergeResu
                                    moved_units.join(arriving, on="incident_id", how="semi").select(old_units.columns)])
             old_incidents = pl.concat([old_incidents.join(leaving, on="incident_id", how="anti"),
                                        moved_incidents.join(arriving, on="incident_id", how="semi").select(old_incidents.columns)])
-        units, replaced = newest_units(pl.concat([_compact(old_units), new_rows.select(old_units.columns)]))
-        incidents = newest_incidents(pl.concat([_compact(old_incidents), new_rows.select(old_incidents.columns)]))
+        old_incidents = _compact(old_incidents)
+        # Stored unit rows with their incident's values, as staged rows have them: a correction of
+        # the incident alone (its place, urgency or task type) supersedes its units' older rows.
+        old_rows = _compact(old_units).join(old_incidents.select("incident_id", *_INCIDENT_VALUES), on="incident_id",
+                                            how="left", maintain_order="left")
+        units, replaced = newest_units(pl.concat([old_rows, new_rows.select(old_rows.columns)]))
+        incidents = newest_incidents(pl.concat([old_incidents, new_rows.select(old_incidents.columns)]))
         writer.write_partition("units", (year, month), units)
         writer.write_partition("incidents", (year, month), incidents)
         staging.release(part)
@@ -367,11 +376,16 @@ def _units_in_key_order(rows: pl.DataFrame) -> tuple[pl.Series, np.ndarray]:
 
 
 def newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(one row per incident and unit, the newest; the replaced rows as quarantine rows)."""
+    """(one row per incident and unit, the newest, in the ``units`` columns; the replaced rows as
+    quarantine rows). ``rows`` may also hold their incident's values (``_INCIDENT_VALUES``): a row
+    is then a duplicate of the row that replaced it only when those are the same too, and its
+    ``raw_row`` keeps them."""
     order, is_first = _units_in_key_order(rows)
+    units = rows.select(UNITS.schema.names())
     if is_first.all():
-        return rows[order], empty_rejected()
-    winners = rows[order.filter(pl.Series(is_first))]
+        return units[order], empty_rejected()
+    winners = units[order.filter(pl.Series(is_first))]
+    values = [*_UNIT_VALUES, *(c for c in _INCIDENT_VALUES if c in rows.columns)]
     # Each replaced row is compared with the row that replaced it: the next newer row of its key,
     # the one just before it in the order. Many exports ingested at once then leave the same
     # quarantine as the nights that brought them one by one.
@@ -379,7 +393,7 @@ def newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     order_np = order.to_numpy()
     losers, replacers = rows[order_np[losers_at]], rows[order_np[losers_at - 1]]
     losers = losers.with_columns(
-        _same=losers.select(pl.struct(_UNIT_VALUES).hash()).to_series() == replacers.select(pl.struct(_UNIT_VALUES).hash()).to_series(),
+        _same=losers.select(pl.struct(values).hash()).to_series() == replacers.select(pl.struct(values).hash()).to_series(),
         _by_file=replacers["source_file"], _by_row=replacers["source_row"],
     )
     replaced = losers.select(
@@ -388,7 +402,7 @@ def newest_units(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.when(pl.col("_same")).then(pl.lit("duplicate")).otherwise(pl.lit("superseded")).alias("reason_code"),
         pl.format("replaced by {} line {} (newer export of the same incident and unit)", "_by_file", "_by_row").alias("reason"),
         "incident_id", "unit_id",
-        pl.struct(UNITS.schema.names()).struct.json_encode().alias("raw_row"),
+        pl.struct([*UNITS.schema.names(), *values[len(_UNIT_VALUES):]]).struct.json_encode().alias("raw_row"),
     )
     return winners, replaced
 
