@@ -315,6 +315,20 @@ def test_missing_required_column_is_a_file_error(tmp_path, settings):
     assert "h.csv: line 1" in message and "call_at (source column 'Vastaanotettu')" in message
 
 
+def test_a_header_is_quoted_in_errors_with_its_control_characters_escaped(tmp_path, settings):
+    path = tmp_path / "odd.csv"
+    path.write_text("Teht\x07v\x1b;Yksikk\u00f6\n1;KU101\n", encoding="utf-8")
+    message = ingest([path], FI, settings).failed[0].message
+    assert "the header has: Teht\\x07v\\x1b, Yksikkö." in message
+
+
+def test_a_binary_file_is_a_file_error(tmp_path, settings):
+    path = tmp_path / "export.xlsx"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00;Teht\xc3\xa4v\xc3\xa4numero\n")
+    message = ingest([path], FI, settings).failed[0].message
+    assert message.startswith(f"{path}: not a text export") and "export the data as CSV" in message
+
+
 def test_empty_file_is_a_file_error(tmp_path, settings):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")

@@ -45,12 +45,16 @@ def test_inbox_files_are_archived_or_rejected_with_a_reason(settings, tmp_path):
     inbox.mkdir()
     write_fi(inbox / "a-2025-01-03.csv", [fi_row(), fi_row(incident="2025-000002", unit="KU102")])
     (inbox / "b-broken.csv").write_text("not;an;export\n1;2;3\n", encoding="utf-8")
+    (inbox / "c-sheet.xlsx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00;\x08\x00\x00\x00!\x00\n")  # a spreadsheet
     shutil.copy(inbox / "a-2025-01-03.csv", tmp_path / "again.csv")
     night = nightly(settings, FI, report=False)
-    assert night.moved == {"archive": ["a-2025-01-03.csv"], "rejected": ["b-broken.csv"]}
+    assert night.moved == {"archive": ["a-2025-01-03.csv"], "rejected": ["b-broken.csv", "c-sheet.xlsx"]}
     assert not any(inbox.iterdir())
     reason = (settings.paths.rejected / "b-broken.csv.reason.txt").read_text()
-    assert "b-broken.csv" in reason and "column" in reason
+    assert reason.startswith(f"b-broken.csv could not be read, so nothing of it is in the lake; moved here from {inbox}.")
+    assert "column" in reason
+    binary = (settings.paths.rejected / "c-sheet.xlsx.reason.txt").read_text()
+    assert "not a text export" in binary and all(c.isprintable() for c in binary.replace("\n", ""))
     assert night.has_failures and set(night.stage_s) == {"ingest", "measure", "flag", "catalog"}
     assert settings.paths.catalog.exists()
 
@@ -66,12 +70,12 @@ def test_inbox_files_are_archived_or_rejected_with_a_reason(settings, tmp_path):
     assert (first["files_read"], first["rows_stored"]) == (1, 2)
     summary = json.loads(first["summary_json"])
     assert set(summary["stage_s"]) == {"ingest", "measure", "flag", "catalog"}
-    assert summary["measure"]["incidents"] == 2 and summary["moved"]["rejected"] == ["b-broken.csv"]
+    assert summary["measure"]["incidents"] == 2 and summary["moved"]["rejected"] == ["b-broken.csv", "c-sheet.xlsx"]
 
 
 def test_one_nightly_run_at_a_time(settings):
     with nightly_lock(settings):
-        with pytest.raises(LakeError, match="another nightly run .* is still going"):
+        with pytest.raises(LakeError, match=f"another nightly run \\(process {os.getpid()}\\) is still going"):
             nightly(settings, FI, files=[Path("unused.csv")])
 
 

@@ -146,6 +146,7 @@ def nightly_lock(settings: Settings) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            handle.seek(0)  # "a+" opens at the end
             raise LakeError(f"{root}: another nightly run (process {handle.read().strip() or '?'}) is still going; "
                             "wait for it to finish") from exc
         handle.truncate(0)
@@ -166,7 +167,9 @@ def _move_done(settings: Settings, paths: list[Path], ingested: IngestSummary) -
         where.mkdir(parents=True, exist_ok=True)
         target = _free_name(where / path.name)
         if report.status == "failed":
-            target.with_name(target.name + ".reason.txt").write_text(report.message + "\n", encoding="utf-8")
+            target.with_name(target.name + ".reason.txt").write_text(
+                f"{path.name} could not be read, so nothing of it is in the lake; moved here from {path.parent}.\n"
+                f"{report.message}\n", encoding="utf-8")
         shutil.move(path, target)
         moved.setdefault(where.name, []).append(path.name)
     return moved
