@@ -320,7 +320,7 @@ def _ecdf_chart(ctx: _Context) -> alt.LayerChart | None:
     tasks = ctx.window_tasks
     rows, targets = [], []
     limit = 3 * max(ctx.settings.targets_s.values())
-    for (risk_class,), group in tasks.group_by("risk_class"):
+    for (risk_class,), group in tasks.sort("risk_class").group_by("risk_class", maintain_order=True):  # same page for the same lake
         if group.height < ctx.min_count:
             continue
         values = np.sort(group["response_s"].to_numpy())
