@@ -21,7 +21,7 @@ from conftest import fi_row, project_paths, table, write_fi
 from valmius.cli import main
 from valmius.demo import build_world, write_nightly_exports, write_world
 from valmius.errors import LakeError
-from valmius.flags import flag
+from valmius.flags import FlagSummary, flag, net_changes
 from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
@@ -71,6 +71,32 @@ def test_inbox_files_are_archived_or_rejected_with_a_reason(settings, tmp_path):
     summary = json.loads(first["summary_json"])
     assert set(summary["stage_s"]) == {"ingest", "measure", "flag", "catalog"}
     assert summary["measure"]["incidents"] == 2 and summary["moved"]["rejected"] == ["b-broken.csv", "c-sheet.xlsx"]
+
+
+def test_a_night_lists_the_runs_since_the_last_night(settings, tmp_path):
+    """The stages an interrupted night finished, or commands run by hand, are named by the next night."""
+    inbox = settings.paths.inbox
+    inbox.mkdir()
+    write_fi(inbox / "a.csv", [fi_row()])
+    first = nightly(settings, FI, report=False)
+    assert first.earlier_runs == []
+    by_hand = ingest([write_fi(tmp_path / "b.csv", [fi_row(incident="2025-000002")])], FI, settings).run_id
+    flag(settings)
+    second = nightly(settings, FI, report=False)
+    assert second.earlier_runs == [(by_hand, "ingest"), (by_hand + 1, "flag")]
+    assert len(second.earlier_flags) == 1
+    assert f"Since the last nightly run, runs {by_hand} ingest, {by_hand + 1} flag changed the lake" in second.to_text()
+    row = table(settings, "runs").filter(pl.col("run_id") == second.run_id).row(0, named=True)
+    assert json.loads(row["summary_json"])["runs_since_last_night"] == [
+        {"run_id": by_hand, "command": "ingest"}, {"run_id": by_hand + 1, "command": "flag"}]
+    assert nightly(settings, FI, report=False).earlier_runs == []
+
+
+def test_flag_changes_add_up_over_runs():
+    runs = [FlagSummary(appeared=["a", "b"], cleared=["x"]), FlagSummary(appeared=["x"], cleared=["a"]),
+            FlagSummary(appeared=["c"], cleared=["y"])]
+    assert net_changes(runs) == (["b", "c"], ["y"])  # a came and went, x went and came back
+    assert net_changes([]) == ([], [])
 
 
 def test_one_nightly_run_at_a_time(settings):

@@ -83,6 +83,12 @@ class FlagSummary:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_dict(cls, summary: dict) -> FlagSummary:
+        """The summary as a ``runs`` row keeps it (:meth:`to_dict`, as JSON)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in summary.items() if key in known})
+
     def to_text(self) -> str:
         if self.evaluated_at is None:
             return "Flags: no measured urgent tasks yet; nothing to judge"
@@ -115,8 +121,7 @@ def flag(settings: Settings, *, at: date | None = None) -> FlagSummary:
 def last_flag_summary(snapshot: Snapshot) -> FlagSummary | None:
     """What the definition's last flag run found, as it said then (None: never flagged)."""
     last = last_summary(snapshot, "flag")
-    known = {f.name for f in fields(FlagSummary)}
-    return FlagSummary(**{key: value for key, value in last.items() if key in known}) if last else None
+    return FlagSummary.from_dict(last) if last else None
 
 
 def stored_or_evaluated(snapshot: Snapshot, settings: Settings, *,
@@ -417,6 +422,19 @@ def _areas(window: pl.DataFrame, tasks: pl.DataFrame, labelled: pl.DataFrame, re
     ranked = areas.with_columns(main_delay=main_delay, first_cell=pl.col("cell_ids").list.first()).sort(
         [certainty, "median_s", "count", "first_cell"], descending=[False, True, True, False])
     return ranked.with_columns(area_id=pl.int_range(1, ranked.height + 1, dtype=pl.Int32)).pipe(_with_review, review)
+
+
+def net_changes(summaries: list[FlagSummary]) -> tuple[list[str], list[str]]:
+    """(appeared, cleared) over flag runs one after the other: the cells flagged after the last run
+    that were not before the first, and the other way round (a cell that appeared and cleared
+    again is in neither)."""
+    before, now = {}, {}  # cell -> flagged before the first run / after the last
+    for summary in summaries:
+        for cells, flagged in ((summary.appeared, True), (summary.cleared, False)):
+            for cell in cells:
+                before.setdefault(cell, not flagged)
+                now[cell] = flagged
+    return (sorted(c for c in now if now[c] and not before[c]), sorted(c for c in now if before[c] and not now[c]))
 
 
 def _summary(flags: pl.DataFrame, areas: pl.DataFrame, previous: pl.DataFrame, settings: Settings) -> FlagSummary:

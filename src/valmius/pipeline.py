@@ -16,12 +16,15 @@ again when it is stale (new tables, definitions or settings; a new snapshot alon
 Inbox files are moved when the run is done with them: ingested or already-known files to
 ``paths.archive``, files that could not be read at all to ``paths.rejected`` with a ``.reason.txt``
 beside them. The run's own ``runs`` row (command ``nightly``) holds every stage's summary and
-duration, and the flags that appeared or cleared.
+duration, and the flags that appeared or cleared. Runs recorded since the last nightly run (the
+stages an interrupted night finished, or commands run by hand) are listed in it, and the flags are
+then also compared over them: what appeared or cleared since the last nightly run.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import time
@@ -32,15 +35,17 @@ from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 from pathlib import Path
 
+import polars as pl
+
 from valmius.catalog import refresh_catalog
 from valmius.definitions import definition_id
 from valmius.errors import InputError, LakeError
-from valmius.flags import FlagSummary, flag
+from valmius.flags import FlagSummary, flag, net_changes
 from valmius.ingest import IngestSummary, ProgressCallback, ingest
-from valmius.lake import new_snapshot
+from valmius.lake import new_snapshot, open_lake
 from valmius.mapping import Mapping
 from valmius.measure import MeasureSummary, measure
-from valmius.runs import record_run
+from valmius.runs import record_run, runs_after_last
 from valmius.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,7 +64,16 @@ class NightSummary:
     stage_s: dict[str, float] = field(default_factory=dict)
     moved: dict[str, list[str]] = field(default_factory=dict)
     """Inbox files moved, by destination: archive or rejected."""
+    earlier_runs: list[tuple[int, str]] = field(default_factory=list)
+    """(run_id, command) of the runs recorded since the last nightly run, before this one."""
+    earlier_flags: list[FlagSummary] = field(default_factory=list)
+    """The summaries of the flag runs among them, of this run's definition."""
     run_id: int | None = None
+
+    @property
+    def flags_since_last_night(self) -> tuple[list[str], list[str]]:
+        """(appeared, cleared) since the last nightly run: over the earlier flag runs and this one."""
+        return net_changes([*self.earlier_flags, *([self.flags] if self.flags else [])])
 
     @property
     def has_warnings(self) -> bool:
@@ -80,6 +94,8 @@ class NightSummary:
             "report": str(self.report.html) if self.report else None,
             "stage_s": {k: round(v, 3) for k, v in self.stage_s.items()},
             "moved": self.moved,
+            "runs_since_last_night": [{"run_id": run_id, "command": command} for run_id, command in self.earlier_runs],
+            "flags_since_last_night": dict(zip(("appeared", "cleared"), self.flags_since_last_night)),
         }
 
     def to_text(self) -> str:
@@ -88,6 +104,14 @@ class NightSummary:
         if self.flags is not None and (self.flags.appeared or self.flags.cleared):
             parts.append(f"Flags appeared: {', '.join(self.flags.appeared) or '-'}; "
                          f"cleared: {', '.join(self.flags.cleared) or '-'}")
+        if self.earlier_runs:
+            runs = ", ".join(f"{run_id} {command}" for run_id, command in self.earlier_runs)
+            parts.append(f"Since the last nightly run, runs {runs} changed the lake (an interrupted night, or "
+                         "commands run by hand)")
+            if self.earlier_flags:
+                appeared, cleared = self.flags_since_last_night
+                parts.append(f"Flags since the last nightly run: appeared: {', '.join(appeared) or '-'}; "
+                             f"cleared: {', '.join(cleared) or '-'}")
         if self.catalog is not None:
             parts.append(f"SQL catalog: {self.catalog}")
         if self.report is not None:
@@ -114,13 +138,16 @@ def nightly(settings: Settings, mapping: Mapping, files: Sequence[Path] | None =
     with nightly_lock(settings):
         from_inbox = not files
         paths = inbox_files(settings) if from_inbox else list(files or [])
+        earlier = runs_after_last(open_lake(settings.lake_path), "nightly")
         stage_s: dict[str, float] = {}
         ingested = _timed(stage_s, "ingest", lambda: ingest(paths, mapping, settings, progress=progress))
-        night = NightSummary(ingested, stage_s=stage_s)
+        night = NightSummary(ingested, stage_s=stage_s, earlier_runs=earlier.select("run_id", "command").rows())
         if from_inbox:
             night.moved = _move_done(settings, paths, ingested)
         night.measure = _timed(stage_s, "measure", lambda: measure(settings))
         night.flags = _timed(stage_s, "flag", lambda: flag(settings))
+        night.earlier_flags = [FlagSummary.from_dict(json.loads(row["summary_json"])) for row in earlier.filter(
+            pl.col("command") == "flag", pl.col("definition_id") == definition_id(settings)).iter_rows(named=True)]
         night.catalog = _timed(stage_s, "catalog", lambda: refresh_catalog(settings, when_stale=True))
         if report:
             from valmius.report import write_report  # charts and Vega load only when a report is written

@@ -37,3 +37,11 @@ def last_summary(snapshot: Snapshot, command: str) -> dict:
     runs = (snapshot.scan("runs").filter(pl.col("command") == command, pl.col("definition_id") == snapshot.definition_id)
             .sort("run_id").collect())
     return json.loads(runs["summary_json"][-1]) if runs.height else {}
+
+
+def runs_after_last(snapshot: Snapshot, command: str) -> pl.DataFrame:
+    """The runs recorded after the last ``command`` run (every run when there was none), in order:
+    what changed the lake since, such as the finished stages of a night that was interrupted."""
+    runs = snapshot.scan("runs").select("run_id", "command", "definition_id", "summary_json").sort("run_id").collect()
+    last = runs.filter(pl.col("command") == command)["run_id"].max()
+    return runs if last is None else runs.filter(pl.col("run_id") > last)
