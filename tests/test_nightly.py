@@ -26,7 +26,7 @@ from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
 from valmius.mapping import load_mapping
 from valmius.measure import measure
-from valmius.pipeline import nightly, nightly_lock
+from valmius.pipeline import inbox_files, nightly, nightly_lock
 from valmius.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +71,16 @@ def test_inbox_files_are_archived_or_rejected_with_a_reason(settings, tmp_path):
     summary = json.loads(first["summary_json"])
     assert set(summary["stage_s"]) == {"ingest", "measure", "flag", "catalog"}
     assert summary["measure"]["incidents"] == 2 and summary["moved"]["rejected"] == ["b-broken.csv", "c-sheet.xlsx"]
+
+
+def test_files_still_being_written_are_left_in_the_inbox(settings):
+    inbox = settings.paths.inbox
+    inbox.mkdir()
+    names = ["b.csv", "a.csv", ".c.csv", "d.csv.part", "e.csv.TMP", "f.csv.filepart", "g.csv.partial", "h.csv~"]
+    for name in names:
+        write_fi(inbox / name, [fi_row()])
+    (inbox / "folder.csv").mkdir()
+    assert [p.name for p in inbox_files(settings)] == ["a.csv", "b.csv"]
 
 
 def test_a_night_lists_the_runs_since_the_last_night(settings, tmp_path):

@@ -123,12 +123,19 @@ class NightSummary:
         return "\n".join(parts)
 
 
+IN_TRANSFER_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", "~")
+"""Names that file transfers and editors give a file still being written (as does a leading dot)."""
+
+
 def inbox_files(settings: Settings) -> list[Path]:
-    """Export files waiting in the inbox folder, oldest name first (nightly exports sort by date)."""
+    """Export files waiting in the inbox folder, oldest name first (nightly exports sort by date).
+    A file still being written, named with a leading dot or an ``IN_TRANSFER_SUFFIXES`` ending, is
+    left for the next run: read now, it would be stored in part and archived."""
     inbox = settings.paths.inbox
     if not inbox.is_dir():
         raise InputError(f"{inbox}: inbox folder not found; set [paths] inbox or give the files to ingest")
-    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and not p.name.lower().endswith(IN_TRANSFER_SUFFIXES))
 
 
 def nightly(settings: Settings, mapping: Mapping, files: Sequence[Path] | None = None, *,
