@@ -208,6 +208,7 @@ def test_mmss(seconds, text):
 
 def test_count_text():
     assert count_text(4, 5) == "< 5" and count_text(5, 5) == "5" and count_text(12345, 5) == "12\u00a0345"
+    assert count_text(1, 5) == "< 5" and count_text(0, 5) == "0"  # no task picks out no incident
 
 
 @needs_browser

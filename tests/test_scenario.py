@@ -249,6 +249,21 @@ def test_small_counts_are_not_shown(two_stations):
     assert "6:40" not in page and "1:40" not in page
 
 
+def test_zero_is_shown_and_small_counts_are_suppressed_alike_on_the_terminal(two_stations, tmp_path):
+    listed = _with_stations(two_stations, tmp_path, f"station_id,x_m,y_m\n{WEST},{X0 + 500},{Y0 + 500}\n"
+                                                    f"{EAST},{X0 + 9500},{Y0 + 500}\nKU30,{X0 + 5500},{Y0 + 500}\n")
+    never_first = run_scenario(listed, close="KU30", at=AT, today=TODAY)
+    assert "first on scene from KU30: 0; times changed: 0" in never_first.to_text()
+    page = never_first.html.read_text(encoding="utf-8")
+    assert "asema KU30 oli ensimmäisenä paikalla 0 tehtävässä; muutos muuttaa 0 tehtävän aikaa" in page
+    hidden = dataclasses.replace(two_stations, report=dataclasses.replace(two_stations.report, min_count_shown=6))
+    text = run_scenario(hidden, close=WEST, at=AT, write=False).to_text()
+    # 5 tasks of WEST, all changed, 3 observed and 2 estimated, all taken over by EAST: each under 6.
+    assert "first on scene from KU10: < 6; times changed: < 6 (< 6 by another station's unit at the same task, " \
+           "< 6 by a station's median in the cells around)" in text
+    assert "First on scene after the change: KU20 < 6" in text and f"{_cell_id(P)} (< 6 tasks)" in text
+
+
 def test_cli(two_stations, tmp_path):
     config = tmp_path / "valmius.toml"
     config.write_text(f'[paths]\nlake = "{two_stations.lake_path}"\nreports = "{tmp_path / "out"}"\n')

@@ -2,8 +2,9 @@
 small counts suppressed.
 
 ``report.language`` picks the language (Finnish by default). ``report.min_count_shown`` is the
-smallest count shown as a number: fewer tasks read ``< N`` and their median, interval and share are
-not shown, so that no single incident can be picked out of a published report.
+smallest count shown as a number: fewer tasks (but at least one) read ``< N`` and their median,
+interval and share are not shown, so that no single incident can be picked out of a published
+report. Zero is shown as it is: it picks out no incident.
 """
 
 from __future__ import annotations
@@ -259,8 +260,8 @@ def percent(share: float | None, language: str) -> str:
 
 
 def count_text(count: int, min_count: int) -> str:
-    """A count, or ``< N`` when it is under the smallest count shown."""
-    return f"< {min_count}" if count < min_count else f"{count:,}".replace(",", "\u00a0")
+    """A count, or ``< N`` when it is 1 or more but under the smallest count shown (0 is shown)."""
+    return f"< {min_count}" if 0 < count < min_count else f"{count:,}".replace(",", "\u00a0")
 
 
 def municipality_name(code: str | None) -> str:

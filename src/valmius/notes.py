@@ -200,7 +200,7 @@ def explained_text(explained: pl.DataFrame, language: str, min_count: int) -> pl
     """area_id and ``explained``: "explained/late: reason n, ..." as the report shows it (counts
     under ``min_count`` as ``< N``; zero as 0)."""
     def count(n: int) -> str:
-        return "0" if n == 0 else count_text(n, min_count)
+        return count_text(n, min_count)
 
     rows = []
     for row in explained.iter_rows(named=True):

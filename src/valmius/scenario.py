@@ -26,6 +26,7 @@ Read-only on the lake. :func:`run_scenario` returns the comparison and writes th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -119,21 +120,24 @@ class ScenarioResult:
         return dict(zip(counts["new_station_id"].to_list(), counts["len"].to_list()))
 
     def to_text(self) -> str:
+        """The result for the terminal, suppressed as the page is: task counts from 1 to
+        ``report.min_count_shown`` - 1 read ``< N``."""
         change, lines = self.change, []
+        count = functools.partial(count_text, min_count=self.min_count)
         what = (f"station {change.station_id} closed" if change.kind == "close" else
                 f"station {change.station_id} moved from {_xy(self.from_m)} to {_xy(change.to_m)}")
         lines.append(f"Scenario: {what}; the {self.window_days}-day window ending with {self.last_day}")
         first = int((self.tasks["station_id"] == change.station_id).sum())
         changed = int((self.tasks["new_response_s"] != self.tasks["response_s"]).sum())
-        sources = ", ".join(f"{n} {_SOURCE_TEXT[s]}" for s, n in self.sources.items())
-        lines.append(f"Tasks in the judged cells: {self.tasks.height:,}; first on scene from {change.station_id}: "
-                     f"{first:,}; times changed: {changed:,}" + (f" ({sources})" if sources else ""))
+        sources = ", ".join(f"{count(n)} {_SOURCE_TEXT[s]}" for s, n in self.sources.items())
+        lines.append(f"Tasks in the judged cells: {count(self.tasks.height)}; first on scene from {change.station_id}: "
+                     f"{count(first)}; times changed: {count(changed)}" + (f" ({sources})" if sources else ""))
         if self.takeover:
             lines.append("First on scene after the change: " + ", ".join(
-                f"{station} {count_text(n, self.min_count)}" for station, n in self.takeover.items()))
+                f"{station} {count(n)}" for station, n in self.takeover.items()))
         for row in self.classes.iter_rows(named=True):
             if row["count"] < self.min_count:
-                lines.append(f"Class {row['risk_class']}: {count_text(row['count'], self.min_count)} tasks")
+                lines.append(f"Class {row['risk_class']}: {count(row['count'])} tasks")
                 continue
             lines.append(f"Class {row['risk_class']}: median {mmss(row['median_before_s'])} -> "
                          f"{mmss(row['median_after_s'])} (target {mmss(row['target_s'])}), within target "
@@ -160,7 +164,7 @@ def _cell_line(row: dict, min_count: int) -> str:
     if row["count"] < min_count:
         return f"{row['cell_id']} ({count_text(row['count'], min_count)} tasks)"
     return (f"{row['cell_id']}: median {mmss(row['median_before_s'])} -> {mmss(row['median_after_s'])} "
-            f"({row['count']} tasks, {row['tasks_changed']} changed)")
+            f"({count_text(row['count'], min_count)} tasks, {count_text(row['tasks_changed'], min_count)} changed)")
 
 
 def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[str, float, float] | None = None,

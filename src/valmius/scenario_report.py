@@ -8,8 +8,8 @@ report (which keeps ``scenario-*`` files when it is rewritten)::
       scenario-close-KU10-cells.csv     the cells whose times change, as published
       scenario-close-KU10-areas.csv     the areas over target after the change
 
-Published figures follow the report's rules: counts under ``report.min_count_shown`` read ``< N``
-and their medians, intervals and shares are left out.
+Published figures follow the report's rules: counts from 1 to ``report.min_count_shown`` - 1 read
+``< N`` and their medians, intervals and shares are left out; 0 is shown.
 """
 
 from __future__ import annotations

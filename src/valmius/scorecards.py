@@ -243,7 +243,7 @@ def published(pooled: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     lang, low = settings.report.language, settings.report.min_count_shown
 
     def count(n: int) -> str:
-        return "0" if n == 0 else count_text(n, low)
+        return count_text(n, low)
 
     def share(value: float | None, n: int) -> str:
         return percent(value, lang) if n >= low else ""

@@ -126,7 +126,7 @@ class ReportSettings:
     language: str = "fi"
     """Language of report labels: "fi" (Finnish) or "en" (English)."""
     min_count_shown: int = 5
-    """Counts under this are shown as "< N", and no median or share of fewer tasks is shown."""
+    """Counts from 1 to under this are shown as "< N" (0 is shown), and no median or share of fewer tasks is shown."""
 
 
 @dataclass(frozen=True)
