@@ -148,7 +148,32 @@ def test_closing_never_makes_a_task_faster_and_says_what_it_could_not_estimate(t
     # Q and R: no WEST arrival within a cell of them and no stations file: kept, as lower bounds.
     assert result.sources == {"unestimated": 10}
     assert all(c["change_s"] == 0 for c in result.cells.iter_rows(named=True))
-    assert len(result.warnings) == 1 and "lower bounds" in result.warnings[0] and "paths.stations" in result.warnings[0]
+    assert len(result.notes("en")) == 1 and "lower bounds" in result.notes("en")[0] and "paths.stations" in result.notes("en")[0]
+
+
+def test_notes_say_why_a_task_has_no_estimate_in_the_page_language(two_stations, tmp_path):
+    result = run_scenario(two_stations, close=EAST, at=AT, today=TODAY)
+    (note,) = result.notes("en")
+    assert note.startswith(f"Tasks first reached by {EAST} left without an estimate: 10 (no other station's unit")
+    assert "Why: no other station arrived in the 3 × 3 cells around the task's cell: 10." in note
+    assert note.endswith(f"lower bounds: {_cell_id(Q)}, {_cell_id(R)}. Set paths.stations to a CSV of station "
+                         "locations (station_id, x_m, y_m) so that a distance model can estimate them.")
+    (huomio,) = result.notes("fi")
+    assert huomio.startswith(f"Tehtäviä, joihin asema {EAST} ehti ensimmäisenä ja joille ei saatu arviota: 10")
+    assert "Syy: mikään muu asema ei ole käynyt tehtävän ruudun ympäröivällä 3 × 3 ruudun alueella: 10." in huomio
+    assert huomio in result.html.read_text(encoding="utf-8")  # the page is Finnish by default
+    # P's last two tasks: EAST arrived 3 times in P itself (and 5 in P2, not counted without rings).
+    strict = dataclasses.replace(two_stations, scenario=ScenarioSettings(min_observations=4, neighbour_rings=0),
+                                 report=dataclasses.replace(two_stations.report, min_count_shown=1))
+    (note,) = run_scenario(strict, close=WEST, at=AT, write=False).notes("en")
+    assert "Why: other stations arrived in the task's cell fewer than 4 times each (scenario.min_observations): 2." in note
+    listed = _with_stations(two_stations, tmp_path, f"station_id,x_m,y_m\n{WEST},{X0 + 500},{Y0 + 500}\n"
+                                                    f"{EAST},{X0 + 9500},{Y0 + 500}\nKU30,{X0 + 5500},{Y0 + 500}\n")
+    never_first = run_scenario(listed, close="KU30", at=AT, today=TODAY)
+    assert never_first.notes("fi") == ["Asema KU30 ei ollut ensimmäisenä paikalla yhdessäkään arvioitujen ruutujen "
+                                       "tehtävässä tässä ikkunassa: sen sulkeminen ei muuta täällä mitään."]
+    assert never_first.notes("fi")[0] in never_first.html.read_text(encoding="utf-8")
+    assert "Note: KU30 was not first on scene at any task" in never_first.to_text()
 
 
 def test_the_distance_model_fills_in_from_the_stations_file(two_stations, tmp_path):
@@ -158,7 +183,7 @@ def test_the_distance_model_fills_in_from_the_stations_file(two_stations, tmp_pa
     assert (q["tasks_distance_model"], r["tasks_distance_model"]) == (5, 5)
     # WEST is 4.5 km from Q's tasks and 9 km from R's: turnout 60 s plus about 40 s + 35 s/km.
     assert 240 < q["median_after_s"] < 300 and 380 < r["median_after_s"] < 440
-    assert r["status"] == "newly_over" and result.warnings == []
+    assert r["status"] == "newly_over" and result.notes("en") == []
     assert result.model_observations == 23 and result.model_error_s < 15
 
 

@@ -37,7 +37,7 @@ import polars as pl
 from valmius.errors import ScenarioError
 from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_groups, judged_cells, label_areas, local_day
 from valmius.grid import grid_at
-from valmius.labels import count_text, mmss
+from valmius.labels import count_text, mmss, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.settings import Settings
@@ -80,6 +80,7 @@ class ScenarioResult:
     """What a station change would do to the judged cells and areas of one window."""
 
     change: Change
+    settings: Settings
     evaluated_at: datetime
     last_day: date
     """The local day the window ends with."""
@@ -100,7 +101,9 @@ class ScenarioResult:
     """Current location of a moved station."""
     model_observations: int = 0
     model_error_s: float | None = None
-    warnings: list[str] = field(default_factory=list)
+    unestimated_why: dict[str, int] = field(default_factory=dict)
+    """The tasks left unestimated by why: "few" (other stations have arrivals around them, but fewer
+    than ``scenario.min_observations``), "none" (no arrival around them) or "unlocated" (no coordinates)."""
     html: Path | None = None
     files: list[Path] = field(default_factory=list)
 
@@ -150,10 +153,28 @@ class ScenarioResult:
             lines += [f"  {_cell_line(row, self.min_count)}" for row in rows.iter_rows(named=True)]
         changed = self.cells.filter(pl.col("change_s") != 0)
         lines.append(f"Cells whose median changes: {changed.height} of {self.cells.height}")
-        lines += [f"Note: {w}" for w in self.warnings]
+        lines += [f"Note: {note}" for note in self.notes("en")]
         if self.html is not None:
             lines.append(str(self.html))
         return "\n".join(lines)
+
+    def notes(self, language: str) -> list[str]:
+        """What the reader must know to read the result right, in ``language`` ("fi" or "en")."""
+        notes, station, scenario = [], self.change.station_id, self.settings.scenario
+        count = functools.partial(count_text, min_count=self.min_count)
+        unestimated = self.sources.get("unestimated", 0)
+        if unestimated:
+            where = (text("scenario_where_cell", language) if scenario.neighbour_rings == 0 else
+                     text("scenario_where_block", language, side=2 * scenario.neighbour_rings + 1))
+            why = "; ".join(text(f"scenario_why_{reason}", language, where=where, min_obs=scenario.min_observations,
+                                 count=count(n)) for reason, n in self.unestimated_why.items() if n)
+            cells = self.cells.filter(pl.col("tasks_unestimated") > 0)["cell_id"].to_list()
+            notes.append(text("scenario_note_unestimated", language, station=station, count=count(unestimated),
+                              why=why, cells=", ".join(cells))
+                         + (text("scenario_note_stations", language) if self.stations is None else ""))
+        if self.change.kind == "close" and not (self.tasks["station_id"] == station).any():
+            notes.append(text("scenario_note_nothing", language, station=station))
+        return notes
 
 
 def _xy(point: tuple[float, float] | None) -> str:
@@ -205,7 +226,7 @@ def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[st
     result.stations, result.from_m = stations, from_m
     result.model_observations = times.curve.observations if times.curve is not None else 0
     result.model_error_s = times.model_error_s
-    result.warnings = _warnings(result, settings, stations)
+    result.unestimated_why = _unestimated_why(scenario, times, candidates)
     if write:
         from valmius.scenario_report import write_scenario_report
 
@@ -279,6 +300,14 @@ def _close(tasks: pl.DataFrame, at_tasks: pl.DataFrame, times: StationTimes, clo
     )
 
 
+def _unestimated_why(tasks: pl.DataFrame, times: StationTimes, candidates: list[str]) -> dict[str, int]:
+    """The tasks left unestimated by why (see :attr:`ScenarioResult.unestimated_why`)."""
+    unestimated = tasks.filter(pl.col("source") == "unestimated")
+    located = unestimated.drop_nulls(["x_m", "y_m"])
+    near = times.arrivals_near(located, candidates)["arrivals"] > 0
+    return {"few": int(near.sum()), "none": int((~near).sum()), "unlocated": unestimated.height - located.height}
+
+
 def _move(tasks: pl.DataFrame, at_tasks: pl.DataFrame, times: StationTimes, change: Change) -> pl.DataFrame:
     """Tasks without the station (from :func:`_close`) given the faster of that and the moved station."""
     station = change.station_id
@@ -338,8 +367,9 @@ def _compare(tasks: pl.DataFrame, snapshot: Snapshot, settings: Settings, evalua
         _evidence(tasks, "new_response_s", ["risk_class"], settings, "after").drop("count", "target_s"),
         on="risk_class").sort("risk_class")
     areas, areas_before = _areas(tasks, cells, settings)
-    return ScenarioResult(change, evaluated_at, local_day(evaluated_at, settings), settings.windows.trailing_days,
-                          settings.report.min_count_shown, cells, areas, classes, tasks, areas_before, None)
+    return ScenarioResult(change, settings, evaluated_at, local_day(evaluated_at, settings),
+                          settings.windows.trailing_days, settings.report.min_count_shown, cells, areas, classes, tasks,
+                          areas_before, None)
 
 
 def _areas(tasks: pl.DataFrame, cells: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, int]:
@@ -367,20 +397,3 @@ def _areas(tasks: pl.DataFrame, cells: pl.DataFrame, settings: Settings) -> tupl
         [certainty, "median_after_s", "count", "first_cell"], descending=[False, True, True, False])
     ranked = ranked.with_columns(area_id=pl.int_range(1, ranked.height + 1, dtype=pl.Int32)).drop("first_cell", "area_key")
     return ranked.select("area_id", pl.exclude("area_id")), before["area_key"].n_unique()
-
-
-def _warnings(result: ScenarioResult, settings: Settings, stations: pl.DataFrame | None) -> list[str]:
-    notes = []
-    unestimated = result.sources.get("unestimated", 0)
-    if unestimated:
-        hint = (" Set paths.stations to a CSV of station locations (station_id, x_m, y_m) so that a distance model "
-                "can estimate them." if stations is None else "")
-        notes.append(f"{unestimated} tasks first reached by {result.change.station_id} had no other station's arrival "
-                     f"and no estimate (no arrivals of another station within {settings.scenario.neighbour_rings} "
-                     f"cells of them); their observed times are kept, so the medians of their cells are lower "
-                     f"bounds.{hint}")
-    first = int((result.tasks["station_id"] == result.change.station_id).sum())
-    if result.change.kind == "close" and first == 0:
-        notes.append(f"{result.change.station_id} was not first on scene at any task in the judged cells of this "
-                     "window: closing it changes nothing here")
-    return notes

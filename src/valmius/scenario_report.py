@@ -116,7 +116,7 @@ def _lead(result: ScenarioResult, settings: Settings) -> str:
         lines.append(text("scenario_none", lang))
     html = [f"<p class='note'>{escape(text('scenario_estimate', lang))}</p>"]
     html += [f"<p class='lead'>{escape(line)}</p>" for line in lines]
-    html += [f"<p class='warn'>{escape(w)}</p>" for w in result.warnings]
+    html += [f"<p class='warn'>{escape(note)}</p>" for note in result.notes(lang)]
     return "\n".join(html)
 
 
@@ -264,7 +264,8 @@ def _method(result: ScenarioResult, settings: Settings) -> str:
              level=percent(settings.windows.ci_level, lang), rule=text(f"scenario_rule_{settings.flags.rule}", lang)),
         text("scenario_m_close", lang, station=result.change.station_id),
         text("scenario_m_estimate", lang, history=scenario.history_days, min_obs=scenario.min_observations,
-             rings=scenario.neighbour_rings),
+             around=text("scenario_m_around", lang, side=2 * scenario.neighbour_rings + 1)
+             if scenario.neighbour_rings else ""),
         (text("scenario_m_model", lang, n=count_text(result.model_observations, result.min_count),
               error=_signed(result.model_error_s).lstrip("+") if result.model_error_s is not None else "–")
          if result.model_observations else text("scenario_m_no_model", lang)),

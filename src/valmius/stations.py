@@ -239,14 +239,7 @@ class StationTimes:
         observed = self.arrivals.filter(pl.col("station_id").is_in(station_ids)).select("station_id", "ix", "iy", "own_s")
         in_cell = (observed.join(wanted, on=["ix", "iy"]).group_by("station_id", "ix", "iy")
                    .agg(cell_n=pl.len(), cell_s=pl.col("own_s").median()))
-        r = self.neighbour_rings
-        offsets = pl.DataFrame({"dx": list(range(-r, r + 1))}).join(pl.DataFrame({"dy": list(range(-r, r + 1))}),
-                                                                    how="cross")
-        around = wanted.join(offsets, how="cross").select(ix=pl.col("ix") + pl.col("dx"), iy=pl.col("iy") + pl.col("dy"))
-        near = (observed.join(around.unique(), on=["ix", "iy"], how="semi").join(offsets, how="cross")
-                .with_columns(ix=pl.col("ix") + pl.col("dx"), iy=pl.col("iy") + pl.col("dy"))
-                .join(wanted, on=["ix", "iy"]).group_by("station_id", "ix", "iy")
-                .agg(near_n=pl.len(), near_s=pl.col("own_s").median()))
+        near = self._around(wanted, observed)
         pairs = (places.join(pl.DataFrame({"station_id": station_ids}, schema={"station_id": pl.String}), how="cross")
                  .join(in_cell, on=["station_id", "ix", "iy"], how="left")
                  .join(near, on=["station_id", "ix", "iy"], how="left"))
@@ -264,6 +257,30 @@ class StationTimes:
             .drop_nulls("estimate_s")
             .select("incident_id", "station_id", pl.col("estimate_s").cast(pl.Float64), "source")
         )
+
+    def arrivals_near(self, tasks: pl.DataFrame, station_ids: list[str]) -> pl.DataFrame:
+        """incident_id and ``arrivals``: the most arrivals that any one of ``station_ids`` has in the
+        cells around each task (incident_id, x_m, y_m), its own cell included; 0 for none."""
+        size = self.cell_size_m
+        places = tasks.select("incident_id", ix=(pl.col("x_m") // size).cast(pl.Int64),
+                              iy=(pl.col("y_m") // size).cast(pl.Int64))
+        observed = self.arrivals.filter(pl.col("station_id").is_in(station_ids)).select("station_id", "ix", "iy", "own_s")
+        most = self._around(places.select("ix", "iy").unique(), observed).group_by("ix", "iy").agg(
+            arrivals=pl.col("near_n").max())
+        return places.join(most, on=["ix", "iy"], how="left").select(
+            "incident_id", arrivals=pl.col("arrivals").fill_null(0).cast(pl.Int64))
+
+    def _around(self, wanted: pl.DataFrame, observed: pl.DataFrame) -> pl.DataFrame:
+        """Per station and wanted cell (ix, iy): ``near_n`` and ``near_s``, the count and median of
+        the station's ``observed`` times in the cells within ``neighbour_rings`` of it."""
+        r = self.neighbour_rings
+        offsets = pl.DataFrame({"dx": list(range(-r, r + 1))}).join(pl.DataFrame({"dy": list(range(-r, r + 1))}),
+                                                                    how="cross")
+        around = wanted.join(offsets, how="cross").select(ix=pl.col("ix") + pl.col("dx"), iy=pl.col("iy") + pl.col("dy"))
+        return (observed.join(around.unique(), on=["ix", "iy"], how="semi").join(offsets, how="cross")
+                .with_columns(ix=pl.col("ix") + pl.col("dx"), iy=pl.col("iy") + pl.col("dy"))
+                .join(wanted, on=["ix", "iy"]).group_by("station_id", "ix", "iy")
+                .agg(near_n=pl.len(), near_s=pl.col("own_s").median()))
 
     def _modelled(self, pairs: pl.DataFrame) -> pl.Series:
         values = np.full(pairs.height, np.nan)
