@@ -218,8 +218,12 @@ def test_fewer_neighbours_or_a_stricter_minimum_change_the_fallback(two_stations
 
 
 def test_errors_say_what_and_what_to_try(two_stations, tmp_path):
-    with pytest.raises(ScenarioError, match=r"unknown station 'KU99'.*know KU10, KU20$"):
+    with pytest.raises(ScenarioError, match=r"unknown station 'KU99': .*know KU10, KU20$"):
         run_scenario(two_stations, close="KU99", at=AT, write=False)
+    with pytest.raises(ScenarioError, match=r"unknown station 'ku10 ' \(did you mean KU10\?\): .*know KU10, KU20$"):
+        run_scenario(two_stations, close="ku10 ", at=AT, write=False)
+    with pytest.raises(ScenarioError, match=r"unknown station 'KU2' \(did you mean KU20\?\)"):
+        run_scenario(two_stations, close="KU2", at=AT, write=False)
     with pytest.raises(ScenarioError, match=r"--move needs station locations: no stations file at .*set paths\.stations"):
         run_scenario(two_stations, move=(WEST, X0, Y0), at=AT, write=False)
     with pytest.raises(ScenarioError, match="give one change"):
@@ -304,5 +308,7 @@ def test_cli(two_stations, tmp_path):
     assert "set paths.stations in the settings file" in result.output and "Traceback" not in result.output
     result = runner.invoke(main, ["--config", str(config), "scenario", "--close", "KU99"])
     assert result.exit_code == 1 and "KU10, KU20" in result.output
+    result = runner.invoke(main, ["--config", str(config), "scenario", "--close", "ku10"])
+    assert result.exit_code == 1 and result.output.startswith("Error: unknown station 'ku10' (did you mean KU10?): ")
     help_text = runner.invoke(main, ["scenario", "--help"]).output
     assert "Example" in help_text and "--move KU12 393000 6689000" in help_text

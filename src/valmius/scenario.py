@@ -26,6 +26,7 @@ Read-only on the lake. :func:`run_scenario` returns the comparison and writes th
 
 from __future__ import annotations
 
+import difflib
 import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -210,9 +211,9 @@ def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[st
     arrivals = station_arrivals(snapshot, settings, min(window_start, history_start), evaluated_at)
     known = known_stations(arrivals, stations)
     if change.station_id not in known:
-        raise ScenarioError(f"unknown station {change.station_id!r}: the lake's arrivals of the last "
-                            f"{settings.scenario.history_days} days (scenario.history_days) and the stations file "
-                            f"know {', '.join(known) or 'no station'}")
+        raise ScenarioError(f"unknown station {change.station_id!r}{_did_you_mean(change.station_id, known)}: the lake's "
+                            f"arrivals of the last {settings.scenario.history_days} days (scenario.history_days) and "
+                            f"the stations file know {', '.join(known) or 'no station'}")
     times = StationTimes.learn(arrivals.filter(pl.col("call_at") > history_start), stations, settings)
     tasks = _window_tasks(snapshot, settings, evaluated_at, window_start)
     at_tasks = arrivals.join(tasks.select("incident_id"), on="incident_id")
@@ -241,6 +242,14 @@ def _change(close: str | None, move: tuple[str, float, float] | None) -> Change:
         return Change("close", close)
     station, x_m, y_m = move  # type: ignore[misc]
     return Change("move", station, (float(x_m), float(y_m)))
+
+
+def _did_you_mean(station_id: str, known: list[str]) -> str:
+    """``" (did you mean KU30?)"``: the known ids equal to ``station_id`` but for case and spaces, else close to it."""
+    by_key = {k.strip().upper(): k for k in known}
+    wanted = station_id.strip().upper()
+    keys = [wanted] if wanted in by_key else difflib.get_close_matches(wanted, list(by_key), n=3, cutoff=0.7)
+    return f" (did you mean {' or '.join(by_key[k] for k in keys)}?)" if keys else ""
 
 
 def _check_movable(times: StationTimes, station_id: str, settings: Settings) -> tuple[float, float]:
