@@ -253,12 +253,13 @@ def test_page_and_tables_beside_the_report_and_kept_when_it_is_rewritten(two_sta
     write_report(two_stations, at=AT, today=TODAY)
     result = run_scenario(two_stations, close=WEST, at=AT, today=TODAY)
     folder = two_stations.paths.reports / TODAY.isoformat()
-    assert [p.name for p in result.files] == ["scenario-close-KU10.html", "scenario-close-KU10-cells.csv",
-                                              "scenario-close-KU10-areas.csv"]
+    assert [p.name for p in result.files] == ["scenario-close-KU10-2025-12-31-fi.html",
+                                              "scenario-close-KU10-2025-12-31-fi-cells.csv",
+                                              "scenario-close-KU10-2025-12-31-fi-areas.csv"]
     page = result.html.read_text(encoding="utf-8")
     assert "Mitä jos asema muuttuu? Asema KU10 suljetaan" in page and "Menetelmä, oletukset ja rajoitukset" in page
     assert "samanaikaisia tehtäviä ei simuloida" in page and "suoraviivaisia etäisyyksiä" in page
-    cells = pl.read_csv(folder / "scenario-close-KU10-cells.csv", infer_schema=False)
+    cells = pl.read_csv(folder / "scenario-close-KU10-2025-12-31-fi-cells.csv", infer_schema=False)
     # P has 5 tasks: shown (5 is the smallest count shown), newly over target.
     row = cells.row(0, named=True)
     assert (row["Ruutu"], row["Tehtäviä"], row["Mediaani ennen"], row["Mediaani jälkeen"], row["muutos"]) == (
@@ -267,6 +268,25 @@ def test_page_and_tables_beside_the_report_and_kept_when_it_is_rewritten(two_sta
     write_report(two_stations, at=AT, today=TODAY)  # the nightly report rewrites the folder
     assert result.html.exists() and (folder / "report.html").exists()
     assert {p.name for p in folder.iterdir() if p.name.startswith("scenario-")} == {p.name for p in result.files}
+
+
+def test_pages_are_named_by_change_window_and_language_and_never_overwritten(two_stations):
+    english = dataclasses.replace(two_stations, report=dataclasses.replace(two_stations.report, language="en"))
+    pages = [run_scenario(two_stations, close=WEST, at=AT, today=TODAY),
+             run_scenario(two_stations, close=WEST, at=date(2025, 12, 30), today=TODAY),
+             run_scenario(english, close=WEST, at=AT, today=TODAY),
+             run_scenario(two_stations, close=WEST, at=AT, today=TODAY)]
+    assert [p.html.name for p in pages] == ["scenario-close-KU10-2025-12-31-fi.html", "scenario-close-KU10-2025-12-30-fi.html",
+                     "scenario-close-KU10-2025-12-31-en.html", "scenario-close-KU10-2025-12-31-fi-2.html"]
+    assert [p.name for p in pages[-1].files[1:]] == ["scenario-close-KU10-2025-12-31-fi-2-cells.csv",
+                                                     "scenario-close-KU10-2025-12-31-fi-2-areas.csv"]
+    folder = two_stations.paths.reports / TODAY.isoformat()
+    assert len(list(folder.glob("scenario-*"))) == 4 * 3
+    assert pages[0].earlier_html is None and pages[-1].earlier_html == pages[0].html
+    assert "An earlier page of this scenario, window and language is kept: scenario-close-KU10-2025-12-31-fi.html" \
+        in pages[-1].to_text()
+    assert "What if a station changes?" in pages[2].html.read_text(encoding="utf-8")
+    assert "Mitä jos asema muuttuu?" in pages[0].html.read_text(encoding="utf-8")
 
 
 def test_small_counts_are_not_shown(two_stations):
@@ -300,7 +320,8 @@ def test_cli(two_stations, tmp_path):
     result = runner.invoke(main, ["--config", str(config), "scenario", "--close", WEST, "--at", "2025-12-31",
                                   "--language", "en"])
     assert result.exit_code == 0, result.output
-    assert "Newly over target: 1" in result.output and result.output.strip().endswith("scenario-close-KU10.html")
+    assert "Newly over target: 1" in result.output
+    assert result.output.strip().endswith("scenario-close-KU10-2025-12-31-en.html")
     page = open(result.output.strip().splitlines()[-1], encoding="utf-8").read()
     assert "What if a station changes? Station KU10 closed" in page
     result = runner.invoke(main, ["--config", str(config), "scenario", "--move", WEST, str(X0), str(Y0)])

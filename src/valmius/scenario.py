@@ -107,6 +107,8 @@ class ScenarioResult:
     than ``scenario.min_observations``), "none" (no arrival around them) or "unlocated" (no coordinates)."""
     html: Path | None = None
     files: list[Path] = field(default_factory=list)
+    earlier_html: Path | None = None
+    """The page of the same change, window and language written earlier the same day (kept)."""
 
     @property
     def sources(self) -> dict[str, int]:
@@ -155,6 +157,8 @@ class ScenarioResult:
         changed = self.cells.filter(pl.col("change_s") != 0)
         lines.append(f"Cells whose median changes: {changed.height} of {self.cells.height}")
         lines += [f"Note: {note}" for note in self.notes("en")]
+        if self.earlier_html is not None:
+            lines.append(f"An earlier page of this scenario, window and language is kept: {self.earlier_html.name}")
         if self.html is not None:
             lines.append(str(self.html))
         return "\n".join(lines)

@@ -1,12 +1,16 @@
 """The scenario page: what a station change would do, as one offline HTML file plus CSV tables.
 
 Written by :func:`valmius.scenario.run_scenario` into the day's report folder, beside the main
-report (which keeps ``scenario-*`` files when it is rewritten)::
+report (which keeps ``scenario-*`` files when it is rewritten), named by the change, the last day of
+the window and the language::
 
     reports/2026-11-23/
-      scenario-close-KU10.html          self-contained, Vega inlined, Finnish by default
-      scenario-close-KU10-cells.csv     the cells whose times change, as published
-      scenario-close-KU10-areas.csv     the areas over target after the change
+      scenario-close-KU10-2026-11-22-fi.html          self-contained, Vega inlined, Finnish by default
+      scenario-close-KU10-2026-11-22-fi-cells.csv     the cells whose median changes, as published
+      scenario-close-KU10-2026-11-22-fi-areas.csv     the areas over target after the change
+
+A page is never overwritten: the same scenario written again on the same day gets ``-2``, ``-3``, ...
+after its name, and the terminal says which earlier page is kept.
 
 Published figures follow the report's rules: counts from 1 to ``report.min_count_shown`` - 1 read
 ``< N`` and their medians, intervals and shares are left out; 0 is shown.
@@ -15,6 +19,7 @@ Published figures follow the report's rules: counts from 1 to ``report.min_count
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -44,8 +49,8 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
     today = today or datetime.now(zone).date()
     folder = settings.paths.reports / today.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"scenario-{result.change.name}"
     lang = settings.report.language
+    stem, result.earlier_html = _free_stem(folder, f"scenario-{result.change.name}-{result.last_day}-{lang}")
     cells_table, areas_table = _cells_table(result, lang), _areas_table(result, lang)
     definition = current(snapshot, settings)
     specs = chart_specs({"map": _map_chart(result, settings, snapshot), "change": _change_chart(result, lang)},
@@ -69,6 +74,20 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
     write_atomically(files["areas"], stamped(areas_table, definition).write_csv())
     write_atomically(html, page)
     result.html, result.files = html, [html, *files.values()]
+
+
+def _free_stem(folder: Path, name: str) -> tuple[str, Path | None]:
+    """``name``, or ``name-2``, ``name-3``, ... when a page or table of that name is in ``folder``
+    already; and the newest earlier page of the name (None when there is none)."""
+    def taken(stem: str) -> bool:
+        return any((folder / f"{stem}{end}").exists() for end in (".html", "-cells.csv", "-areas.csv"))
+
+    stem, number, earlier = name, 1, None
+    while taken(stem):
+        earlier = folder / f"{stem}.html" if (folder / f"{stem}.html").exists() else earlier
+        number += 1
+        stem = f"{name}-{number}"
+    return stem, earlier
 
 
 def _title(result: ScenarioResult, lang: str) -> str:

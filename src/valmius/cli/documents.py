@@ -126,7 +126,8 @@ def scenario_command(ctx: click.Context, close: str | None, move: tuple[str, flo
     observed times to the cell (its median there, else in the cells around, else a distance model
     from the station locations in paths.stations). A moved station's times change by what the
     distance model says the move changes. Prints the cells that would newly exceed the target and
-    writes scenario-<change>.html and CSV tables into today's report folder. The method, its
+    writes scenario-<change>-<window end>-<language>.html and CSV tables into today's report folder
+    (never over an earlier page: a page written again gets -2, -3, ...). The method, its
     assumptions and limits are written on the page.
 
     \b
