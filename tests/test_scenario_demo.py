@@ -118,6 +118,17 @@ def test_moving_korso_toward_koivukyla_matches_the_moved_world(demo_year, world)
     assert (same_place.cells["change_s"] == 0).all()
 
 
+def test_the_cells_table_lists_the_cells_whose_median_changes(demo_year):
+    result = run_scenario(demo_year, close="KU30", at=AT, today=date(2026, 1, 5))
+    moved = result.cells.filter(pl.col("change_s") != 0)["cell_id"].sort().to_list()
+    quiet = result.cells.filter(pl.col("change_s") == 0, pl.col("tasks_changed") > 0)["cell_id"].to_list()
+    assert len(moved) >= 5 and quiet  # some tasks' times change in cells whose median stays
+    listed = pl.read_csv(result.files[1], infer_schema=False)
+    assert sorted(listed["Ruutu"].to_list()) == moved and "ei muutosta" not in listed["Tila"].to_list()
+    others = result.cells.height - len(moved)
+    assert f"Muiden ruutujen mediaani ei muutu (ruutuja: {others})." in result.html.read_text(encoding="utf-8")
+
+
 @needs_browser
 def test_scenario_page_in_a_real_browser_offline(demo_year, tmp_path):
     result = run_scenario(demo_year, close="KU10", at=AT, today=date(2026, 1, 5))

@@ -61,6 +61,7 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
         chart_div("map", specs, text("scenario_map_note", lang), images=False),
         chart_div("change", specs, images=False),
         table_html(text("scenario_cells_table", lang), cells_table),
+        f"<p class='note'>{escape(text('scenario_cells_unchanged', lang, count=result.cells.height - cells_table.height))}</p>",
         table_html(text("scenario_areas_table", lang), areas_table),
         table_html(text("scenario_sources_table", lang), _sources_table(result, lang)),
         table_html(text("scenario_takeover_table", lang), _takeover_table(result, lang)),
@@ -219,7 +220,8 @@ def _change_chart(result: ScenarioResult, lang: str):
 def _cells_table(result: ScenarioResult, lang: str) -> pl.DataFrame:
     n, shown = result.min_count, _shown(result)
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
-    changed = result.cells.filter(pl.col("tasks_changed") > 0).with_columns(
+    changes = (pl.col("change_s") != 0) | pl.col("status").is_in(["newly_over", "no_longer_over"])
+    changed = result.cells.filter(changes).with_columns(
         order=pl.col("status").replace_strict(order, return_dtype=pl.Int64)).sort(
         "order", "change_s", "cell_id", descending=[False, True, False])
 
