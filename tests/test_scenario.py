@@ -17,7 +17,10 @@ distance model fitted on the lake agrees with the hand-made numbers:
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -206,6 +209,68 @@ def test_moving_toward_a_cell_speeds_it_up_and_away_slows_the_old_one(two_statio
     farther = run_scenario(settings, move=(WEST, X0 + 2500, Y0 + 500), at=AT, write=False)
     assert _cells(farther)[_cell_id(Q)]["median_after_s"] > q["median_after_s"]
     assert _cells(farther)[_cell_id(P)]["median_after_s"] < p["median_after_s"]
+
+
+def test_a_move_farther_than_any_observed_response_is_warned_of(two_stations, tmp_path):
+    settings = _with_stations(two_stations, tmp_path)
+    # EAST's units drove 9 km to P, the farthest seen; WEST moved 30 km east is 20.5 km from R.
+    far = run_scenario(settings, move=(WEST, X0 + 30_000, Y0 + 500), at=AT, today=TODAY)
+    closed = run_scenario(settings, close=WEST, at=AT, write=False)
+    assert far.cells["median_after_s"].to_list() == closed.cells["median_after_s"].to_list()
+    (note,) = far.notes("en")
+    assert note == (f"The new location of {WEST} is 20 km from the nearest judged cell, farther than any station's unit "
+                    "was seen to go to a task in the last 730 days (9 km): the distance model's times from there are "
+                    "guesses. Check the coordinates: metres (EPSG:3067), east (x) first. From there the station is "
+                    "first at no task: the result is that of closing it.")
+    assert f"Note: {note}" in far.to_text()
+    assert far.notes("fi")[0].startswith(f"Aseman {WEST} uusi paikka on 20 km:n päässä lähimmästä arvioidusta ruudusta")
+    assert far.notes("fi")[0] in far.html.read_text(encoding="utf-8")
+    near = run_scenario(settings, move=(WEST, X0 + 4500, Y0 + 500), at=AT, write=False)
+    assert not near.is_far_move and near.notes("en") == []
+
+
+def _map_spec(page: Path) -> dict:
+    embedded = re.search(r"vegaEmbed\('#chart-map', (.*?), options\)", page.read_text(encoding="utf-8"))
+    assert embedded is not None
+    return json.loads(embedded.group(1))
+
+
+def _layer(spec: dict, mark: str, **style) -> tuple[dict, list[dict]]:
+    """The first layer drawing ``mark`` (with ``style`` in its mark), and its rows."""
+    layer = next(la for la in spec["layer"] if la["mark"]["type"] == mark
+                 and all(la["mark"].get(k) == v for k, v in style.items()))
+    return layer, spec["datasets"][layer["data"]["name"]]
+
+
+def test_the_map_shows_the_changed_station_wherever_it_is_named_and_in_the_legend(two_stations, tmp_path):
+    far_north = Y0 + 20_500  # 20 km north of the row of cells: beyond the map's cells
+    settings = _with_stations(two_stations, tmp_path, f"station_id,x_m,y_m\n{WEST},{X0 + 500},{Y0 + 500}\n"
+                                                      f"{EAST},{X0 + 9500},{Y0 + 500}\nKU30,{X0 + 5500},{far_north}\n"
+                                                      f"KU40,{X0 + 5500},{Y0 - 20_500}\n")
+    closed = _map_spec(run_scenario(settings, close="KU30", at=AT, today=TODAY).html)
+    points, stations = _layer(closed, "point")
+    assert {(p["label"], p["kind"]) for p in stations} == {(WEST, "asema"), (EAST, "asema"),
+                                                           ("KU30", "suljettava asema KU30")}  # KU40: beyond the cells
+    assert points["encoding"]["y"]["scale"]["domain"][1] >= far_north
+    assert points["encoding"]["shape"]["legend"] is not None and points["mark"]["stroke"] == "white"
+    # The changed station stands out on any cell: larger, outlined in white (ordinary stations: 45, 1).
+    assert (points["encoding"]["size"]["value"], points["encoding"]["strokeWidth"]["value"]) == (280, 2.5)
+    assert (points["encoding"]["size"]["condition"]["value"], points["encoding"]["strokeWidth"]["condition"]["value"]) \
+        == (45, 1)
+    _, names = _layer(closed, "text", color="black")
+    assert {n["label"] for n in names} == {WEST, EAST, "KU30"}  # written beside the marks
+    lines, _ = _layer(closed, "rule")
+    # One municipality: no border drawn, none in the legend.
+    assert lines["encoding"]["color"]["scale"]["domain"] == ["tavoiteajan ylittävä alue muutoksen jälkeen"]
+    english = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language="en"))
+    moved = _map_spec(run_scenario(english, move=(WEST, X0 + 30_000, Y0 + 500), at=AT, today=TODAY).html)
+    points, stations = _layer(moved, "point")
+    assert sorted((p["label"], p["kind"], p["x_m"]) for p in stations) == [
+        (WEST, f"station {WEST} at its new location", X0 + 30_000), (WEST, f"station {WEST} where it is", X0 + 500),
+        (EAST, "station", X0 + 9500)]
+    assert points["encoding"]["x"]["scale"]["domain"][1] >= X0 + 30_000
+    assert points["encoding"]["shape"]["scale"]["domain"] == ["station", f"station {WEST} where it is",
+                                                              f"station {WEST} at its new location"]
 
 
 def test_fewer_neighbours_or_a_stricter_minimum_change_the_fallback(two_stations):

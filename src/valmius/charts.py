@@ -17,6 +17,8 @@ CLASS_COLOURS = {"I": "#b2182b", "II": "#ef8a62", "III": "#67a9cf", "IV": "#2166
 BAND_COLOURS = ["#1a9850", "#fee08b", "#fc8d59", "#d73027", "#bdbdbd", "#f0f0f0"]
 """Within target, over by < 1 min, 1-2 min, > 2 min, too few tasks to show, other classes."""
 PART_COLOURS = {"erc": "#8da0cb", "turnout": "#fc8d62", "travel": "#66c2a5"}
+POINT_SHAPES = ("circle", "cross", "diamond", "triangle-up")
+"""Shapes of the point kinds on a map, in the order of ``point_kinds``: the first for ordinary points."""
 _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 
 
@@ -32,16 +34,25 @@ def _minutes(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 def cell_map(cells: pl.DataFrame, outlines: pl.DataFrame, borders: pl.DataFrame, bands: list[str],
              language: str, title: str, width_px: int = 640, *, colours: list[str] | None = None,
              tooltips: tuple[str, ...] = ("cell", "count", "median", "ci", "share", "confidence"),
-             points: pl.DataFrame | None = None) -> alt.LayerChart:
+             points: pl.DataFrame | None = None, point_kinds: tuple[str, ...] = (),
+             line_labels: tuple[str, str] | None = None) -> alt.LayerChart:
     """Cells as squares coloured by band, flagged areas outlined, municipality borders.
 
     ``cells``: x_m, y_m, x2_m, y2_m, band, and the tooltip text columns ``tooltips`` (labelled by
     their :func:`text` key). ``outlines``/``borders``: segments x_m, y_m, x2_m, y2_m. ``bands``: band
-    labels in the order of ``colours`` (default :data:`BAND_COLOURS`). ``points``: x_m, y_m, label
-    and is_marked (drawn larger, in red), e.g. stations.
+    labels in the order of ``colours`` (default :data:`BAND_COLOURS`). ``points`` (e.g. stations):
+    x_m, y_m, label (written beside the mark) and kind, one of ``point_kinds`` (the legend's
+    labels, drawn as :data:`POINT_SHAPES` in that order): points of the first kind are small and
+    left out beyond the cells, the others are large, outlined in white and always shown (the map
+    grows to hold them). ``line_labels``: legend labels of the outlines and the borders (none: no
+    legend for them).
     """
     x_lo, x_hi = cells["x_m"].min(), cells["x2_m"].max()
     y_lo, y_hi = cells["y_m"].min(), cells["y2_m"].max()
+    marked = points.filter(pl.col("kind") != point_kinds[0]) if points is not None else None
+    if marked is not None and marked.height:  # the map grows to hold them
+        x_lo, x_hi = min(x_lo, marked["x_m"].min()), max(x_hi, marked["x_m"].max())  # type: ignore[type-var]
+        y_lo, y_hi = min(y_lo, marked["y_m"].min()), max(y_hi, marked["y_m"].max())  # type: ignore[type-var]
     span_x, span_y = max(x_hi - x_lo, 1), max(y_hi - y_lo, 1)  # type: ignore[operator]
     height_px = round(width_px * span_y / span_x)
     if height_px > 760:  # tall territories: keep metres square by narrowing instead
@@ -57,21 +68,40 @@ def cell_map(cells: pl.DataFrame, outlines: pl.DataFrame, borders: pl.DataFrame,
         tooltip=tooltip,
     )
     layers: list[alt.Chart] = [squares]
-    if borders.height:
-        layers.append(alt.Chart(borders).mark_rule(color="#737373", strokeWidth=1).encode(
-            x=x, y=y, x2="x2_m", y2="y2_m"))
-    if outlines.height:
-        layers.append(alt.Chart(outlines).mark_rule(color="black", strokeWidth=2.2).encode(
-            x=x, y=y, x2="x2_m", y2="y2_m"))
+    if line_labels is None:
+        for segments, colour, width in ((borders, "#737373", 1), (outlines, "black", 2.2)):
+            if segments.height:
+                layers.append(alt.Chart(segments).mark_rule(color=colour, strokeWidth=width).encode(
+                    x=x, y=y, x2="x2_m", y2="y2_m"))
+    elif borders.height or outlines.height:  # one layer, so that both lines share one legend
+        drawn = [(label, colour, width, segments) for label, colour, width, segments in (
+            (line_labels[1], "#737373", 1.0, borders), (line_labels[0], "black", 2.2, outlines)) if segments.height]
+        domain, line_colours, widths, _ = zip(*drawn)
+        segments = pl.concat([s.select("x_m", "y_m", "x2_m", "y2_m", line=pl.lit(label)) for label, _, _, s in drawn])
+        layers.append(alt.Chart(segments).mark_rule().encode(
+            x=x, y=y, x2="x2_m", y2="y2_m",
+            color=alt.Color("line:N", scale=alt.Scale(domain=list(domain), range=list(line_colours)), legend=alt.Legend(
+                title=None, orient="right", symbolType="stroke", symbolStrokeWidth=2, labelLimit=320)),
+            strokeWidth=alt.StrokeWidth("line:N", scale=alt.Scale(domain=list(domain), range=list(widths)),
+                                        legend=None)))
     if points is not None and points.height:
-        shown = points.filter(pl.col("x_m").is_between(x_lo, x_hi), pl.col("y_m").is_between(y_lo, y_hi))
-        layers.append(alt.Chart(shown).mark_point(filled=True, stroke="white", strokeWidth=1).encode(
+        inside = pl.col("x_m").is_between(x_lo, x_hi) & pl.col("y_m").is_between(y_lo, y_hi)
+        shown = points.filter((pl.col("kind") != point_kinds[0]) | inside)
+        by_kind = alt.Scale(domain=list(point_kinds), range=list(POINT_SHAPES[: len(point_kinds)]))
+        layers.append(alt.Chart(shown).mark_point(filled=True, opacity=1, color="black", stroke="white").encode(
             x=x, y=y, tooltip=[alt.Tooltip("label:N", title=text("station_point", language))],
-            color=alt.condition("datum.is_marked", alt.value("#b2182b"), alt.value("black")),
-            size=alt.condition("datum.is_marked", alt.value(160), alt.value(50)),
-            shape=alt.condition("datum.is_marked", alt.value("diamond"), alt.value("circle"))))
-    return alt.layer(*layers).properties(width=width_px, height=height_px, title=title).configure_view(
-        stroke=None).configure(font=_FONT)
+            shape=alt.Shape("kind:N", scale=by_kind, legend=alt.Legend(title=None, orient="right", labelLimit=320)),
+            size=alt.condition(alt.datum.kind == point_kinds[0], alt.value(45), alt.value(280)),
+            strokeWidth=alt.condition(alt.datum.kind == point_kinds[0], alt.value(1), alt.value(2.5))))
+        labels = alt.Chart(shown).encode(x=x, y=y, text="label:N")
+        style = {"align": "left", "baseline": "middle", "dx": 9, "fontSize": 11, "fontWeight": "bold"}
+        layers += [labels.mark_text(**style, stroke="white", strokeWidth=3, strokeJoin="round"),
+                   labels.mark_text(**style, color="black")]
+    chart = alt.layer(*layers)
+    if line_labels is not None:  # the lines' colours are a scale of their own, beside the bands'
+        chart = chart.resolve_scale(color="independent")
+    return chart.properties(width=width_px, height=height_px, title=title).configure_view(stroke=None).configure(
+        font=_FONT)
 
 
 def class_trend(points: pl.DataFrame, language: str, title: str) -> alt.FacetChart:

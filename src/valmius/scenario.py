@@ -102,6 +102,10 @@ class ScenarioResult:
     """Current location of a moved station."""
     model_observations: int = 0
     model_error_s: float | None = None
+    new_place_m: float | None = None
+    """A moved station's straight-line distance from its new location to the nearest judged cell's centre."""
+    farthest_arrival_m: float | None = None
+    """The longest distance from a station to a task its unit arrived at (:class:`StationTimes`)."""
     unestimated_why: dict[str, int] = field(default_factory=dict)
     """The tasks left unestimated by why: "few" (other stations have arrivals around them, but fewer
     than ``scenario.min_observations``), "none" (no arrival around them) or "unlocated" (no coordinates)."""
@@ -179,7 +183,19 @@ class ScenarioResult:
                          + (text("scenario_note_stations", language) if self.stations is None else ""))
         if self.change.kind == "close" and not (self.tasks["station_id"] == station).any():
             notes.append(text("scenario_note_nothing", language, station=station))
+        if self.is_far_move:
+            notes.append(text("scenario_note_far", language, station=station, distance=f"{self.new_place_m / 1000:.0f}",
+                              farthest=f"{self.farthest_arrival_m / 1000:.0f}", history=scenario.history_days,
+                              crs=self.settings.grid.crs)
+                         + (text("scenario_note_far_closed", language) if "moved_station" not in self.sources else ""))
         return notes
+
+    @property
+    def is_far_move(self) -> bool:
+        """Whether a moved station's new location is farther from every judged cell than any station's
+        unit was seen to go (a mistyped coordinate, most likely)."""
+        return (self.new_place_m is not None and self.farthest_arrival_m is not None
+                and self.new_place_m > self.farthest_arrival_m)
 
 
 def _xy(point: tuple[float, float] | None) -> str:
@@ -231,6 +247,9 @@ def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[st
     result.stations, result.from_m = stations, from_m
     result.model_observations = times.curve.observations if times.curve is not None else 0
     result.model_error_s = times.model_error_s
+    if change.to_m is not None:
+        result.new_place_m = _nearest_cell_m(result.cells, change.to_m, settings.grid.cell_size_m)
+        result.farthest_arrival_m = times.farthest_arrival_m
     result.unestimated_why = _unestimated_why(scenario, times, candidates)
     if write:
         from valmius.scenario_report import write_scenario_report
@@ -311,6 +330,12 @@ def _close(tasks: pl.DataFrame, at_tasks: pl.DataFrame, times: StationTimes, clo
         )
         .drop("other_s", "other_station", "estimate_s", "estimate_source", "estimate_station")
     )
+
+
+def _nearest_cell_m(cells: pl.DataFrame, at: tuple[float, float], size_m: int) -> float | None:
+    """Straight-line distance from ``at`` to the nearest centre of ``cells`` (x_m, y_m: bottom-left corners)."""
+    distance = ((pl.col("x_m") + size_m / 2 - at[0]) ** 2 + (pl.col("y_m") + size_m / 2 - at[1]) ** 2).sqrt()
+    return cells.select(distance.min()).item()
 
 
 def _unestimated_why(tasks: pl.DataFrame, times: StationTimes, candidates: list[str]) -> dict[str, int]:

@@ -152,9 +152,13 @@ def _map_chart(result: ScenarioResult, settings: Settings, snapshot: Snapshot):
     if grid.height == 0 or result.cells.height == 0:
         return None
     judged = result.cells
+    points, kinds = _station_points(result, lang)
+    held = judged.select(pl.col("x_m", "y_m").cast(pl.Float64))  # the cells and the changed station's places
+    if points is not None:
+        held = pl.concat([held, points.filter(pl.col("kind") != kinds[0]).select("x_m", "y_m")])
     pad = 3 * size
-    grid = grid.filter(pl.col("x_m").is_between(judged["x_m"].min() - pad, judged["x_m"].max() + pad),
-                       pl.col("y_m").is_between(judged["y_m"].min() - pad, judged["y_m"].max() + pad))
+    grid = grid.filter(pl.col("x_m").is_between(held["x_m"].min() - pad, held["x_m"].max() + pad),
+                       pl.col("y_m").is_between(held["y_m"].min() - pad, held["y_m"].max() + pad))
     bands, colours = _bands(result, lang)
     status_label = {s: text(f"status_{s}", lang) for s in STATUS_ORDER}
     shown = _shown(result)
@@ -185,20 +189,29 @@ def _map_chart(result: ScenarioResult, settings: Settings, snapshot: Snapshot):
     return charts.cell_map(
         cells.select("x_m", "y_m", "x2_m", "y2_m", "band", *tooltips), segments, municipality_borders(grid, size),
         bands, lang, text("scenario_map_title", lang, classes=", ".join(settings.flags.risk_classes)),
-        colours=colours, tooltips=tooltips, points=_station_points(result, lang))
+        colours=colours, tooltips=tooltips, points=points, point_kinds=kinds,
+        line_labels=(text("scenario_map_areas", lang), text("municipality_border", lang)))
 
 
-def _station_points(result: ScenarioResult, lang: str) -> pl.DataFrame | None:
-    if result.stations is None:
-        return None
+def _station_points(result: ScenarioResult, lang: str) -> tuple[pl.DataFrame | None, tuple[str, ...]]:
+    """The stations of the stations file (x_m, y_m, label, kind) and the kinds in the legend's order:
+    other stations, then the closed one or the moved one's current place and its new location."""
     change = result.change
-    points = result.stations.select("x_m", "y_m", label=pl.col("station_id"),
-                                    is_marked=(pl.col("station_id") == change.station_id) & (change.to_m is None))
+    station = text("scenario_map_station", lang)
+    if change.to_m is None:
+        kinds: tuple[str, ...] = (station, text("scenario_map_closed", lang, station=change.station_id))
+    else:
+        kinds = (station, text("scenario_map_from", lang, station=change.station_id),
+                 text("scenario_map_to", lang, station=change.station_id))
+    if result.stations is None:
+        return None, kinds
+    points = result.stations.select("x_m", "y_m", label=pl.col("station_id"), kind=pl.when(
+        pl.col("station_id") == change.station_id).then(pl.lit(kinds[1])).otherwise(pl.lit(station)))
     if change.to_m is not None:
-        moved = pl.DataFrame({"x_m": [change.to_m[0]], "y_m": [change.to_m[1]],
-                              "label": [f"{change.station_id}: {text('new_location', lang)}"], "is_marked": [True]})
+        moved = pl.DataFrame({"x_m": [change.to_m[0]], "y_m": [change.to_m[1]], "label": [change.station_id],
+                              "kind": [kinds[2]]})
         points = pl.concat([points, moved])
-    return points
+    return points, kinds
 
 
 def _change_chart(result: ScenarioResult, lang: str):

@@ -201,23 +201,27 @@ class StationTimes:
     models: dict[str, StationModel]
     model_error_s: float | None
     """Median absolute difference between the distance model and the observed arrivals."""
+    farthest_arrival_m: float | None
+    """The longest straight-line distance from a station to a task its unit arrived at (None: no
+    station located)."""
 
     @classmethod
     def learn(cls, arrivals: pl.DataFrame, stations: pl.DataFrame | None, settings: Settings) -> StationTimes:
         size = settings.grid.cell_size_m
         arrivals = arrivals.with_columns(ix=(pl.col("x_m") // size).cast(pl.Int64), iy=(pl.col("y_m") // size).cast(pl.Int64))
-        curve, models, error = None, {}, None
+        curve, models, error, farthest = None, {}, None, None
         if stations is not None:
             located = arrivals.join(stations.rename({"x_m": "station_x_m", "y_m": "station_y_m"}), on="station_id")
             located = located.with_columns(distance_m=(
                 (pl.col("x_m") - pl.col("station_x_m")) ** 2 + (pl.col("y_m") - pl.col("station_y_m")) ** 2).sqrt())
+            farthest = located["distance_m"].max()
             timed = located.drop_nulls("travel_s")
             curve = TravelCurve.fit(timed["distance_m"].to_numpy(), timed["travel_s"].to_numpy().astype(float))
             if curve is not None:
                 models = _station_models(timed, stations, curve, settings.scenario.min_observations)
                 error = _model_error(located, models, curve)
         return cls(arrivals, size, settings.scenario.min_observations, settings.scenario.neighbour_rings, curve,
-                   models, error)
+                   models, error, farthest)
 
     def model_time_s(self, station_id: str, x_m: np.ndarray, y_m: np.ndarray,
                      at: tuple[float, float] | None = None) -> np.ndarray:
