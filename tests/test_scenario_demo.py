@@ -118,6 +118,38 @@ def test_moving_korso_toward_koivukyla_matches_the_moved_world(demo_year, world)
     assert (same_place.cells["change_s"] == 0).all()
 
 
+def _over(compared: pl.DataFrame, median: str) -> set[str]:
+    return set(compared.filter(pl.col(median) > pl.col("target_s"))["cell_id"].to_list())
+
+
+@pytest.mark.parametrize("station", ["KU10", "KU11", "KU12", "KU13", "KU20", "KU21", "KU30", "KU40", "KU51", "KU60"])
+def test_every_closure_of_the_readme_puts_the_true_cells_over_target(demo_year, world, station):
+    result = run_scenario(demo_year, close=station, at=AT, write=False)
+    compared = _against_truth(result, _true_medians(_without(world, station)))
+    assert _over(compared, "median_after_s") == _over(compared, "true_s")
+    errors = compared.filter(pl.col("change_s") != 0)["error_s"]
+    assert errors.abs().median() <= 100 and errors.abs().max() <= 165  # README's table: 15-97 s, at most 164 s
+
+
+@pytest.mark.parametrize(("station", "to"), [("KU12", (393_000.0, 6_689_000.0)), ("KU14", (376_000.0, 6_696_000.0)),
+                                             ("KU10", (415_000.0, 6_745_000.0))])
+def test_every_move_of_the_readme_puts_the_true_cells_over_target(demo_year, world, station, to):
+    result = run_scenario(demo_year, move=(station, *to), at=AT, write=False)
+    compared = _against_truth(result, _true_medians(_moved(world, station, *to)))
+    assert _over(compared, "median_after_s") == _over(compared, "true_s")
+    errors = compared.filter(pl.col("change_s") != 0)["error_s"]
+    assert errors.abs().median() <= 20 and errors.abs().max() <= 50  # README's table: 7-19 s, at most 48 s
+
+
+def test_closing_mantsala_is_too_slow_as_the_limits_say(demo_year, world):
+    """The page's limits: where the nearest remaining stations are far and about equally far (here two
+    part-time crews 9-10 km away), the first of their units that the plan would alarm arrives sooner
+    than the one the lake saw arrive: the estimate is slow by a minute and more."""
+    result = run_scenario(demo_year, close="KU60", at=AT, write=False)
+    errors = _against_truth(result, _true_medians(_without(world, "KU60"))).filter(pl.col("change_s") != 0)["error_s"]
+    assert errors.len() == 3 and errors.min() > 0 and errors.mean() > 60
+
+
 def test_the_cells_table_lists_the_cells_whose_median_changes(demo_year):
     result = run_scenario(demo_year, close="KU30", at=AT, today=date(2026, 1, 5))
     moved = result.cells.filter(pl.col("change_s") != 0)["cell_id"].sort().to_list()

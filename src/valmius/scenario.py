@@ -11,7 +11,10 @@ lake observed (see :mod:`valmius.stations` for the station-to-place times):
   time is used, counted from the task's first alarm (as if the ERC had alarmed it at once);
   otherwise the smallest estimated time of the remaining stations (the median of their arrivals in
   the cell, else in the cells around it, else the distance model). Closing a station never makes a
-  task faster: the new time is at least the observed one. Other tasks are unchanged.
+  task faster: the new time is at least the observed one. Other tasks are unchanged. This is too
+  slow where the nearest remaining stations are far and about equally far: without the station
+  the plan would alarm several of their units, and the first of them arrives sooner than the one
+  the lake saw (on the demo world up to 2:44 on a cell's median; README, the page's limits).
 - **Move**: the station's time to a task changes by what the distance model says the move changes
   (new minus old modelled time). A task it attended: its observed arrival (from the task's first
   alarm, as the response time counts) plus that change. A task it

@@ -306,8 +306,8 @@ def _method(result: ScenarioResult, settings: Settings) -> str:
     ]
     if result.change.to_m is not None:
         items.append(text("scenario_m_move", lang))
-    limits = [text(key, lang) for key in ("scenario_l_free", "scenario_l_dispatch", "scenario_l_straight",
-                                          "scenario_l_erc", "scenario_l_demand")]
+    limits = [text(key, lang) for key in ("scenario_l_free", "scenario_l_dispatch", "scenario_l_next",
+                                          "scenario_l_straight", "scenario_l_erc", "scenario_l_demand")]
     limits.append(text("scenario_l_small", lang, min_count=result.min_count))
     listed = "".join(f"<li>{escape(item)}</li>" for item in items + limits)
     return f"<section><h2>{escape(text('scenario_method', lang))}</h2><ul>{listed}</ul></section>"
