@@ -370,6 +370,7 @@ def test_zero_is_shown_and_small_counts_are_suppressed_alike_on_the_terminal(two
     assert "first on scene from KU30: 0; times changed: 0" in never_first.to_text()
     page = never_first.html.read_text(encoding="utf-8")
     assert "asema KU30 oli ensimmäisenä paikalla 0 tehtävässä; muutos muuttaa 0 tehtävän aikaa" in page
+    assert "Muutos ei muuta yhdenkään ruudun mediaania." in page and "Muiden ruutujen mediaani" not in page
     hidden = dataclasses.replace(two_stations, report=dataclasses.replace(two_stations.report, min_count_shown=6))
     text = run_scenario(hidden, close=WEST, at=AT, write=False).to_text()
     # 5 tasks of WEST, all changed, 3 observed and 2 estimated, all taken over by EAST: each under 6.

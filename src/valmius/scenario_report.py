@@ -61,7 +61,8 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
         chart_div("map", specs, text("scenario_map_note", lang), images=False),
         chart_div("change", specs, images=False),
         table_html(text("scenario_cells_table", lang), cells_table),
-        f"<p class='note'>{escape(text('scenario_cells_unchanged', lang, count=result.cells.height - cells_table.height))}</p>",
+        (f"<p class='note'>{escape(text('scenario_cells_unchanged', lang, count=result.cells.height - cells_table.height))}"
+         "</p>" if cells_table.height else ""),  # with no table, the lead says that no median changes
         table_html(text("scenario_areas_table", lang), areas_table),
         table_html(text("scenario_sources_table", lang), _sources_table(result, lang)),
         table_html(text("scenario_takeover_table", lang), _takeover_table(result, lang)),
