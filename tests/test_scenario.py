@@ -262,6 +262,11 @@ def test_the_map_shows_the_changed_station_wherever_it_is_named_and_in_the_legen
     lines, _ = _layer(closed, "rule")
     # One municipality: no border drawn, none in the legend.
     assert lines["encoding"]["color"]["scale"]["domain"] == ["tavoiteajan ylittävä alue muutoksen jälkeen"]
+    (tmp_path / "west").mkdir()  # a stations file without EAST: closed, but it has no place to mark
+    only_west = _with_stations(two_stations, tmp_path / "west", f"station_id,x_m,y_m\n{WEST},{X0 + 500},{Y0 + 500}\n")
+    unlocated = _map_spec(run_scenario(only_west, close=EAST, at=AT, today=TODAY).html)
+    points, stations = _layer(unlocated, "point")
+    assert points["encoding"]["shape"]["scale"]["domain"] == ["asema"] and [p["label"] for p in stations] == [WEST]
     english = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language="en"))
     moved = _map_spec(run_scenario(english, move=(WEST, X0 + 30_000, Y0 + 500), at=AT, today=TODAY).html)
     points, stations = _layer(moved, "point")

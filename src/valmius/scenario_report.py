@@ -212,7 +212,8 @@ def _station_points(result: ScenarioResult, lang: str) -> tuple[pl.DataFrame | N
         moved = pl.DataFrame({"x_m": [change.to_m[0]], "y_m": [change.to_m[1]], "label": [change.station_id],
                               "kind": [kinds[2]]})
         points = pl.concat([points, moved])
-    return points, kinds
+    drawn = set(points["kind"].to_list())  # a closed station missing from the file has no mark nor legend entry
+    return points, (station, *(kind for kind in kinds[1:] if kind in drawn))
 
 
 def _change_chart(result: ScenarioResult, lang: str):
