@@ -61,8 +61,7 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
         chart_div("map", specs, text("scenario_map_note", lang), images=False),
         chart_div("change", specs, images=False),
         table_html(text("scenario_cells_table", lang), cells_table),
-        (f"<p class='note'>{escape(text('scenario_cells_unchanged', lang, count=result.cells.height - cells_table.height))}"
-         "</p>" if cells_table.height else ""),  # with no table, the lead says that no median changes
+        _unchanged_note(result, cells_table, lang),
         table_html(text("scenario_areas_table", lang), areas_table),
         table_html(text("scenario_sources_table", lang), _sources_table(result, lang)),
         table_html(text("scenario_takeover_table", lang), _takeover_table(result, lang)),
@@ -257,6 +256,14 @@ def _cells_table(result: ScenarioResult, lang: str) -> pl.DataFrame:
         pl.when(shown).then(pl.col("share_within_target_after").map_elements(lambda s: percent(s, lang), return_dtype=pl.String)).alias(text("share_after", lang)),
         pl.col("status").map_elements(lambda s: text(f"status_{s}", lang), return_dtype=pl.String).alias(text("status", lang)),
     )
+
+
+def _unchanged_note(result: ScenarioResult, cells_table: pl.DataFrame, lang: str) -> str:
+    """How many cells the cells table leaves out (none listed: the lead says that no median changes)."""
+    if cells_table.height == 0:
+        return ""
+    unchanged = text("scenario_cells_unchanged", lang, count=result.cells.height - cells_table.height)
+    return f"<p class='note'>{escape(unchanged)}</p>"
 
 
 def _areas_table(result: ScenarioResult, lang: str) -> pl.DataFrame:
