@@ -61,6 +61,7 @@ class BrowserVisit:
     chart_errors: list[str] = field(default_factory=list)  # containers with nothing drawn, by id
     console_errors: list[str] = field(default_factory=list)  # console errors and uncaught exceptions
     outside_requests: list[str] = field(default_factory=list)  # URLs the page asked for, all blocked
+    page_width: int = 0  # the laid-out page's width in CSS pixels (wider than the window: it scrolls sideways)
 
 
 def browser_missing() -> str | None:
@@ -76,8 +77,9 @@ needs_browser = pytest.mark.skipif(browser_missing() is not None, reason=browser
 
 
 def open_in_browser(html: Path, *, screenshot: Path | None = None, timeout_s: float = 10.0,
-                    chart_selector: str = ".vega-embed, .vega-visualization") -> BrowserVisit:
-    """Load `html` in headless Chromium with every outside request blocked, wait for its charts, report.
+                    chart_selector: str = ".vega-embed, .vega-visualization", width: int = 1280) -> BrowserVisit:
+    """Load `html` in headless Chromium, `width` CSS pixels wide, with every outside request blocked,
+    wait for its charts, report.
 
     Waits until every chart container is drawn, or, once something failed (an error or a blocked
     request), until the page has been still for a second; never longer than `timeout_s`.
@@ -113,7 +115,7 @@ def open_in_browser(html: Path, *, screenshot: Path | None = None, timeout_s: fl
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         try:
-            context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
+            context = browser.new_context(service_workers="block", viewport={"width": width, "height": 900})
             context.route("**/*", on_request)
             page = context.new_page()
             page.on("console", on_console)
@@ -132,6 +134,7 @@ def open_in_browser(html: Path, *, screenshot: Path | None = None, timeout_s: fl
                 chart_errors=[c["name"] for c in containers if not c["drawn"]],
                 console_errors=list(console_errors),
                 outside_requests=list(outside_requests),
+                page_width=page.evaluate("document.documentElement.scrollWidth"),
             )
         finally:
             browser.close()

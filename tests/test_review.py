@@ -6,6 +6,7 @@ a real browser."""
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 import re
@@ -32,6 +33,8 @@ from valmius.definitions import open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.review import write_review
+from valmius.review.labels import points_words
+from valmius.scorecards import scorecards
 from valmius.settings import PathSettings, ReportSettings, ReviewSettings, Settings, load_settings
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -309,10 +312,12 @@ def test_numbers_match_the_stored_responses(lake_copy):
         f"mediaani oli {mmss(last['median_s'])} (95 %:n luottamusväli {mmss(last['ci_low_s'])}–"
         f"{mmss(last['ci_high_s'])}) ja {round(100 * last['share_within_target'])} % tehtävistä oli tavoiteajassa "
         f"6:00. Tavoite (mediaani enintään 6:00) saavutettiin. Luottamusväli ulottuu tavoiteajan molemmin puolin, "
-        f"joten tulos ei ole varma.")
+        f"joten tulos ei ole varma. Vuoden 2025 aineisto on vajaa: mitattu aineisto päättyy jo 15.12.2025.")
     assert last["ci_low_s"] <= 360 < last["ci_high_s"]  # 36 tasks at 4:00 and 27 slower ones
     met = yearly.filter(pl.col("grouping") == "risk_class", pl.col("group_key") == "I", ~pl.col("is_over_target"))
-    assert summary[1] == f"Riskiluokan I tavoite saavutettiin {met.height}/4 vuotena 2022–2025."
+    # The hand-made lake's calls fall on the 15th of each month: 2022 from 15 January, 2025 to 15 December.
+    assert summary[1] == (f"Riskiluokan I tavoite saavutettiin {met.height}/4 vuotena 2022–2025. Vajaat vuodet: 2022 "
+                          f"(mitattu aineisto alkaa vasta 15.1.2022); 2025 (mitattu aineisto päättyy jo 15.12.2025).")
     assert summary[-1].startswith("Aiempaa seurantaa ei löytynyt")
 
 
@@ -408,8 +413,8 @@ def test_finnish_by_default_english_on_request(lake_copy):
     page = result.html.read_text()
     assert '<html lang="en">' in page and "<title>Service-level decision review 2022–2025</title>" in page
     assert "Class I problem cells (over target in every year 2022–2025): 3." in page
-    assert re.search(r"All 81 measured urgent tasks in 2025 averaged \d+:\d\d against the national target of at "
-                     r"most 9:20", page)
+    assert re.search(r"All 81 measured urgent tasks in 2025 averaged \d+:\d\d; the national target \(a mean of at "
+                     r"most 9:20\) was (met|missed)", page)
     # The stored tables are the same whatever the language.
     assert (finnish.folder / "tables" / "yearly.csv").read_text() == (result.folder / "tables" / "yearly.csv").read_text()
 
@@ -429,7 +434,7 @@ def test_national_average_target_is_a_setting(lake_copy, tmp_path):
     result = write_review(strict, first_year=2024, last_year=2025, today=TODAY)
     all_rows = _read_yearly(result.folder / "tables" / "yearly.csv").filter(pl.col("grouping") == "all")
     assert set(all_rows["national_target_s"]) == {300} and all_rows["is_over_national_target"].all()
-    assert "valtakunnallinen tavoite on enintään 5:00: jäi saavuttamatta" in result.html.read_text()
+    assert "valtakunnallinen tavoite (keskiarvo enintään 5:00) jäi saavuttamatta" in result.html.read_text()
     config = tmp_path / "bad.toml"
     config.write_text("[review]\nnational_mean_target_s = -1\n")
     with pytest.raises(SettingsError, match="review.national_mean_target_s"):
@@ -471,7 +476,7 @@ def test_what_changed_since_the_previous_review(lake_copy, tmp_path):
     assert headline["median_s_before"] == first_yearly.filter(class_i, pl.col("year") == 2024)["median_s"].item()
     assert headline["median_s"] == second_yearly.filter(class_i, pl.col("year") == 2025)["median_s"].item()
     page = second.html.read_text()
-    assert "Edellinen seuranta (2022–2024, laadittu 10.1.2025)" in page
+    assert re.search(r"Edellinen seuranta \(2022–2024, laadittu 10\.1\.2025 \d\d:\d\d\)", page)
     assert "Ongelmaruudut: uusia 1, poistuneita 0." in page
     # The year before, from this review's own figures.
     yoy = changes.filter(pl.col("kind") == "year_on_year", pl.col("group_key") == "III").row(0, named=True)
@@ -501,8 +506,10 @@ def test_read_only_atomic_and_offline(lake_copy):
     first = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
     second = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
     assert open_results(lake_copy).snapshot_id == before
-    assert second.folder == first.folder and second.previous is None  # the same folder is not its own previous
-    assert sorted(p.name for p in lake_copy.paths.reports.iterdir()) == ["review-2022-2025-2026-01-15"]
+    # A second review of the period on the same day is a new folder beside the first, compared with it.
+    assert second.folder.name == "review-2022-2025-2026-01-15-2" and second.previous == first.folder
+    assert sorted(p.name for p in lake_copy.paths.reports.iterdir()) == ["review-2022-2025-2026-01-15",
+                                                                        "review-2022-2025-2026-01-15-2"]
     page = second.html.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert page.count("vegaEmbed('#chart-") == 3
@@ -547,6 +554,7 @@ def test_cli_review(lake_copy, tmp_path):
     assert result.exit_code == 0, result.output
     path = Path(result.output.strip().splitlines()[-1])
     assert path.name == "review.html" and path.parent.parent == tmp_path / "out"
+    assert result.output.startswith(f"Review 2022–2025 written to {path.parent} ")
     assert "Service-level decision review" in path.read_text(encoding="utf-8")
     assert "Class I problem cells" in result.output
     result = runner.invoke(main, ["--config", str(config), "review", "--from", "2025", "--to", "2022"])
@@ -554,6 +562,334 @@ def test_cli_review(lake_copy, tmp_path):
     assert "Traceback" not in result.output
     result = runner.invoke(main, ["--config", str(config), "review", "--from", "2019", "--to", "2022"])
     assert result.exit_code == 1 and "no measured urgent tasks in 2019–2021" in result.output
+
+
+def _table_after(page: str, heading: str) -> tuple[list[str], list[list[tuple[str, str]]]]:
+    """The headers and rows (text, css class) of the first table after the text ``heading``."""
+    start = page.index(html.escape(heading, quote=False))
+    table = re.search(r"<table>(.*?)</table>", page[start:], re.S).group(1)
+    headers = [html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", table)]
+    rows = [[(html.unescape(text), css or "") for css, text in re.findall(r"<td(?: class='(\w+)')?>(.*?)</td>", body)]
+            for body in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1])]
+    return headers, rows
+
+
+def _summary(page: str) -> list[str]:
+    return [html.unescape(li) for li in
+            re.findall(r"<li>(.*?)</li>", re.search(r"<ul class='summary'>(.*?)</ul>", page).group(1))]
+
+
+def _headers_unique(page: str) -> None:
+    for table in re.findall(r"<thead>(.*?)</thead>", page):
+        headers = re.findall(r"<th>(.*?)</th>", table)
+        assert len(headers) == len(set(headers)), headers
+
+
+def test_a_review_folder_is_never_overwritten(lake_copy):
+    first = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    board_page = first.html.read_bytes()
+    english = dataclasses.replace(lake_copy, report=ReportSettings(language="en"))
+    second = write_review(english, first_year=2022, last_year=2025, today=TODAY)
+    # The English review of the same day is written beside the board's Finnish one, compared with it.
+    assert second.folder.name == "review-2022-2025-2026-01-15-2" and second.previous == first.folder
+    assert first.html.read_bytes() == board_page
+    third = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    assert third.folder.name == "review-2022-2025-2026-01-15-3" and third.previous == second.folder
+    assert f"Review 2022–2025 written to {third.folder} " in third.to_text()
+    # The previous review is the one made last by its manifest, whatever its folder is called ...
+    renamed = third.folder.rename(third.folder.with_name("review-2022-2025-2026-01-14"))
+    fourth = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    assert fourth.folder.name == "review-2022-2025-2026-01-15-3" and fourth.previous == renamed
+    # ... and one stored before reviews kept the moment they were made counts as made first that day.
+    manifest = json.loads((fourth.folder / "review.json").read_text())
+    assert datetime.fromisoformat(manifest["made_at"]).tzinfo is not None and manifest["made_on"] == "2026-01-15"
+    del manifest["made_at"]
+    (fourth.folder / "review.json").write_text(json.dumps(manifest))
+    assert write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY).previous == renamed
+    # Each review's tables name their columns and their headers never repeat: the previous review's
+    # last year and this one's are the same year, then and now.
+    headers, _ = _table_after(third.html.read_text(), "Edellisen seurannan viimeinen vuosi (2025)")
+    assert headers[1:4] == ["Mediaani 2025 (silloin)", "Mediaani 2025 (nyt)", "Mediaanin muutos"]
+    for review in (first, second, third):
+        _headers_unique(review.html.read_text())
+
+
+def _quarantine_rows(year: int) -> list[str]:
+    """Six incidents whose second unit's row is rejected (on scene before en route) and five whose only
+    row is: the first count in their call's year, the others in no known year."""
+    rows = []
+    for i in range(11):
+        call = _call(year, i)
+        alarm = call + timedelta(seconds=60)
+        good = dict(incident=f"Q{i:03d}", call=_local(call), muni="858", urgency="B", alarm=_local(alarm),
+                    en_route=_local(alarm + timedelta(seconds=60)), e=str(X0 + 500), n=str(Y0 + 500),
+                    free=_local(alarm + timedelta(seconds=3600)))
+        bad = {**good, "unit": "KU202", "station": "KU20", "on_scene": _local(alarm + timedelta(seconds=30))}
+        if i < 6:
+            rows.append(fi_row(**good, unit="KU201", station="KU20", on_scene=_local(alarm + timedelta(seconds=300))))
+        rows.append(fi_row(**bad))
+    return rows
+
+
+def test_rows_rejected_from_the_exports_are_counted_by_year(lake_copy, tmp_path):
+    ingest([write_fi(tmp_path / "rejected.csv", _quarantine_rows(2024))], load_mapping("fi-erc"), lake_copy)
+    measure(lake_copy)
+    result = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    coverage = pl.read_csv(result.folder / "tables" / "coverage.csv", infer_schema=False)
+    by_year = {row["year"]: row for row in coverage.iter_rows(named=True)}
+    assert set(by_year) == {"2022", "2023", "2024", "2025", None}
+    assert by_year["2024"]["quarantined_rows"] == "6" and by_year["2024"]["quarantined_negative_interval_rows"] == "6"
+    assert by_year[None]["quarantined_rows"] == "5" and by_year[None]["urgent_tasks"] is None
+    assert by_year["2023"]["quarantined_rows"] == "0"
+    # The same attribution as the data-completeness scorecards: by the incident's call, else unknown.
+    card = scorecards(open_results(lake_copy), lake_copy).with_columns(year=pl.col("local_month").str.slice(0, 4))
+    counted = dict(card.group_by("year").agg(pl.col("quarantined_rows").sum()).filter(
+        pl.col("quarantined_rows") > 0).iter_rows())
+    assert counted == {"2024": 6, None: 5}
+    page = result.html.read_text()
+    headers, rows = _table_after(page, "Aineisto")
+    reasons = headers.index("Hylkäyssyyt")
+    assert [r[0][0] for r in rows] == ["2022", "2023", "2024", "2025", "vuosi tuntematon"]
+    assert rows[2][headers.index("Hylättyjä rivejä")][0] == "6" and rows[2][reasons][0] == "tilaaika edellistä aiempi 6"
+    assert rows[4][headers.index("Hylättyjä rivejä")][0] == "5"
+    assert "Jos tehtävän kaikki rivit hylättiin, sen ilmoitusaikaa ei tunneta" in page
+
+
+def test_counts_under_the_smallest_shown_are_marked_in_every_table(lake_copy):
+    result = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    coverage = pl.read_csv(result.folder / "tables" / "coverage.csv", infer_schema=False)
+    # One task a year where no unit arrived, two measured without a class: empty, and marked.
+    assert coverage["no_unit_arrived"].null_count() == 4 and set(coverage["no_unit_arrived_shown"]) == {"< 5"}
+    assert set(coverage["measured_without_risk_class_shown"]) == {"< 5"}
+    assert coverage["urgent_tasks"].to_list() == coverage["urgent_tasks_shown"].to_list() == ["82", "81", "82", "82"]
+    assert set(coverage["no_counted_unit"]) == set(coverage["no_counted_unit_shown"]) == {"0"}
+    changes = pl.read_csv(result.folder / "tables" / "changes.csv", infer_schema=False)
+    iv = changes.filter(pl.col("group_key") == "IV").row(0, named=True)  # 2024 -> 2025: 5 and 5 tasks
+    assert (iv["count_before"], iv["count_shown_before"], iv["count_shown"]) == ("5", "5", "5")
+    # Every column of every table is in the dictionary written beside them, and nothing else is.
+    documented = pl.read_csv(result.folder / "tables" / "columns.csv")
+    for file in ("yearly", "cell_years", "problem_cells", "areas", "coverage", "changes"):
+        header = pl.read_csv(result.folder / "tables" / f"{file}.csv", n_rows=0).columns
+        assert header == documented.filter(pl.col("file") == f"{file}.csv")["column"].to_list(), file
+    meaning = dict(documented.filter(pl.col("file") == "changes.csv").select("column", "meaning").iter_rows())
+    assert "exact" in meaning["median_change_s"] and "rounded" in meaning["median_change_s"]
+
+
+def test_a_year_held_in_part_is_said(lake_copy, generated_lake):
+    result = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    page = result.html.read_text()
+    assert ("Kiireelliset pelastustehtävät 1.1.2022–31.12.2025 (mitattua aineistoa 15.1.2022–15.12.2025). "
+            "Laadittu 15.1.2026.") in page
+    national = [line for line in _summary(page) if line.startswith("Kaikkien")][0]
+    assert national.endswith("Vuoden 2025 aineisto on vajaa: mitattu aineisto päättyy jo 15.12.2025.")
+    manifest = json.loads((result.folder / "review.json").read_text())
+    assert manifest["partial_years"] == {"2022": {"first": "2022-01-15", "last": "2022-12-31"},
+                                         "2025": {"first": "2025-01-01", "last": "2025-12-15"}}
+    # Whole years say nothing of the kind.
+    whole = write_review(generated_lake, first_year=2023, last_year=2025, today=date(2026, 2, 1))
+    assert "vajaa" not in whole.html.read_text()
+    assert json.loads((whole.folder / "review.json").read_text())["partial_years"] == {}
+
+
+def test_few_tasks_are_marked_and_never_coloured_as_missed(lake_copy):
+    page = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY).html.read_text()
+    # PROBLEM and EVEN have 6 tasks a year, FEW 3: every problem cell rests on too few tasks.
+    problem = [line for line in _summary(page) if line.startswith("Riskiluokan I ongelmaruutuja")][0]
+    assert problem.endswith("): 3. Niistä 3 perustuu ainakin yhtenä vuonna alle 10 tehtävään, joten tulos voi olla "
+                            "satunnaista vaihtelua.")
+    headers, rows = _table_after(page, "Ongelmaruudut: yli tavoiteajan jokaisena vuonna")
+    cells = {r[0][0]: r[3:] for r in rows}
+    assert cells[_cell_id(PROBLEM)][0] == ("8:00 (6) · vähän tehtäviä", "missed")
+    assert cells[_cell_id(FEW)][0] == ("< 5 · vähän tehtäviä", "few")
+    # KU20's class I tasks (27 a year, median 6:40) missed the target; under flags.min_tasks = 30
+    # they are too few, and the station and municipality tables say so instead.
+    _, stations = _table_after(page[page.index("<h2>Asemittain</h2>"):], "Riskiluokka I: mediaani (osuus")
+    assert {css for _, css in [r for r in stations if r[0][0] == "KU20"][0][1:]} == {"missed"}
+    strict = dataclasses.replace(lake_copy, flags=dataclasses.replace(lake_copy.flags, min_tasks=30))
+    result = write_review(strict, first_year=2022, last_year=2025, today=TODAY)
+    page = result.html.read_text()
+    station_section = page[page.index("<h2>Asemittain</h2>"):]
+    _, stations = _table_after(station_section, "Riskiluokka I: mediaani (osuus")
+    ku20 = [r for r in stations if r[0][0] == "KU20"][0][1:]
+    assert {css for _, css in ku20} == {"few"} and all(text.endswith(" · vähän tehtäviä") for text, _ in ku20)
+    _, municipalities = _table_after(page, "Riskiluokka I: mediaani (osuus")
+    assert {css for _, css in [r for r in municipalities if r[0][0] == "Tuusula"][0][1:]} == {"few"}
+    yearly = _read_yearly(result.folder / "tables" / "yearly.csv")
+    assert set(yearly.filter(pl.col("grouping") == "station", pl.col("group_key") == "KU20",
+                             pl.col("risk_class") == "I")["confidence"]) == {"too_few_tasks"}
+
+
+def test_a_changed_rule_is_said_with_its_verdict(lake_copy):
+    write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    changed = dataclasses.replace(lake_copy, review=ReviewSettings(national_mean_target_s=300),
+                                  flags=dataclasses.replace(lake_copy.flags, rule="share"))
+    summary = _summary(write_review(changed, first_year=2022, last_year=2025, today=TODAY).html.read_text())
+    assert summary[0].endswith(" Sääntöä on muutettu edellisen seurannan jälkeen: ratkaiseva sääntö "
+                               "mediaanisääntö → osuussääntö.")
+    national = [line for line in summary if line.startswith("Kaikkien")][0]
+    assert "valtakunnallinen tavoite (keskiarvo enintään 5:00) jäi saavuttamatta" in national
+    assert national.endswith(" Sääntöä on muutettu edellisen seurannan jälkeen: valtakunnallinen "
+                             "keskiarvotavoite 9:20 → 5:00.")
+    problem = [line for line in summary if line.startswith("Riskiluokan I ongelmaruutuja")][0]
+    assert problem.endswith(" Sääntöä on muutettu edellisen seurannan jälkeen: ratkaiseva sääntö mediaanisääntö → "
+                            "osuussääntö.")
+    assert summary[-1].endswith("Sääntöjä on muutettu sen jälkeen (2; ks. Mikä muuttui).")
+
+
+def test_settings_that_change_only_judgements_never_write_the_lake(lake_copy, hand_review_lake, tmp_path):
+    changed = dict(review=ReviewSettings(national_mean_target_s=300),
+                   flags=dataclasses.replace(lake_copy.flags, risk_classes=["I", "II"], min_tasks=5))
+    before = open_results(lake_copy)
+    read_only = dataclasses.replace(lake_copy, **changed)
+    result = write_review(read_only, first_year=2022, last_year=2025, today=TODAY)
+    after = open_results(lake_copy)
+    assert after.snapshot_id == before.snapshot_id
+    assert after.scan("definitions").collect().height == before.scan("definitions").collect().height == 1
+    manifest = json.loads((result.folder / "review.json").read_text())
+    assert manifest["definition"]["version"] is None and manifest["responses_of_definition"]["version"] == 1
+    assert "Luvut on laskettu määritelmän default v1 · " in result.html.read_text()
+    # The numbers are those the new definition has once measured (stored) in the lake.
+    shutil.copytree(hand_review_lake.lake_path, tmp_path / "measured" / "lake", symlinks=True, ignore=IGNORE_TRASH)
+    stored = dataclasses.replace(_settings(tmp_path / "measured"), **changed)
+    measure(stored)
+    again = write_review(stored, first_year=2022, last_year=2025, today=TODAY)
+    for file in ("yearly", "cell_years", "problem_cells", "areas", "coverage"):
+        mine, theirs = (pl.read_csv(r.folder / "tables" / f"{file}.csv", infer_schema=False).drop("definition")
+                        for r in (result, again))
+        assert mine.equals(theirs), file
+
+
+def test_new_and_cleared_problem_cells_say_which_years_changed(lake_copy):
+    write_review(lake_copy, first_year=2022, last_year=2024, today=date(2025, 1, 10))
+    second = write_review(lake_copy, first_year=2023, last_year=2025, today=date(2026, 1, 10))
+    page = second.html.read_text()
+    # RECLASSED met class II's 10 minutes in 2022, which has left the period, and missed in 2025, new in it.
+    assert (f"Uusi ongelmaruutu {_cell_id(RECLASSED)}: 2022 saavutettu → ei seurantakaudella; 2025 ei "
+            f"seurantakaudella → ei saavutettu.") in html.unescape(page)
+    manifest = json.loads((second.folder / "review.json").read_text())
+    assert manifest["problem_cell_changes"] == [{"cell_id": _cell_id(RECLASSED), "change": "new", "years": [
+        {"year": 2022, "then": "met", "now": "outside"}, {"year": 2025, "then": "outside", "now": "missed"}]}]
+    headers, rows = _table_after(page, "Samat vuodet kummassakin seurannassa")
+    assert headers[-3:] == ["Keskiarvo (silloin)", "Keskiarvo (nyt)", "Keskiarvon muutos"]
+    assert len(rows[0]) == len(headers)
+    _headers_unique(page)
+
+
+def test_changes_on_the_page_are_those_of_the_figures_shown(generated_lake):
+    result = write_review(generated_lake, first_year=2023, last_year=2025, today=date(2026, 2, 2))
+    page = result.html.read_text()
+    headers, rows = _table_after(page, "Edellisestä vuodesta (2024 → 2025)")
+    exact = pl.read_csv(result.folder / "tables" / "changes.csv", schema_overrides={"group_key": pl.String})
+    differs = 0
+    for cells in rows:
+        texts = [text for text, _ in cells]
+        for what, unit in (("Mediaani", "s"), ("Keskiarvo", "s"), ("Tavoiteajassa", "%")):
+            before, after = texts[headers.index(f"{what} 2024")], texts[headers.index(f"{what} 2025")]
+            change = texts[headers.index(f"{what} 2024") + 2]
+            if unit == "s":
+                seconds = [int(m) * 60 + int(s) for m, s in (t.split(":") for t in (before, after))]
+                shown = seconds[1] - seconds[0]
+                assert change == ("±0:00" if shown == 0 else ("+" if shown > 0 else "−") + mmss(abs(shown)))
+            else:
+                shown = int(after.removesuffix(" %")) - int(before.removesuffix(" %"))
+                assert change == ("±0" if shown == 0 else f"{shown:+d}".replace("-", "−"))
+            group = "all" if cells[0][0] == "kaikki" else cells[0][0]
+            row = exact.filter(pl.col("kind") == "year_on_year", pl.col("group_key") == group).row(0, named=True)
+            column = {"Mediaani": "median_change_s", "Keskiarvo": "mean_change_s", "Tavoiteajassa": "share_change"}
+            value = row[column[what]] * (100 if unit == "%" else 1)
+            differs += math.floor(abs(value) + 0.5) != abs(shown)
+    assert differs, "the generated lake has changes whose rounding differs from that of the figures shown"
+
+
+def test_class_iv_time_is_a_reference_limit(lake_copy):
+    page = html.unescape(write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY).html.read_text())
+    others = [line for line in _summary(page) if line.startswith("Muut riskiluokat")][0]
+    assert "IV mediaani 25:00 (viiteraja 40:00, ei sitova tavoite) alle viiterajan" in others
+    _, rows = _table_after(page, "Vihreä: tavoite saavutettu")
+    iv = [r for r in rows if r[0][0] == "IV" and r[1][0] == "2025"][0]
+    assert iv[5][0] == "40:00 (viiteraja)" and iv[8] == iv[9] == ("alle viiterajan", "ref")
+
+
+def test_year_on_year_differences_are_called_only_beyond_the_intervals(lake_copy, tmp_path):
+    both = dataclasses.replace(lake_copy, flags=dataclasses.replace(lake_copy.flags, risk_classes=["I", "II"]))
+    summary = _summary(write_review(both, first_year=2022, last_year=2025, today=TODAY).html.read_text())
+    # Class II: 6:10 in 2024 (5:00-6:20), 5:00 in 2025 (5:00-5:00): the intervals overlap.
+    assert ("Edellisvuoteen 2024 verrattuna: mediaani −1:50, ei eroa epävarmuuden puitteissa (95 %:n "
+            "luottamusvälit menevät päällekkäin); tavoiteajassa +50 prosenttiyksikköä.") in summary
+    # Class I: 71 % within target in 2024 (0.714), 62 % in 2025 (0.619): 9 points as shown, not 10.
+    assert "Edellisvuoteen 2024 verrattuna: mediaani ennallaan; tavoiteajassa −9 prosenttiyksikköä." in summary
+    slow = _Rows(prefix="S")
+    for i in range(20):
+        slow.add(CLASS_II, _call(2025, i), 900, muni="106", station="KU30")
+    ingest([write_fi(tmp_path / "slow.csv", slow.rows)], load_mapping("fi-erc"), lake_copy)
+    measure(lake_copy)
+    summary = _summary(write_review(both, first_year=2022, last_year=2025, today=TODAY).html.read_text())
+    assert any(line.startswith("Edellisvuoteen 2024 verrattuna: mediaani +4:50 (hitaampi; 95 %:n luottamusvälit "
+                               "eivät mene päällekkäin)") for line in summary)
+
+
+def test_what_counted_is_recorded_and_said(lake_copy, tmp_path):
+    # One task of 2023 that a first-responder unit reached first.
+    call = _call(2023, 0)
+    alarm = call + timedelta(seconds=60)
+    common = dict(incident="FR1", call=_local(call), alarm=_local(alarm), en_route=_local(alarm + timedelta(seconds=60)),
+                  free=_local(alarm + timedelta(seconds=3600)), e=str(X0 + 500), n=str(Y0 + 500))
+    ingest([write_fi(tmp_path / "first-responder.csv", [
+        fi_row(**common, unit="EV1", unit_type="ensivasteyksikkö", on_scene=_local(alarm + timedelta(seconds=200))),
+        fi_row(**common, unit="KU101", on_scene=_local(alarm + timedelta(seconds=300)))])],
+        load_mapping("fi-erc"), lake_copy)
+    measure(lake_copy)
+    result = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    counted = json.loads((result.folder / "review.json").read_text())["counted"]
+    assert counted == {"urgent_classes": ["A", "B"], "urgent_classes_from": "formats", "formats": ["fi-erc"],
+                       "urgent_classes_seen": ["B"], "other_urgency_classes": ["C"],
+                       "unit_types": ["ensivasteyksikkö", "pelastusyksikkö"], "unit_types_not_counted": [],
+                       "task_types": []}
+    assert ("Kiireellisiksi luettiin hätäkeskuksen kiireellisyysluokat A, B (lähdemuodon fi-erc mukaan); muita "
+            "luokkia (C) ei laskettu. Toimintavalmiusaikaan luettiin yksikkötyypit: kaikki (ensivasteyksikkö, "
+            "pelastusyksikkö). Tehtävätyypit: kaikki.") in html.unescape(result.html.read_text())
+    narrowed = dataclasses.replace(lake_copy, counting=dataclasses.replace(
+        lake_copy.counting, urgent_classes=["B", "C"], unit_types=["pelastusyksikkö"]))
+    measure(narrowed)
+    counted = json.loads((write_review(narrowed, first_year=2022, last_year=2025, today=TODAY).folder
+                          / "review.json").read_text())["counted"]
+    assert (counted["urgent_classes"], counted["urgent_classes_from"]) == (["B", "C"], "settings")
+    assert (counted["unit_types"], counted["unit_types_not_counted"]) == (["pelastusyksikkö"], ["ensivasteyksikkö"])
+
+
+def test_charts_start_at_zero_and_read_in_the_page_language(lake_copy):
+    finnish = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
+    english = write_review(dataclasses.replace(lake_copy, report=ReportSettings(language="en")), first_year=2022,
+                           last_year=2025, today=TODAY)
+    for result in (finnish, english):
+        charts = result.folder / "charts"
+        for name in ("median", "share", "mean"):
+            svg = (charts / f"{name}.svg").read_text()
+            labels = re.findall(r'aria-label="([^"]*)"', svg)
+            assert labels and not [label for label in labels if re.search(r"_min|_s\b|Max of|ci_low|-axis", label)]
+        median = (charts / "median.svg").read_text()
+        # Every panel's time axis is labelled from 0:00 up to its class's target at least.
+        ticks = re.findall(r">(\d+:\d\d)</text>", median)
+        assert ticks.count("0:00") == 4 and {"6:00", "10:00", "20:00", "40:00"} <= set(ticks)
+    assert ">80 %</text>" in (finnish.folder / "charts" / "share.svg").read_text()
+    assert ">80%</text>" in (english.folder / "charts" / "share.svg").read_text()
+    assert 'aria-label="Riskiluokan I mediaani vuonna 2025: 4:00, luottamusväli 4:00–6:40, 63 tehtävää."' in (
+        finnish.folder / "charts" / "median.svg").read_text()
+
+
+def test_words_and_dates_of_the_page(lake_copy):
+    finnish = html.unescape(write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY).html.read_text())
+    assert points_words(1, "fi") == "+1 prosenttiyksikkö" and points_words(-3, "fi") == "−3 prosenttiyksikköä"
+    assert points_words(-1, "en") == "−1 percentage point" and points_words(2, "en") == "+2 percentage points"
+    assert "9:20:" not in finnish and "Mediaanin 95 %:n luottamusväli on jakaumasta riippumaton" in finnish
+    made = datetime.now(HELSINKI)
+    assert re.search(rf"Laadittu {made.day}\.{made.month}\.{made.year} \d\d:\d\d \(valmius", finnish)
+    assert "Laadittu 15.1.2026." in finnish and not re.search(r"\b0\d\.\d\d\.\d{4}", finnish)
+    english = dataclasses.replace(lake_copy, report=ReportSettings(language="en"))
+    page = html.unescape(write_review(english, first_year=2022, last_year=2025, today=TODAY).html.read_text())
+    assert "An area is a group of touching cells over target." in page
+    text = re.sub(r"<script.*?</script>", "", page, flags=re.S)
+    assert "95% confidence interval" in text and not re.search(r"\d %", text)
 
 
 @needs_browser
@@ -570,3 +906,9 @@ def test_review_in_a_real_browser_offline(lake_copy, tmp_path):
     national = yearly.filter(pl.col("grouping") == "all", pl.col("year") == 2025).row(0, named=True)
     assert f"keskiarvo vuonna 2025 oli {mmss(national['mean_s'])}" in visit.text
     assert (tmp_path / "review.png").stat().st_size > 20_000
+    # On a tablet the page stays within the window: wide tables scroll sideways in their own boxes.
+    narrow = open_in_browser(result.html, chart_selector=".vega-chart", timeout_s=30, width=768)
+    assert narrow.page_width <= 768 and narrow.charts == 3
+    page = result.html.read_text()
+    body = re.sub(r"<script.*?</script>", "", page, flags=re.S)
+    assert body.count("<table>") == body.count("<div class='scroll'><table>") > 0

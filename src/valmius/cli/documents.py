@@ -39,7 +39,7 @@ def report_command(ctx: click.Context, at, language: str | None) -> None:
 @click.option("--to", "last_year", type=int, required=True, help="Last local calendar year of the review period.")
 @language_option("the review")
 @click.option("--previous", "previous", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Earlier review folder to compare with (default: the newest other review under paths.reports).")
+              help="Earlier review folder to compare with (default: the review under paths.reports made last).")
 @click.pass_context
 def review_command(ctx: click.Context, first_year: int, last_year: int, language: str | None,
                    previous: Path | None) -> None:
@@ -52,7 +52,10 @@ def review_command(ctx: click.Context, first_year: int, last_year: int, language
     class I areas over target at the end of the period and problem cells over target in every year;
     tables by municipality and by station; trend charts; and what changed since the year before and
     since the previous review. Beside it: the charts as PNG and SVG, the tables as CSV and a
-    manifest, in paths.reports/review-FROM-TO-<today>. Reads the lake, never writes it.
+    manifest, in a new folder paths.reports/review-FROM-TO-<today> (-2, -3, ... for later reviews
+    of the period that day: none is overwritten); prints the folder. Compares with the review made
+    last (or --previous). Reads the lake, never writes it: rules that change only what flags and
+    reviews judge are applied to the responses already measured.
 
     \b
     Example:

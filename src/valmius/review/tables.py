@@ -21,7 +21,22 @@ Groups are judged by :func:`valmius.flags.judge_groups`, the function that judge
   its target by ``flags.rule`` in every year of the period, with tasks in each.
 - ``flags`` and ``areas``: :func:`valmius.flags.evaluate` at the end of the last year (the
   trailing window ending 31 December).
-- ``coverage``: per year, the urgent tasks and why some are not measured or have no risk class.
+- ``coverage``: per year, the urgent tasks and why some are not measured or have no risk class,
+  and the export rows rejected into quarantine, by reason, counted as the data-completeness
+  scorecards count them (:mod:`valmius.scorecards`): a row belongs to the local year of its
+  incident's call when another row of the incident was stored; a row whose incident has no stored
+  row has no known call time and is counted in one row of unknown year (``year`` null), over the
+  whole lake. Rows replaced by a newer export (``superseded``, ``duplicate``) are not defects and
+  are not counted.
+- ``measured_span``: the local days of the lake's first and last measured task, which say whether
+  a year of the period is held only in part (``partial_years``).
+- ``counted``: what counted as an urgent task in the period: the urgency classes (the settings'
+  list, or the urgent classes of the source formats the exports were read with), the unit types and
+  the task types, with the classes and types the period's data holds.
+
+Nothing here writes the lake: a definition that differs from a measured one only in flag, review,
+report or change rules reads that one's responses (:func:`open_read_only`), as ``valmius measure``
+would set them up, and judges its cells afresh.
 """
 
 from __future__ import annotations
@@ -31,10 +46,14 @@ from datetime import date, datetime
 
 import polars as pl
 
+from valmius.definitions import definition_id, measured_twin, open_results, require_results
 from valmius.errors import ReviewError
-from valmius.flags import first_measured_day, holds_from_january, judge_groups, most_common, stored_or_evaluated
+from valmius.flags import (evaluate, first_measured_day, holds_from_january, judge_groups, last_measured_day,
+                           most_common, stored_or_evaluated)
 from valmius.grid import grid_at
 from valmius.lake import Snapshot
+from valmius.mapping import builtin_formats, load_mapping
+from valmius.scorecards import DEFECT_REASONS, REPLACED_REASONS
 from valmius.settings import Settings
 
 GROUPINGS = ("all", "risk_class", "municipality", "station")
@@ -43,6 +62,14 @@ _JUDGEMENT = ["target_s", "is_over_median", "is_over_share", "is_over_target", "
 YEARLY_COLUMNS = ["year", "grouping", "group_key", "risk_class", *_EVIDENCE, *_JUDGEMENT,
                   "national_target_s", "is_over_national_target"]
 """Columns of ``ReviewTables.yearly`` (and of the stored ``tables/yearly.csv``)."""
+QUARANTINE_COUNTS = ["quarantined_rows", *(f"quarantined_{code}_rows" for code in DEFECT_REASONS)]
+COVERAGE_COUNTS = ["urgent_tasks", "measured", "no_unit_arrived", "no_counted_unit", "no_alarm_time",
+                   "measured_without_risk_class", *QUARANTINE_COUNTS]
+"""Count columns of ``ReviewTables.coverage``, in order."""
+REFERENCE_CLASSES = ("IV",)
+"""Risk classes whose time is a reference limit, not a target (../shared/DOMAIN.md: class IV has no
+firm target; after its 40 minutes residents' own preparedness matters): the page reports them
+against the limit without calling it met or missed."""
 
 
 @dataclass
@@ -61,10 +88,46 @@ class ReviewTables:
     areas: pl.DataFrame
     evaluated_at: datetime | None
     coverage: pl.DataFrame
+    """Per year (null: the quarantined rows of unknown year): the ``COVERAGE_COUNTS`` and the first
+    and last local day of the year's urgent tasks."""
+    measured_span: tuple[date, date]
+    """Local days of the lake's first and last measured task."""
+    counted: dict[str, object]
+    """What counted: ``urgent_classes`` and where that rule comes from (``urgent_classes_from``:
+    settings, the ``formats`` the exports were read with, or the data), ``urgent_classes_seen``
+    among the period's urgent tasks, ``other_urgency_classes`` of its other tasks, ``unit_types``
+    and ``unit_types_not_counted`` of its units, and ``task_types`` (empty: every type)."""
 
     @property
     def years(self) -> list[int]:
         return list(range(self.first_year, self.last_year + 1))
+
+    @property
+    def partial_years(self) -> dict[int, tuple[date, date]]:
+        """The years of the period the lake's measured data covers only in part (it starts after 1
+        January or ends before 31 December), with the first and last day it covers."""
+        first, last = self.measured_span
+        partial = {}
+        for year in self.years:
+            start, end = max(first, date(year, 1, 1)), min(last, date(year, 12, 31))
+            if (start, end) != (date(year, 1, 1), date(year, 12, 31)):
+                partial[year] = (start, end)
+        return partial
+
+
+def open_read_only(settings: Settings) -> Snapshot:
+    """The lake with the responses of the settings' definition, never written: when the definition
+    has no results yet but differs from a measured one only in flag, review, report or change rules
+    (:func:`valmius.definitions.measured_twin`), that one's responses, which are this definition's
+    too (``valmius measure`` would link them, as a commit of the lake). Any other definition without
+    results is the error that says to run valmius measure."""
+    snapshot = open_results(settings)
+    if not snapshot.partitions("responses"):
+        twin = measured_twin(snapshot, settings)
+        if twin is not None:
+            return snapshot.for_definition(twin)
+    require_results(snapshot, settings)
+    return snapshot
 
 
 def local_year(settings: Settings) -> pl.Expr:
@@ -84,13 +147,14 @@ def review_tables(snapshot: Snapshot, settings: Settings, first_year: int, last_
               .with_columns(year=local_year(settings))
               .filter(pl.col("year").is_between(first_year, last_year), pl.col("is_urgent") & pl.col("is_counted_task"))
               .select("year", "call_at", "response_s", "risk_class", "municipality_code", "station_id", "cell_id",
-                      "is_measured", "no_response_reason")
+                      "is_measured", "no_response_reason", "urgency")
               .collect())
     # Targets of the settings in force (as the flags take them), so that the manifest's are the ones used.
     targets = {k: int(v) for k, v in settings.targets_s.items()}
     measured = urgent.filter("is_measured").with_columns(
         target_s=pl.col("risk_class").replace_strict(targets, default=None, return_dtype=pl.Int64),
-    ).with_columns(within=pl.col("response_s") <= pl.col("target_s")).drop("is_measured", "no_response_reason")
+    ).with_columns(within=pl.col("response_s") <= pl.col("target_s")).drop("is_measured", "no_response_reason",
+                                                                           "urgency")
     cell_years = _cell_years(snapshot, settings, measured, last_year)
     flags, areas, evaluated_at = _end_of_period(snapshot, settings, last_year)
     return ReviewTables(
@@ -100,7 +164,11 @@ def review_tables(snapshot: Snapshot, settings: Settings, first_year: int, last_
         problem_cells={rule: _problem_cells(cell_years, years, column)
                        for rule, column in (("median", "is_over_median"), ("share", "is_over_share"))},
         flags=flags, areas=areas, evaluated_at=evaluated_at,
-        coverage=_coverage(urgent, years, settings),
+        coverage=_coverage(urgent, years, settings).join(
+            _quarantined(snapshot, settings, years), on="year", how="full", coalesce=True, nulls_equal=True)
+        .with_columns(pl.col(c).fill_null(0) for c in QUARANTINE_COUNTS).sort("year", nulls_last=True),
+        measured_span=(first_measured_day(snapshot, settings), last_measured_day(snapshot, settings)),
+        counted=_counted(snapshot, settings, urgent, first_year, last_year),
     )
 
 
@@ -211,8 +279,11 @@ def _problem_cells(cell_years: pl.DataFrame, years: list[int], over: str) -> lis
 def _end_of_period(snapshot: Snapshot, settings: Settings,
                    last_year: int) -> tuple[pl.DataFrame, pl.DataFrame, datetime | None]:
     """Flags and areas of the trailing window ending 31 December of the last year, as the nightly
-    flags would judge them on that day."""
-    flags, areas = stored_or_evaluated(snapshot, settings, at=date(last_year, 12, 31))
+    flags would judge them on that day (stored flags only when they are the settings' definition's:
+    a measured twin's were judged by its own flag rules)."""
+    at = date(last_year, 12, 31)
+    own = snapshot.definition_id == definition_id(settings)
+    flags, areas = stored_or_evaluated(snapshot, settings, at=at) if own else evaluate(snapshot, settings, at=at)
     evaluated_at = flags["evaluated_at"][0] if flags.height else None
     return flags, areas, evaluated_at
 
@@ -232,6 +303,58 @@ def _coverage(urgent: pl.DataFrame, years: list[int], settings: Settings) -> pl.
         last_day=local_day.max(),
     )
     return pl.DataFrame({"year": years}, schema={"year": pl.Int32}).join(counts, on="year", how="left").sort("year")
+
+
+def _quarantined(snapshot: Snapshot, settings: Settings, years: list[int]) -> pl.DataFrame:
+    """Quarantined rows per local year of their incident's call (as the scorecards attribute them),
+    for the period's years, and one row of unknown year (null) for rows whose incident has no
+    stored row, from the whole lake: their call time is unknown."""
+    calls = snapshot.scan("incidents").select("incident_id", "call_at")
+    rows = (snapshot.scan("quarantine").filter(~pl.col("reason_code").is_in(REPLACED_REASONS))
+            .select("incident_id", "reason_code").join(calls, on="incident_id", how="left")
+            .with_columns(year=local_year(settings))
+            .filter(pl.col("year").is_null() | pl.col("year").is_in(years))
+            .group_by("year").agg(
+                quarantined_rows=pl.len().cast(pl.Int64),
+                **{f"quarantined_{code}_rows": (pl.col("reason_code") == code).sum().cast(pl.Int64)
+                   for code in DEFECT_REASONS})
+            .collect())
+    return rows.with_columns(year=pl.col("year").cast(pl.Int32))
+
+
+def _counted(snapshot: Snapshot, settings: Settings, urgent: pl.DataFrame, first_year: int,
+             last_year: int) -> dict[str, object]:
+    """What counted in the period: the urgent classes by rule (``counting.urgent_classes``, else the
+    urgent classes of the built-in formats the exports were read with, else those the data marks
+    urgent), the urgency classes seen, the unit types seen (counted or not) and the task types."""
+    def in_period(table: str) -> pl.LazyFrame:
+        return (snapshot.scan(table).filter(pl.col("year").is_between(first_year - 1, last_year))
+                .filter(local_year(settings).is_between(first_year, last_year)))
+
+    def values(frame: pl.LazyFrame | pl.DataFrame, column: str) -> list[str]:
+        return sorted(frame.lazy().select(pl.col(column).drop_nulls().unique()).collect().to_series().to_list())
+
+    seen = values(urgent, "urgency")
+    formats = values(snapshot.scan("files"), "format")
+    if settings.counting.urgent_classes:
+        classes, source = list(settings.counting.urgent_classes), "settings"
+    elif formats and set(formats) <= set(builtin_formats()):
+        classes, source = sorted({c for f in formats for c in load_mapping(f).urgent}), "formats"
+    else:
+        classes, source = seen, "data"
+    unit_types = values(in_period("units"), "unit_type")
+    counted_types = settings.counting.unit_types
+    return {
+        "urgent_classes": classes,
+        "urgent_classes_from": source,
+        "formats": formats,
+        "urgent_classes_seen": seen,
+        "other_urgency_classes": [c for c in values(in_period("responses").filter(~pl.col("is_urgent")), "urgency")
+                                  if c not in classes],
+        "unit_types": [t for t in unit_types if not counted_types or t in counted_types],
+        "unit_types_not_counted": [t for t in unit_types if counted_types and t not in counted_types],
+        "task_types": list(settings.counting.task_types),
+    }
 
 
 _HIDDEN = ("median_s", "ci_low_s", "ci_high_s", "share_within_target", "mean_s", "is_over_median", "is_over_share",
