@@ -18,7 +18,7 @@ from conftest import table
 from test_flags import AREA_A, SLOW, TOO_FEW, _cell_id, hand_lake  # noqa: F401  (fixture)
 from valmius.cli import main
 from valmius.flags import flag
-from valmius.labels import count_text, mmss, percent, text
+from valmius.labels import axis_percent, count_text, mmss, percent, text
 from valmius.report import write_report
 from valmius.settings import ReportSettings
 
@@ -209,6 +209,21 @@ def test_mmss(seconds, text):
 def test_count_text():
     assert count_text(4, 5) == "< 5" and count_text(5, 5) == "5" and count_text(12345, 5) == "12\u00a0345"
     assert count_text(1, 5) == "< 5" and count_text(0, 5) == "0"  # no task picks out no incident
+
+
+@pytest.mark.parametrize("language, expected", [("fi", {"0 %", "0,4 %", "1,2 %", "80 %"}),
+                                                ("en", {"0%", "0.4%", "1.2%", "80%"})])
+def test_chart_percentages_are_written_as_the_pages_write_them(language, expected):
+    import altair as alt
+    import vl_convert
+
+    data = pl.DataFrame({"x": [0, 1, 2], "share": [0.0, 0.005, 0.8]})
+    chart = alt.Chart(data).mark_point().encode(
+        x="x:Q", y=alt.Y("share:Q", axis=alt.Axis(labelExpr=axis_percent(language))),
+        color=alt.Color("share:Q", scale=alt.Scale(domain=[0, 0.012]), legend=alt.Legend(labelExpr=axis_percent(language))))
+    labels = set(re.findall(r">([0-9.,]+ ?%)<", vl_convert.vegalite_to_svg(chart.to_json())))
+    assert expected <= labels
+    assert not any(("." if language == "fi" else ",") in label for label in labels)
 
 
 @needs_browser

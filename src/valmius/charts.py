@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from valmius.labels import AXIS_MMSS, text
+from valmius.labels import AXIS_MMSS, axis_percent, text
 
 CLASS_COLOURS = {"I": "#b2182b", "II": "#ef8a62", "III": "#67a9cf", "IV": "#2166ac"}
 BAND_COLOURS = ["#1a9850", "#fee08b", "#fc8d59", "#d73027", "#bdbdbd", "#f0f0f0"]
@@ -142,7 +142,7 @@ def response_ecdf(curve: pl.DataFrame, targets: pl.DataFrame, language: str, tit
     x = alt.X("response_min:Q", axis=_axis_mmss(text("response_time", language), tickMinStep=1),
               scale=alt.Scale(nice=False))
     lines = alt.Chart(_minutes(curve, "response_s")).mark_line(interpolate="step-after").encode(
-        x=x, y=alt.Y("share:Q", title=text("share_of_tasks", language), axis=alt.Axis(format="%"),
+        x=x, y=alt.Y("share:Q", title=text("share_of_tasks", language), axis=alt.Axis(labelExpr=axis_percent(language)),
                      scale=alt.Scale(domain=[0, 1])),
         color=colour)
     rules = alt.Chart(_minutes(targets, "target_s")).mark_rule(strokeDash=[6, 3]).encode(x="target_min:Q",

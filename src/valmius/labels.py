@@ -303,3 +303,10 @@ def municipality_name(code: str | None) -> str:
 AXIS_MMSS = ("floor(datum.value) + ':' + (round((datum.value % 1) * 60) < 10 ? '0' : '') "
              "+ round((datum.value % 1) * 60)")
 """Vega expression for axis labels: minutes (so that ticks fall on whole minutes) as m:ss."""
+
+
+def axis_percent(language: str) -> str:
+    """Vega expression for axis and legend labels of a share (0-1) as the pages write percentages:
+    "80 %" and "0,5 %" in Finnish, "80%" and "0.5%" in English."""
+    label = "format(datum.value, '~%')"
+    return f"replace(replace({label}, '.', ','), '%', ' %')" if language == "fi" else label

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from valmius.columns import QUARANTINE_REASONS, Column, Table
-from valmius.labels import count_text, percent, text
+from valmius.labels import axis_percent, count_text, percent, text
 from valmius.lake import Snapshot
 from valmius.settings import Settings
 
@@ -294,7 +294,7 @@ def heatmap(cells: pl.DataFrame, language: str, title: str) -> alt.LayerChart:
         x=x, y=y, tooltip=tooltip,
         color=alt.Color("colour_share:Q", title=text("scorecard_missing_on_scene", language),
                         scale=alt.Scale(scheme="orangered", domain=[0, max(0.05, float(cells["colour_share"].max() or 0))]),
-                        legend=alt.Legend(format="%", orient="bottom")))
+                        legend=alt.Legend(labelExpr=axis_percent(language), orient="bottom")))
     months = cells["month"].n_unique()
     return alt.layer(base, coloured).properties(
         width=max(240, 38 * months), height=max(60, 18 * len(stations)), title=title,

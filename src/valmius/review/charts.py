@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 
 from valmius.charts import CLASS_COLOURS
-from valmius.labels import AXIS_MMSS, count_text, mmss, percent
+from valmius.labels import AXIS_MMSS, axis_percent, count_text, mmss, percent
 from valmius.review.labels import text, year_span
 
 _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
@@ -69,11 +69,6 @@ def _time_axis(field: str, title: str) -> alt.Y:
     """A time axis in minutes from zero, labelled m:ss at both ends."""
     return alt.Y(field, title=title, scale=alt.Scale(zero=True, nice=_TICKS),
                  axis=alt.Axis(labelExpr=AXIS_MMSS, tickCount=_TICKS))
-
-
-def _percent_labels(language: str) -> str:
-    """Vega expression for share axis labels (0-1) as the page writes percentages."""
-    return f"format(datum.value * 100, 'd') + '{' %' if language == 'fi' else '%'}'"
 
 
 def median_by_year(yearly: pl.DataFrame, language: str, title: str, level: str, min_count: int) -> alt.FacetChart:
@@ -125,7 +120,7 @@ def share_by_year(yearly: pl.DataFrame, language: str, title: str, min_count: in
     share_title = text("share", language)
     colour = alt.Color("risk_class:N", title=text("risk_class", language), scale=_CLASS_SCALE)
     y = alt.Y("share_within_target:Q", title=share_title, scale=alt.Scale(domain=[0, 1]),
-              axis=alt.Axis(labelExpr=_percent_labels(language)))
+              axis=alt.Axis(labelExpr=axis_percent(language)))
     lines = alt.Chart(data).mark_line(aria=False).encode(x=_year_axis(language), y=y, color=colour)
     points = alt.Chart(data).mark_point(filled=True, size=60, opacity=1).encode(
         x=_year_axis(language), y=y, color=colour, description="share_description:N",
