@@ -36,7 +36,7 @@ from valmius.errors import ValmiusError
 from valmius.flags import evaluate, evaluation_time, first_measured_day, local_day
 from valmius.grid import grid_at
 from valmius.kernels.change import group_seeds, median_shift_tests
-from valmius.labels import count_text, mmss, municipality_name, percent, text
+from valmius.labels import count_text, day_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.settings import Settings
@@ -283,7 +283,7 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
     first_day = first_measured_day(snapshot, settings)
     held = _held_days(previous, first_day)
     if held is not None:
-        lines.append(_held_text(held, f"{first_day:%d.%m.%Y}", previous, lang))
+        lines.append(_held_text(held, day_text(first_day), previous, lang))
     if resolution_warning(comparisons, settings):
         lines.append(text("change_resolution", lang, needed=f"{math.ceil(comparisons / c.fdr):,}"))
     names = {"all": text("change_all", lang), "risk_class": text("risk_class", lang),
@@ -306,7 +306,7 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
 
 
 def _dates(period: Period) -> str:
-    return f"{period[0]:%d.%m.%Y}–{period[1]:%d.%m.%Y}"
+    return f"{day_text(period[0])}–{day_text(period[1])}"
 
 
 def _signed(seconds: float | None) -> str:

@@ -10,6 +10,7 @@ report. Zero is shown as it is: it picks out no incident.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import polars as pl
 
@@ -303,6 +304,11 @@ def municipality_name(code: str | None) -> str:
 AXIS_MMSS = ("floor(datum.value) + ':' + (round((datum.value % 1) * 60) < 10 ? '0' : '') "
              "+ round((datum.value % 1) * 60)")
 """Vega expression for axis labels: minutes (so that ticks fall on whole minutes) as m:ss."""
+
+
+def day_text(value: date | None) -> str:
+    """A day as the pages write it in both languages: 6.12.2026."""
+    return "" if value is None else f"{value.day}.{value.month}.{value.year}"
 
 
 def axis_percent(language: str) -> str:

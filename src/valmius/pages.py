@@ -23,7 +23,7 @@ import polars as pl
 import vl_convert as vlc
 
 from valmius.definitions import Definition, current
-from valmius.labels import text
+from valmius.labels import day_text, text
 from valmius.lake import Snapshot
 from valmius.settings import Settings
 
@@ -133,7 +133,7 @@ def html_page(settings: Settings, evaluated_at: datetime | None, sections: list[
     (Vega-Lite, embedded into ``<div id="chart-<name>">``), the window in the subtitle."""
     lang = settings.report.language
     zone = ZoneInfo(settings.time.zone)
-    end = "–" if evaluated_at is None else f"{evaluated_at.astimezone(zone):%d.%m.%Y}"
+    end = "–" if evaluated_at is None else day_text(evaluated_at.astimezone(zone).date())
     subtitle = text("subtitle", lang, days=settings.windows.trailing_days, end=end)
     title = title or text("title", lang)
     banner = f"<p class='warn'>{escape(text('synthetic', lang))}</p>" if is_synthetic(snapshot) else ""
@@ -143,7 +143,8 @@ def html_page(settings: Settings, evaluated_at: datetime | None, sections: list[
 
 def made_text(lang: str, zone: ZoneInfo, definition: Definition) -> str:
     """The page's last line: when, by which valmius, and the definition that made its figures."""
-    return " ".join([text("generated", lang, when=f"{datetime.now(timezone.utc).astimezone(zone):%d.%m.%Y %H:%M}",
+    now = datetime.now(timezone.utc).astimezone(zone)
+    return " ".join([text("generated", lang, when=f"{day_text(now.date())} {now:%H:%M}",
                           version=version("valmius")), text("definition", lang, label=definition.label) + "."])
 
 

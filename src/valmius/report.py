@@ -34,7 +34,7 @@ from valmius import charts, gis, notes, scorecards
 from valmius.definitions import Definition, current
 from valmius.flags import evaluation_time, judge_groups, local_day, stored_or_evaluated, targets_frame
 from valmius.grid import grid_at
-from valmius.labels import count_text, mmss, municipality_name, percent, text
+from valmius.labels import count_text, day_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.pages import chart_div, chart_specs, escape, html_page, save_images, stamped, swap_in, table_html
@@ -306,7 +306,7 @@ def _trend_chart(ctx: _Context) -> alt.FacetChart | None:
     )
     points = _with_evidence_text(ctx, points.with_columns(confidence=pl.lit(None, pl.String)))
     month = pl.col("period").dt.strftime("%m/%Y")
-    to_date = text("month_to_date", ctx.lang, month="{}", day=f"{ctx.evaluated_at.astimezone(ctx.zone):%d.%m.%Y}")
+    to_date = text("month_to_date", ctx.lang, month="{}", day=day_text(ctx.evaluated_at.astimezone(ctx.zone).date()))
     points = points.with_columns(month=pl.when("in_progress").then(pl.format(to_date, month)).otherwise(month))
     return charts.class_trend(
         points.select("period", "month", "risk_class", "median_s", "ci_low_s", "ci_high_s", "target_s", "count",

@@ -26,7 +26,7 @@ import polars as pl
 
 from valmius import charts, gis
 from valmius.grid import grid_at
-from valmius.labels import count_text, mmss, municipality_name, percent, text
+from valmius.labels import count_text, day_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, write_atomically
 from valmius.definitions import current
 from valmius.pages import chart_div, chart_specs, escape, html_page, stamped, table_html
@@ -301,7 +301,7 @@ def _takeover_table(result: ScenarioResult, lang: str) -> pl.DataFrame:
 
 def _method(result: ScenarioResult, settings: Settings) -> str:
     lang, scenario = settings.report.language, settings.scenario
-    end = f"{result.evaluated_at.astimezone(ZoneInfo(settings.time.zone)):%d.%m.%Y}"
+    end = day_text(result.evaluated_at.astimezone(ZoneInfo(settings.time.zone)).date())
     items = [
         text("scenario_m_window", lang, classes=", ".join(settings.flags.risk_classes), days=result.window_days, end=end,
              level=percent(settings.windows.ci_level, lang), rule=text(f"scenario_rule_{settings.flags.rule}", lang)),

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from valmius.definitions import Definition
-from valmius.labels import mmss, percent
+from valmius.labels import day_text, mmss, percent
 from valmius.review.changes import Changes
-from valmius.review.labels import day_text, text
+from valmius.review.labels import text
 from valmius.review.tables import REFERENCE_CLASSES, ReviewTables
 from valmius.settings import RISK_CLASSES, Settings
 

@@ -8,7 +8,6 @@ as 12:49 differ by 0:05 on the page whatever their unrounded difference (the CSV
 from __future__ import annotations
 
 import math
-from datetime import date
 
 from valmius.labels import TEXTS as REPORT_TEXTS
 from valmius.labels import mmss
@@ -356,11 +355,6 @@ def text(key: str, language: str, **values: object) -> str:
 def year_span(first: int, last: int) -> str:
     """A review's years as the text says them: "2022–2025", or "2025" for one year."""
     return str(first) if first == last else f"{first}–{last}"
-
-
-def day_text(value: date | None) -> str:
-    """A day as the page writes it in both languages: 6.12.2026."""
-    return "" if value is None else f"{value.day}.{value.month}.{value.year}"
 
 
 def shown_s(seconds: float | None) -> int | None:

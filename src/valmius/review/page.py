@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from valmius.labels import count_text, mmss, municipality_name, percent
+from valmius.labels import count_text, day_text, mmss, municipality_name, percent
 from valmius.pages import chart_div, page_html
 from valmius.review.changes import CellChange
 from valmius.review.content import (PageInput, ci_text, classes_present, is_reference, judged_classes, level,
                                     previous_made, row)
-from valmius.review.labels import (QUARANTINE_WORDS, change_points, change_s, day_text, signed_points, signed_s,
+from valmius.review.labels import (QUARANTINE_WORDS, change_points, change_s, signed_points, signed_s,
                                    year_span)
 from valmius.review.summary import problem_sentence, summary_lines
 from valmius.review.tables import COVERAGE_COUNTS

@@ -10,11 +10,11 @@ from datetime import date
 
 import polars as pl
 
-from valmius.labels import count_text, mmss, percent
+from valmius.labels import count_text, day_text, mmss, percent
 from valmius.review.content import (RULES_OF_CLASS, RULES_OF_NATIONAL, RULES_OF_PROBLEM_CELLS, PageInput, ci_text,
                                     classes_present, is_reference, judged_classes, level, previous_made, row,
                                     rule_changes)
-from valmius.review.labels import change_points, change_s, day_text, points_words, signed_s, year_span
+from valmius.review.labels import change_points, change_s, points_words, signed_s, year_span
 from valmius.review.tables import REFERENCE_CLASSES
 
 
