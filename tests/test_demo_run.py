@@ -54,8 +54,8 @@ def test_the_demo_summary_ends_with_sql_commands_that_run(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     lines = run_demo(Path("demo"), nights=3).to_text().splitlines()
     commands = [line.removeprefix("SQL:").strip() for line in lines[lines.index(next(l for l in lines if l.startswith("SQL:"))):]]
-    assert len(commands) == 2 and all(c.startswith("valmius --config demo/valmius.toml sql ") for c in commands)
+    assert len(commands) == 3 and all(c.startswith("valmius --config demo/valmius.toml sql ") for c in commands)
     for command in commands:
         done = CliRunner().invoke(main, shlex.split(command)[1:])
         assert done.exit_code == 0, (command, done.output)
-        assert "rows" in done.output
+        assert ("class_i_by_month\n  How fast" if command.endswith("--list") else "rows") in done.output

@@ -369,6 +369,25 @@ def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
     assert got.equals(expected)
 
 
+def test_ready_queries_are_listed_and_run_by_name(project, monkeypatch, tmp_path):
+    listed = _cli(project, "sql", "--list")
+    assert listed.exit_code == EXIT_OK
+    for path in QUERY_FILES:
+        query = read_query(path)
+        assert f"{path.stem}\n  {query.question}\n" in listed.output
+        for name, parameter in query.parameters.items():
+            assert f"  ${name} {parameter.type} = {parameter.default_sql}" in listed.output
+    monkeypatch.chdir(tmp_path)  # by name from any folder
+    by_path = _cli(project, "sql", str(QUERIES / "class_i_by_station.sql"), "-p", "year=2024", "-o", "csv").output
+    for name in ("class_i_by_station", "class_i_by_station.sql"):
+        assert _cli(project, "sql", name, "-p", "year=2024", "-o", "csv").output == by_path
+    unknown = _cli(project, "sql", "class_i_by_stations")
+    assert unknown.exit_code == EXIT_ERROR
+    assert "class_i_by_stations: no such query file, nor a ready query of that name; the ready queries: " in unknown.output
+    assert "class_i_by_station, " in unknown.output
+    assert "queries/nope.sql: query file not found" in _cli(project, "sql", "queries/nope.sql").output  # a path is a path
+
+
 def test_help_and_catalog_commands(project):
     help_text = _cli(project, "sql", "--help").output
     assert "Example" in help_text and "valmius sql queries/class_i_by_month.sql --param year=2025" in help_text

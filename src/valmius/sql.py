@@ -19,6 +19,9 @@ A query file starts with a header of ``--`` comments::
     -- Example (demo lake):
     --   | month | tasks | median | ...
 
+The ready queries (``QUERY_LIBRARY``) can be named without their folder and suffix
+(``valmius sql class_i_by_month``) and listed with their questions (``valmius sql --list``).
+
 Each parameter is declared with its DuckDB type and its default (an SQL literal), so that every
 file runs without parameters. A value given as text (``--param year=2024``) is cast to the
 declared type. The examples are results on the demo lake (``valmius demo``), written by
@@ -41,6 +44,9 @@ from valmius.catalog import connect_catalog
 from valmius.errors import ValmiusError
 from valmius.settings import Settings
 
+QUERY_LIBRARY = Path(__file__).resolve().parents[2] / "queries"
+"""The ready queries: ``queries/`` of the repository this package runs from (a clone; an installed
+wheel has none)."""
 OUTPUTS = ("table", "csv", "parquet", "json")
 TABLE_ROWS_SHOWN = 100
 EXAMPLE_ROWS = 8
@@ -150,6 +156,24 @@ def guess_value(text: str) -> object:
         except ValueError:
             pass
     return text
+
+
+def library_queries() -> list[QueryFile]:
+    """The ready queries of ``QUERY_LIBRARY``, by name (none when it is absent)."""
+    return [read_query(path) for path in sorted(QUERY_LIBRARY.glob("*.sql"))]
+
+
+def find_query(query: Path) -> Path:
+    """``query`` when it is a file, else the ready query of that name (``class_i_by_month``, with or
+    without ``.sql``); an error lists the ready queries."""
+    if query.exists() or len(query.parts) > 1:
+        return query
+    named = QUERY_LIBRARY / query.with_suffix(".sql").name
+    if named.is_file():
+        return named
+    names = ", ".join(q.path.stem for q in library_queries()) or f"none ({QUERY_LIBRARY} is absent)"
+    raise QueryError(f"{query}: no such query file, nor a ready query of that name; the ready queries: {names} "
+                     "(valmius sql --list says what each answers)")
 
 
 def run_query(settings: Settings, query: str | Path, params: Mapping[str, object] | None = None) -> pl.DataFrame:

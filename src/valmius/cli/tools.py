@@ -115,15 +115,16 @@ def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, s
 @main.command(name="sql")
 @click.argument("query_file", required=False, type=click.Path(path_type=Path))
 @click.option("-c", "--command", "sql_text", default=None, metavar="SQL", help="SQL to run instead of a query file.")
+@click.option("--list", "list_queries", is_flag=True, help="List the ready queries: name, question, parameters.")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A named parameter ($NAME in the query), typed as the query file declares it; repeatable.")
 @click.option("--output", "-o", type=click.Choice(["table", "csv", "parquet", "json"]), default=None,
               help="table (the terminal; default), csv, parquet or json (default with --out: from its suffix).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the result to this file.")
 @click.pass_context
-def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | None, params: tuple[str, ...],
-                output: str | None, out: Path | None) -> None:
-    """Run a read-only SQL query on the lake: a query FILE, or SQL given with -c.
+def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | None, list_queries: bool,
+                params: tuple[str, ...], output: str | None, out: Path | None) -> None:
+    """Run a read-only SQL query on the lake: a query FILE (or a ready query's name), or SQL given with -c.
 
     Queries see every lake table as a view of the DuckDB catalog (see `valmius catalog`), written
     first when it is missing or stale, and the domain's macros (target_s, mmss, share_within,
@@ -134,16 +135,29 @@ def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | Non
     \b
     Example:
       valmius sql queries/class_i_by_month.sql --param year=2025
-      valmius sql queries/slowest_class_i_cells.sql -p month=2025-06 --out cells.csv
+      valmius sql --list
+      valmius sql slowest_class_i_cells -p month=2025-06 --out cells.csv
       valmius sql -c "select risk_class, median(response_s) from responses where is_measured group by 1"
     """
-    from valmius.sql import QueryError, parse_params, rich_table, run_query, write_result
+    from valmius.sql import (QUERY_LIBRARY, QueryError, find_query, library_queries, parse_params, rich_table,
+                             run_query, write_result)
 
+    if list_queries:
+        queries = library_queries()
+        if not queries:
+            raise QueryError(f"{QUERY_LIBRARY}: no ready queries there (they are in queries/ of a clone of the "
+                             "repository); give a query file or -c SQL")
+        for query in queries:
+            click.echo(f"{query.path.stem}\n  {query.question}")
+            for parameter in query.parameters.values():
+                click.echo(f"  ${parameter.name} {parameter.type} = {parameter.default_sql}  {parameter.meaning}")
+        return
     if (query_file is None) == (sql_text is None):
         raise QueryError("give a query file or -c SQL (one of them), e.g. valmius sql queries/class_i_by_month.sql")
     if output is None:
         output = {".csv": "csv", ".parquet": "parquet", ".json": "json"}.get(out.suffix.lower(), "table") if out else "table"
-    frame = run_query(command_settings(ctx), query_file if query_file is not None else sql_text, parse_params(params))
+    frame = run_query(command_settings(ctx), find_query(query_file) if query_file is not None else sql_text,
+                      parse_params(params))
     if output == "table" and out is None:
         from rich.console import Console
 

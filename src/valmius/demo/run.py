@@ -31,9 +31,7 @@ from valmius.lake import open_lake
 from valmius.mapping import load_mapping
 from valmius.measure import MeasureSummary, measure
 from valmius.settings import load_settings
-
-QUERIES = Path(__file__).resolve().parents[3] / "queries"
-"""The query library of the repository this package runs from (absent from an installed wheel)."""
+from valmius.sql import QUERY_LIBRARY
 
 DEMO_SETTINGS = """\
 # Settings of the SYNTHETIC demo world (valmius demo). Paths are relative to this file.
@@ -92,17 +90,9 @@ class DemoSummary:
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         config = self.folder / "valmius.toml"
         lines.append(f"SQL: valmius --config {config} sql -c \"select * from incidents limit 5\"")
-        if (QUERIES / "class_i_by_month.sql").exists():  # the ready queries of a clone of the repository
-            lines.append(f"     valmius --config {config} sql {_shortest(QUERIES / 'class_i_by_month.sql')}")
+        if (QUERY_LIBRARY / "class_i_by_month.sql").exists():  # the ready queries of a clone of the repository
+            lines += [f"     valmius --config {config} sql class_i_by_month", f"     valmius --config {config} sql --list"]
         return "\n".join(lines)
-
-
-def _shortest(path: Path) -> str:
-    """``path`` relative to the working folder when it is below it, else absolute."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def run_demo(
