@@ -139,11 +139,11 @@ def _published_areas(areas: pl.DataFrame, min_count: int) -> pl.DataFrame:
 def _coverage(tables: ReviewTables, min_count: int) -> pl.DataFrame:
     """Coverage as published: counts from 1 to ``min_count - 1`` are left empty, their ``*_shown``
     text ``< N`` (the counts of the unknown year's row that are not quarantine counts stay empty)."""
-    shown = (pl.col(c).is_null() | (pl.col(c) == 0) | (pl.col(c) >= min_count) for c in COVERAGE_COUNTS)
+    hidden = {c: pl.col(c).is_between(1, min_count - 1) for c in COVERAGE_COUNTS}
     return tables.coverage.with_columns(
-        **{f"{c}_shown": pl.when(pl.col(c).is_null()).then(None).when(ok).then(pl.col(c).cast(pl.String))
-           .otherwise(pl.lit(f"< {min_count}")) for c, ok in zip(COVERAGE_COUNTS, shown)},
-    ).with_columns(**{c: pl.when(pl.col(f"{c}_shown") != f"< {min_count}").then(c) for c in COVERAGE_COUNTS})
+        **{f"{c}_shown": pl.when(hidden[c]).then(pl.lit(f"< {min_count}")).otherwise(pl.col(c).cast(pl.String))
+           for c in COVERAGE_COUNTS},
+        **{c: pl.when(hidden[c]).then(None).otherwise(c) for c in COVERAGE_COUNTS})
 
 
 def _changes_table(changes: Changes) -> pl.DataFrame:
