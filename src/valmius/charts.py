@@ -26,7 +26,7 @@ def _axis_mmss(title: str, **kw) -> alt.Axis:
     return alt.Axis(title=title, labelExpr=AXIS_MMSS, **kw)
 
 
-def _minutes(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+def with_minutes(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     """Add ``<name>_min`` for each ``<name>_s`` column."""
     return frame.with_columns(**{c.removesuffix("_s") + "_min": pl.col(c) / 60 for c in columns})
 
@@ -124,7 +124,7 @@ def class_trend(points: pl.DataFrame, language: str, title: str) -> alt.FacetCha
                  alt.Tooltip("ci:N", title=text("ci", language)),
                  alt.Tooltip("count:N", title=text("count", language))])
     target = alt.Chart().mark_rule(strokeDash=[6, 3], color="black").encode(y="max(target_min):Q")
-    data = _minutes(points.drop_nulls("median_s"), "median_s", "ci_low_s", "ci_high_s", "target_s")
+    data = with_minutes(points.drop_nulls("median_s"), "median_s", "ci_low_s", "ci_high_s", "target_s")
     return alt.layer(band, line, target, data=data).properties(
         width=260, height=180).facet(
         facet=alt.Facet("risk_class:N", title=text("risk_class", language), sort=list(CLASS_COLOURS)), columns=2,
@@ -141,11 +141,11 @@ def response_ecdf(curve: pl.DataFrame, targets: pl.DataFrame, language: str, tit
                        scale=alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values())))
     x = alt.X("response_min:Q", axis=_axis_mmss(text("response_time", language), tickMinStep=1),
               scale=alt.Scale(nice=False))
-    lines = alt.Chart(_minutes(curve, "response_s")).mark_line(interpolate="step-after").encode(
+    lines = alt.Chart(with_minutes(curve, "response_s")).mark_line(interpolate="step-after").encode(
         x=x, y=alt.Y("share:Q", title=text("share_of_tasks", language), axis=alt.Axis(labelExpr=axis_percent(language)),
                      scale=alt.Scale(domain=[0, 1])),
         color=colour)
-    rules = alt.Chart(_minutes(targets, "target_s")).mark_rule(strokeDash=[6, 3]).encode(x="target_min:Q",
+    rules = alt.Chart(with_minutes(targets, "target_s")).mark_rule(strokeDash=[6, 3]).encode(x="target_min:Q",
                                                                                          color=colour)
     half = alt.Chart(pl.DataFrame({"share": [0.5]})).mark_rule(color="#999999", strokeDash=[2, 2]).encode(y="share:Q")
     return alt.layer(lines, rules, half).properties(width=640, height=280, title=title).configure(font=_FONT)
@@ -159,7 +159,7 @@ def component_bars(parts: pl.DataFrame, language: str, title: str) -> alt.Chart:
     order = parts.sort("group_order")["group"].unique(maintain_order=True).to_list()
     parts = parts.with_columns(part_order=pl.col("part").replace_strict({"erc": 0, "turnout": 1, "travel": 2}))
     labels = [text(p, language) for p in PART_COLOURS]
-    return alt.Chart(_minutes(parts, "median_s")).mark_bar().encode(
+    return alt.Chart(with_minutes(parts, "median_s")).mark_bar().encode(
         y=alt.Y("group:N", sort=order, title=None),
         x=alt.X("median_min:Q", stack="zero", axis=_axis_mmss(text("seconds_median", language), tickMinStep=0.5)),
         color=alt.Color("part_label:N", title=text("part", language),
@@ -179,7 +179,7 @@ def median_change(cells: pl.DataFrame, language: str, title: str) -> alt.LayerCh
     tooltip texts before, after, change.
     """
     order = cells["cell"].to_list()
-    data = _minutes(cells, "before_s", "after_s", "target_s")
+    data = with_minutes(cells, "before_s", "after_s", "target_s")
     long = data.unpivot(index=["cell", "before", "after", "change"], on=["before_min", "after_min"],
                         variable_name="when", value_name="median_min").with_columns(
         when=pl.col("when").replace_strict({"before_min": text("before", language), "after_min": text("after", language)}))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from valmius.charts import CLASS_COLOURS
+from valmius.charts import CLASS_COLOURS, with_minutes
 from valmius.labels import AXIS_MMSS, axis_percent, count_text, mmss, percent
 from valmius.review.labels import text, year_span
 
@@ -27,10 +27,6 @@ _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 _CLASS_SCALE = alt.Scale(domain=list(CLASS_COLOURS), range=list(CLASS_COLOURS.values()))
 _TICKS = 5
 """Ticks of a time axis; its scale is rounded to the same ticks, so that both ends are labelled."""
-
-
-def _minutes(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    return frame.with_columns(**{c.removesuffix("_s") + "_min": pl.col(c) / 60 for c in columns})
 
 
 def _texts(frame: pl.DataFrame, key: str, language: str, **columns: pl.Expr | str) -> pl.DataFrame:
@@ -76,7 +72,7 @@ def median_by_year(yearly: pl.DataFrame, language: str, title: str, level: str, 
 
     ``yearly``: published yearly rows of ``grouping`` risk_class.
     """
-    data = _minutes(yearly.drop_nulls("median_s").with_columns(year=pl.col("year").cast(pl.String),
+    data = with_minutes(yearly.drop_nulls("median_s").with_columns(year=pl.col("year").cast(pl.String),
                                                                 risk_class=pl.col("group_key")),
                     "median_s", "ci_low_s", "ci_high_s", "target_s")
     ci = pl.when(pl.col("ci_low_s").is_not_null()).then(_mmss("ci_low_s") + "–" + _mmss("ci_high_s"))
@@ -141,7 +137,7 @@ def mean_by_year(yearly: pl.DataFrame, national_target_s: int, language: str, ti
 
     ``yearly``: published yearly rows of ``grouping`` all.
     """
-    data = _minutes(yearly.drop_nulls("mean_s").with_columns(
+    data = with_minutes(yearly.drop_nulls("mean_s").with_columns(
         year=pl.col("year").cast(pl.String), mean=_mmss("mean_s"), tasks=_tasks(min_count)), "mean_s")
     data = _texts(data, "mean_description", language, year="year", mean="mean", count="tasks")
     mean_title = text("mean_axis", language)
