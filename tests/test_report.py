@@ -18,7 +18,7 @@ from conftest import table
 from test_flags import AREA_A, SLOW, TOO_FEW, _cell_id, hand_lake  # noqa: F401  (fixture)
 from valmius.cli import main
 from valmius.flags import flag
-from valmius.labels import axis_percent, count_text, mmss, percent, text
+from valmius.labels import axis_percent, count_text, mmss, mmss_expr, percent, text
 from valmius.report import write_report
 from valmius.settings import ReportSettings
 
@@ -205,6 +205,19 @@ def test_cli_report(hand_lake, tmp_path):
 def test_mmss(seconds, text):
     assert mmss(seconds) == text
 
+
+def test_mmss_expr_writes_what_mmss_writes():
+    rng = np.random.default_rng(7)
+    edges = [None, float("nan"), 0.0, 0.4, 0.49999999999999994, 0.5, 1.0, 59.4, 59.5, 60.0, 61.0, 119.5, 359.4,
+             360.5, 3599.5, 3725.0, 86_400.0 * 7, 1e9 + 0.5, 2.0**53 + 2, -0.4, -0.5, -0.6, -1.0, -59.5, -60.0,
+             -61.0, -3725.0, -1e9]
+    values = edges + rng.uniform(-5000, 5000, 2000).tolist() + (rng.integers(-20_000, 20_000, 2000) / 2).tolist()
+    written = pl.DataFrame({"s": values}, schema={"s": pl.Float64}).select(mmss_expr("s"))
+    assert written.columns == ["s"]
+    assert written["s"].to_list() == [mmss(v) for v in values]
+    assert written["s"].to_list()[:3] == ["", "", "0:00"] and mmss(float("nan")) == ""
+    counts = pl.DataFrame({"s": [None, 0, 59, 60, -61, 3725]}, schema={"s": pl.Int64})
+    assert counts.select(mmss_expr("s"))["s"].to_list() == ["", "0:00", "0:59", "1:00", "-1:01", "62:05"]
 
 def test_count_text():
     assert count_text(4, 5) == "< 5" and count_text(5, 5) == "5" and count_text(12345, 5) == "12\u00a0345"

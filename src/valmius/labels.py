@@ -278,9 +278,13 @@ def mmss(seconds: float | None) -> str:
 
 
 def mmss_expr(column: str) -> pl.Expr:
-    """Polars expression of :func:`mmss`: seconds as ``m:ss`` text, null stays null."""
-    whole = (pl.col(column) + 0.5).floor().cast(pl.Int64)
-    return (whole // 60).cast(pl.String) + ":" + (whole % 60).cast(pl.String).str.zfill(2)
+    """Polars expression of :func:`mmss`: the same text for every value (empty for null and NaN), so
+    that a column is written as its values one by one would be."""
+    whole = (pl.col(column).cast(pl.Float64).fill_nan(None) + 0.5).floor()
+    size = whole.abs().cast(pl.Int64)  # whole seconds: exact minutes and seconds also past 2**53
+    sign = pl.when(whole < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return (sign + (size // 60).cast(pl.String) + ":" + (size % 60).cast(pl.String).str.zfill(2)
+            ).fill_null("").alias(column)
 
 
 def percent(share: float | None, language: str) -> str:

@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 
 from valmius.charts import CLASS_COLOURS, with_minutes
-from valmius.labels import AXIS_MMSS, axis_percent, count_text, mmss, percent
+from valmius.labels import AXIS_MMSS, axis_percent, count_text, mmss, mmss_expr, percent
 from valmius.review.labels import text, year_span
 
 _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
@@ -35,10 +35,6 @@ def _texts(frame: pl.DataFrame, key: str, language: str, **columns: pl.Expr | st
     texts = [text(key, language, **{k: row[k] if row[k] is not None else "–" for k in columns})
              for row in named.iter_rows(named=True)]
     return frame.with_columns(pl.Series(key, texts, dtype=pl.String))
-
-
-def _mmss(column: str) -> pl.Expr:
-    return pl.col(column).map_elements(mmss, return_dtype=pl.String)
 
 
 def _tasks(min_count: int) -> pl.Expr:
@@ -75,8 +71,8 @@ def median_by_year(yearly: pl.DataFrame, language: str, title: str, level: str, 
     data = with_minutes(yearly.drop_nulls("median_s").with_columns(year=pl.col("year").cast(pl.String),
                                                                 risk_class=pl.col("group_key")),
                     "median_s", "ci_low_s", "ci_high_s", "target_s")
-    ci = pl.when(pl.col("ci_low_s").is_not_null()).then(_mmss("ci_low_s") + "–" + _mmss("ci_high_s"))
-    data = data.with_columns(median=_mmss("median_s"), ci=ci, target=_mmss("target_s"),
+    ci = pl.when(pl.col("ci_low_s").is_not_null()).then(mmss_expr("ci_low_s") + "–" + mmss_expr("ci_high_s"))
+    data = data.with_columns(median=mmss_expr("median_s"), ci=ci, target=mmss_expr("target_s"),
                              is_target_row=pl.col("year") == pl.col("year").min().over("risk_class"))
     data = _texts(data, "median_description", language, risk_class="risk_class", year="year", median="median",
                   ci="ci", count=_tasks(min_count))
@@ -138,7 +134,7 @@ def mean_by_year(yearly: pl.DataFrame, national_target_s: int, language: str, ti
     ``yearly``: published yearly rows of ``grouping`` all.
     """
     data = with_minutes(yearly.drop_nulls("mean_s").with_columns(
-        year=pl.col("year").cast(pl.String), mean=_mmss("mean_s"), tasks=_tasks(min_count)), "mean_s")
+        year=pl.col("year").cast(pl.String), mean=mmss_expr("mean_s"), tasks=_tasks(min_count)), "mean_s")
     data = _texts(data, "mean_description", language, year="year", mean="mean", count="tasks")
     mean_title = text("mean_axis", language)
     bars = alt.Chart(data).mark_bar(color="#4f6d8f", size=38).encode(
