@@ -18,7 +18,7 @@ from conftest import table
 from test_flags import AREA_A, SLOW, TOO_FEW, _cell_id, hand_lake  # noqa: F401  (fixture)
 from valmius.cli import main
 from valmius.flags import flag
-from valmius.labels import axis_percent, count_text, mmss, mmss_expr, percent, text
+from valmius.labels import axis_percent, count_text, count_text_expr, mmss, mmss_expr, percent, text
 from valmius.report import write_report
 from valmius.settings import ReportSettings
 
@@ -222,6 +222,17 @@ def test_mmss_expr_writes_what_mmss_writes():
 def test_count_text():
     assert count_text(4, 5) == "< 5" and count_text(5, 5) == "5" and count_text(12345, 5) == "12\u00a0345"
     assert count_text(1, 5) == "< 5" and count_text(0, 5) == "0"  # no task picks out no incident
+
+
+@pytest.mark.parametrize("min_count", [1, 2, 5, 10])
+def test_count_text_expr_writes_what_count_text_writes(min_count):
+    # None is a count that published figures (review.tables.published) left out for being under min_count.
+    counts = [0, 1, min_count - 1, min_count, min_count + 1, 999, 1000, 12_345, 1_234_567, 10**12, None]
+    written = pl.DataFrame({"count": counts}, schema={"count": pl.Int64}).select(count_text_expr("count", min_count))
+    assert written["count"].to_list() == [count_text(c, min_count) for c in counts]
+    if min_count == 5:
+        assert written["count"].to_list() == ["0", "< 5", "< 5", "5", "6", "999", "1\u00a0000", "12\u00a0345",
+                                              "1\u00a0234\u00a0567", "1\u00a0000\u00a0000\u00a0000\u00a0000", "< 5"]
 
 
 @pytest.mark.parametrize("language, expected", [("fi", {"0 %", "0,4 %", "1,2 %", "80 %"}),

@@ -294,9 +294,18 @@ def percent(share: float | None, language: str) -> str:
     return f"{round(share * 100)} %" if language == "fi" else f"{round(share * 100)}%"
 
 
-def count_text(count: int, min_count: int) -> str:
-    """A count, or ``< N`` when it is 1 or more but under the smallest count shown (0 is shown)."""
-    return f"< {min_count}" if 0 < count < min_count else f"{count:,}".replace(",", "\u00a0")
+def count_text(count: int | None, min_count: int) -> str:
+    """A count, or ``< N`` when it is 1 or more but under the smallest count shown (0 is shown), or
+    None: a count that published figures have already left out for being under it."""
+    if count is None or 0 < count < min_count:
+        return f"< {min_count}"
+    return f"{count:,}".replace(",", "\u00a0")
+
+
+def count_text_expr(column: str, min_count: int) -> pl.Expr:
+    """Polars expression of :func:`count_text` (null reads ``< N``), for columns of published figures."""
+    return pl.col(column).map_elements(lambda count: count_text(count, min_count), return_dtype=pl.String,
+                                       skip_nulls=False)
 
 
 def municipality_name(code: str | None) -> str:
