@@ -18,7 +18,7 @@ from conftest import table
 from test_flags import AREA_A, SLOW, TOO_FEW, _cell_id, hand_lake  # noqa: F401  (fixture)
 from valmius.cli import main
 from valmius.flags import flag
-from valmius.labels import axis_percent, count_text, mmss, percent, text
+from valmius.labels import axis_percent, count_text, count_text_expr, mmss, mmss_expr, percent, text
 from valmius.report import write_report
 from valmius.settings import ReportSettings
 
@@ -206,9 +206,33 @@ def test_mmss(seconds, text):
     assert mmss(seconds) == text
 
 
+def test_mmss_expr_writes_what_mmss_writes():
+    rng = np.random.default_rng(7)
+    edges = [None, float("nan"), 0.0, 0.4, 0.49999999999999994, 0.5, 1.0, 59.4, 59.5, 60.0, 61.0, 119.5, 359.4,
+             360.5, 3599.5, 3725.0, 86_400.0 * 7, 1e9 + 0.5, 2.0**53 + 2, -0.4, -0.5, -0.6, -1.0, -59.5, -60.0,
+             -61.0, -3725.0, -1e9]
+    values = edges + rng.uniform(-5000, 5000, 2000).tolist() + (rng.integers(-20_000, 20_000, 2000) / 2).tolist()
+    written = pl.DataFrame({"s": values}, schema={"s": pl.Float64}).select(mmss_expr("s"))
+    assert written.columns == ["s"]
+    assert written["s"].to_list() == [mmss(v) for v in values]
+    assert written["s"].to_list()[:3] == ["", "", "0:00"] and mmss(float("nan")) == ""
+    counts = pl.DataFrame({"s": [None, 0, 59, 60, -61, 3725]}, schema={"s": pl.Int64})
+    assert counts.select(mmss_expr("s"))["s"].to_list() == ["", "0:00", "0:59", "1:00", "-1:01", "62:05"]
+
 def test_count_text():
     assert count_text(4, 5) == "< 5" and count_text(5, 5) == "5" and count_text(12345, 5) == "12\u00a0345"
     assert count_text(1, 5) == "< 5" and count_text(0, 5) == "0"  # no task picks out no incident
+
+
+@pytest.mark.parametrize("min_count", [1, 2, 5, 10])
+def test_count_text_expr_writes_what_count_text_writes(min_count):
+    # None is a count that published figures (review.tables.published) left out for being under min_count.
+    counts = [0, 1, min_count - 1, min_count, min_count + 1, 999, 1000, 12_345, 1_234_567, 10**12, None]
+    written = pl.DataFrame({"count": counts}, schema={"count": pl.Int64}).select(count_text_expr("count", min_count))
+    assert written["count"].to_list() == [count_text(c, min_count) for c in counts]
+    if min_count == 5:
+        assert written["count"].to_list() == ["0", "< 5", "< 5", "5", "6", "999", "1\u00a0000", "12\u00a0345",
+                                              "1\u00a0234\u00a0567", "1\u00a0000\u00a0000\u00a0000\u00a0000", "< 5"]
 
 
 @pytest.mark.parametrize("language, expected", [("fi", {"0 %", "0,4 %", "1,2 %", "80 %"}),

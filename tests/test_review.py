@@ -9,6 +9,7 @@ import dataclasses
 import html
 import json
 import math
+import os
 import re
 import shutil
 from collections import defaultdict
@@ -33,6 +34,7 @@ from valmius.definitions import open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.review import write_review
+from valmius.review.changes import place
 from valmius.review.labels import points_words
 from valmius.scorecards import scorecards
 from valmius.settings import PathSettings, ReportSettings, ReviewSettings, Settings, load_settings
@@ -613,6 +615,30 @@ def test_a_review_folder_is_never_overwritten(lake_copy):
     for review in (first, second, third):
         _headers_unique(review.html.read_text())
 
+
+
+def test_a_review_folder_taken_meanwhile_is_passed_over(tmp_path, monkeypatch):
+    # Another review is moved into the first free name between the check and the rename.
+    reports = tmp_path / "reports"
+    (reports / "review-2022-2025-2026-01-15").mkdir(parents=True)
+    work = reports / ".review.tmp"
+    (work / "tables").mkdir(parents=True)
+    rename = os.rename
+
+    def other_review_first(source, target):
+        if Path(target).name == "review-2022-2025-2026-01-15-2":
+            (Path(target) / "tables").mkdir(parents=True, exist_ok=True)
+        rename(source, target)
+
+    monkeypatch.setattr(os, "rename", other_review_first)
+    final = place(work, reports, 2022, 2025, TODAY)
+    assert final.name == "review-2022-2025-2026-01-15-3" and (final / "tables").is_dir() and not work.exists()
+    # Any other failure of the rename is not taken for a name in use.
+    with pytest.raises(FileNotFoundError):
+        place(work, reports, 2022, 2025, TODAY)
+    assert sorted(p.name for p in reports.iterdir()) == ["review-2022-2025-2026-01-15",
+                                                         "review-2022-2025-2026-01-15-2",
+                                                         "review-2022-2025-2026-01-15-3"]
 
 def _quarantine_rows(year: int) -> list[str]:
     """Six incidents whose second unit's row is rejected (on scene before en route) and five whose only

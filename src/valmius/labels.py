@@ -278,9 +278,13 @@ def mmss(seconds: float | None) -> str:
 
 
 def mmss_expr(column: str) -> pl.Expr:
-    """Polars expression of :func:`mmss`: seconds as ``m:ss`` text, null stays null."""
-    whole = (pl.col(column) + 0.5).floor().cast(pl.Int64)
-    return (whole // 60).cast(pl.String) + ":" + (whole % 60).cast(pl.String).str.zfill(2)
+    """Polars expression of :func:`mmss`: the same text for every value (empty for null and NaN), so
+    that a column is written as its values one by one would be."""
+    whole = (pl.col(column).cast(pl.Float64).fill_nan(None) + 0.5).floor()
+    size = whole.abs().cast(pl.Int64)  # whole seconds: exact minutes and seconds also past 2**53
+    sign = pl.when(whole < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return (sign + (size // 60).cast(pl.String) + ":" + (size % 60).cast(pl.String).str.zfill(2)
+            ).fill_null("").alias(column)
 
 
 def percent(share: float | None, language: str) -> str:
@@ -290,9 +294,18 @@ def percent(share: float | None, language: str) -> str:
     return f"{round(share * 100)} %" if language == "fi" else f"{round(share * 100)}%"
 
 
-def count_text(count: int, min_count: int) -> str:
-    """A count, or ``< N`` when it is 1 or more but under the smallest count shown (0 is shown)."""
-    return f"< {min_count}" if 0 < count < min_count else f"{count:,}".replace(",", "\u00a0")
+def count_text(count: int | None, min_count: int) -> str:
+    """A count, or ``< N`` when it is 1 or more but under the smallest count shown (0 is shown), or
+    None: a count that published figures have already left out for being under it."""
+    if count is None or 0 < count < min_count:
+        return f"< {min_count}"
+    return f"{count:,}".replace(",", "\u00a0")
+
+
+def count_text_expr(column: str, min_count: int) -> pl.Expr:
+    """Polars expression of :func:`count_text` (null reads ``< N``), for columns of published figures."""
+    return pl.col(column).map_elements(lambda count: count_text(count, min_count), return_dtype=pl.String,
+                                       skip_nulls=False)
 
 
 def municipality_name(code: str | None) -> str:

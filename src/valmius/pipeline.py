@@ -45,6 +45,7 @@ from valmius.ingest import IngestSummary, ProgressCallback, ingest
 from valmius.lake import new_snapshot, open_lake
 from valmius.mapping import Mapping
 from valmius.measure import MeasureSummary, measure
+from valmius.names import numbered
 from valmius.runs import record_run, runs_after_last
 from valmius.settings import Settings
 
@@ -199,7 +200,8 @@ def _move_done(settings: Settings, paths: list[Path], ingested: IngestSummary) -
             continue
         where = settings.paths.rejected if report.status == "failed" else settings.paths.archive
         where.mkdir(parents=True, exist_ok=True)
-        target = _free_name(where / path.name)
+        names = numbered(path.stem, path.suffix, separator=".", first=1)  # a.csv, a.1.csv, a.2.csv, ...
+        target = next(where / name for name in names if not (where / name).exists())
         if report.status == "failed":
             target.with_name(target.name + ".reason.txt").write_text(
                 f"{path.name} could not be read, so nothing of it is in the lake; moved here from {path.parent}.\n"
@@ -207,16 +209,6 @@ def _move_done(settings: Settings, paths: list[Path], ingested: IngestSummary) -
         shutil.move(path, target)
         moved.setdefault(where.name, []).append(path.name)
     return moved
-
-
-def _free_name(target: Path) -> Path:
-    """``target``, or ``name.1.csv``, ``name.2.csv``... when a file of that name is there already."""
-    n = 0
-    candidate = target
-    while candidate.exists():
-        n += 1
-        candidate = target.with_name(f"{target.stem}.{n}{target.suffix}")
-    return candidate
 
 
 def _record(settings: Settings, night: NightSummary, started_at: datetime, duration_s: float) -> int:

@@ -28,6 +28,7 @@ from valmius import charts, gis
 from valmius.grid import grid_at
 from valmius.labels import count_text, day_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, write_atomically
+from valmius.names import numbered
 from valmius.definitions import current
 from valmius.pages import chart_div, chart_specs, escape, html_page, stamped, table_html
 from valmius.report import municipality_borders
@@ -80,15 +81,12 @@ def write_scenario_report(result: ScenarioResult, settings: Settings, snapshot: 
 def _free_stem(folder: Path, name: str) -> tuple[str, Path | None]:
     """``name``, or ``name-2``, ``name-3``, ... when a page or table of that name is in ``folder``
     already; and the newest earlier page of the name (None when there is none)."""
-    def taken(stem: str) -> bool:
-        return any((folder / f"{stem}{end}").exists() for end in (".html", "-cells.csv", "-areas.csv"))
-
-    stem, number, earlier = name, 1, None
-    while taken(stem):
-        earlier = folder / f"{stem}.html" if (folder / f"{stem}.html").exists() else earlier
-        number += 1
-        stem = f"{name}-{number}"
-    return stem, earlier
+    earlier = None
+    for stem in numbered(name):
+        if not any((folder / f"{stem}{end}").exists() for end in (".html", "-cells.csv", "-areas.csv")):
+            return stem, earlier
+        if (folder / f"{stem}.html").exists():
+            earlier = folder / f"{stem}.html"
 
 
 def _title(result: ScenarioResult, lang: str) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from valmius.errors import ReviewError
+from valmius.names import numbered
 from valmius.review.tables import YEARLY_COLUMNS, ReviewTables
 from valmius.definitions import document, flat_rules
 from valmius.settings import Settings
@@ -31,26 +32,29 @@ FOLDER_NAME = re.compile(r"^review-(\d{4})-(\d{4})-(\d{4}-\d{2}-\d{2})(?:-(\d+))
 _COMPARED = ("count", "count_shown", "median_s", "share_within_target", "mean_s")
 
 
-def folder_name(first_year: int, last_year: int, made_on: date, number: int = 1) -> str:
-    """``review-<first>-<last>-<made on>``, with ``-<number>`` from the second review of the day on."""
-    name = f"review-{first_year}-{last_year}-{made_on.isoformat()}"
-    return name if number == 1 else f"{name}-{number}"
+def folder_name(first_year: int, last_year: int, made_on: date) -> str:
+    """``review-<first>-<last>-<made on>``: the review's folder, or the first name tried for it (:func:`place`)."""
+    return f"review-{first_year}-{last_year}-{made_on.isoformat()}"
 
 
 def place(work: Path, reports: Path, first_year: int, last_year: int, made_on: date) -> Path:
     """Move the finished folder ``work`` to the first free review folder name of the period and day
-    (never over an existing review, also when another review takes a name meanwhile) and return it."""
-    number = 1
-    while True:
-        final = reports / folder_name(first_year, last_year, made_on, number)
-        if not final.exists():
-            try:
-                os.rename(work, final)  # refuses an existing folder with files in it
-                return final
-            except OSError:
-                if not final.exists():
-                    raise
-        number += 1
+    (``-2``, ``-3``, ... after the first: never over an existing review, also when another review
+    takes a name meanwhile) and return it."""
+    def moved_to(final: Path) -> bool:
+        """Whether ``work`` was renamed to ``final``; not when a review of that name is there already."""
+        if final.exists():
+            return False
+        try:
+            os.rename(work, final)  # refuses an existing folder with files in it
+        except OSError:
+            if final.exists():  # another review took the name meanwhile
+                return False
+            raise
+        return True
+
+    names = numbered(folder_name(first_year, last_year, made_on))
+    return next(reports / name for name in names if moved_to(reports / name))
 
 
 def manifest_settings(settings: Settings) -> dict[str, object]:

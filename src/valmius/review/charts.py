@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 
 from valmius.charts import CLASS_COLOURS, with_minutes
-from valmius.labels import AXIS_MMSS, axis_percent, count_text, mmss, percent
+from valmius.labels import AXIS_MMSS, axis_percent, count_text_expr, mmss, mmss_expr, percent
 from valmius.review.labels import text, year_span
 
 _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
@@ -35,16 +35,6 @@ def _texts(frame: pl.DataFrame, key: str, language: str, **columns: pl.Expr | st
     texts = [text(key, language, **{k: row[k] if row[k] is not None else "–" for k in columns})
              for row in named.iter_rows(named=True)]
     return frame.with_columns(pl.Series(key, texts, dtype=pl.String))
-
-
-def _mmss(column: str) -> pl.Expr:
-    return pl.col(column).map_elements(mmss, return_dtype=pl.String)
-
-
-def _tasks(min_count: int) -> pl.Expr:
-    """The count as the page shows it (``< N`` when suppressed)."""
-    return (pl.when(pl.col("count").is_null()).then(pl.lit(f"< {min_count}"))
-            .otherwise(pl.col("count").map_elements(lambda n: count_text(n, min_count), return_dtype=pl.String)))
 
 
 def _finish(chart: alt.TopLevelMixin, title: str, data: pl.DataFrame, y_title: str, language: str) -> alt.TopLevelMixin:
@@ -75,11 +65,11 @@ def median_by_year(yearly: pl.DataFrame, language: str, title: str, level: str, 
     data = with_minutes(yearly.drop_nulls("median_s").with_columns(year=pl.col("year").cast(pl.String),
                                                                 risk_class=pl.col("group_key")),
                     "median_s", "ci_low_s", "ci_high_s", "target_s")
-    ci = pl.when(pl.col("ci_low_s").is_not_null()).then(_mmss("ci_low_s") + "–" + _mmss("ci_high_s"))
-    data = data.with_columns(median=_mmss("median_s"), ci=ci, target=_mmss("target_s"),
+    ci = pl.when(pl.col("ci_low_s").is_not_null()).then(mmss_expr("ci_low_s") + "–" + mmss_expr("ci_high_s"))
+    data = data.with_columns(median=mmss_expr("median_s"), ci=ci, target=mmss_expr("target_s"),
                              is_target_row=pl.col("year") == pl.col("year").min().over("risk_class"))
     data = _texts(data, "median_description", language, risk_class="risk_class", year="year", median="median",
-                  ci="ci", count=_tasks(min_count))
+                  ci="ci", count=count_text_expr("count", min_count))
     data = _texts(data, "interval_description", language, risk_class="risk_class", year="year", ci="ci")
     data = _texts(data, "target_description", language, risk_class="risk_class", target="target")
     colour = alt.Color("risk_class:N", title=text("risk_class", language), legend=None, scale=_CLASS_SCALE)
@@ -112,7 +102,7 @@ def share_by_year(yearly: pl.DataFrame, language: str, title: str, min_count: in
         year=pl.col("year").cast(pl.String), risk_class=pl.col("group_key"),
         share=pl.col("share_within_target").map_elements(lambda s: percent(s, language), return_dtype=pl.String))
     data = _texts(data, "share_description", language, risk_class="risk_class", year="year", share="share",
-                  count=_tasks(min_count))
+                  count=count_text_expr("count", min_count))
     share_title = text("share", language)
     colour = alt.Color("risk_class:N", title=text("risk_class", language), scale=_CLASS_SCALE)
     y = alt.Y("share_within_target:Q", title=share_title, scale=alt.Scale(domain=[0, 1]),
@@ -138,7 +128,8 @@ def mean_by_year(yearly: pl.DataFrame, national_target_s: int, language: str, ti
     ``yearly``: published yearly rows of ``grouping`` all.
     """
     data = with_minutes(yearly.drop_nulls("mean_s").with_columns(
-        year=pl.col("year").cast(pl.String), mean=_mmss("mean_s"), tasks=_tasks(min_count)), "mean_s")
+        year=pl.col("year").cast(pl.String), mean=mmss_expr("mean_s"), tasks=count_text_expr("count", min_count)),
+        "mean_s")
     data = _texts(data, "mean_description", language, year="year", mean="mean", count="tasks")
     mean_title = text("mean_axis", language)
     bars = alt.Chart(data).mark_bar(color="#4f6d8f", size=38).encode(

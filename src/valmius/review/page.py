@@ -43,10 +43,6 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _count(count: int | None, p: PageInput) -> str:
-    return f"< {p.min_count}" if count is None else count_text(count, p.min_count)
-
-
 def _table(headers: list[str], rows: list[list[Cell | str]], title: str | None = None, note: str | None = None,
            level: str = "h3") -> str:
     if not rows:
@@ -97,7 +93,7 @@ def _classes_table(p: PageInput) -> str:
         for figures in frame.filter(pl.col("group_key") == risk_class).sort("year").iter_rows(named=True):
             follows = previous is not None and previous["year"] == figures["year"] - 1
             deciding = _verdict(p, figures["is_over_target"], risk_class, figures["count"])
-            rows.append([risk_class, str(figures["year"]), _count(figures["count"], p),
+            rows.append([risk_class, str(figures["year"]), count_text(figures["count"], p.min_count),
                          (mmss(figures["median_s"]) or "–", deciding[1]), ci_text(figures),
                          _target(p, risk_class, figures["target_s"]), percent(figures["share_within_target"], p.lang),
                          mmss(figures["mean_s"]),
@@ -115,7 +111,7 @@ def _national_table(p: PageInput) -> str:
                p.t("meets_national")]
     rows = []
     for figures in p.yearly.filter(pl.col("grouping") == "all").sort("year").iter_rows(named=True):
-        rows.append([str(figures["year"]), _count(figures["count"], p), mmss(figures["mean_s"]),
+        rows.append([str(figures["year"]), count_text(figures["count"], p.min_count), mmss(figures["mean_s"]),
                      mmss(figures["median_s"]), percent(figures["share_within_target"], p.lang),
                      mmss(figures["national_target_s"]),
                      _verdict(p, figures["is_over_national_target"], None, figures["count"])])
@@ -164,8 +160,8 @@ def _areas_table(p: PageInput) -> str:
     rows = []
     for area in p.areas.sort("area_id").iter_rows(named=True):
         rows.append([str(area["area_id"]), area["risk_class"], municipality_name(area["municipality_code"]),
-                     area["station_id"] or "", str(area["cells"]), _count(area["count"], p), mmss(area["median_s"]),
-                     ci_text(area), percent(area["share_within_target"], p.lang),
+                     area["station_id"] or "", str(area["cells"]), count_text(area["count"], p.min_count),
+                     mmss(area["median_s"]), ci_text(area), percent(area["share_within_target"], p.lang),
                      p.t(area["confidence"]) if area["confidence"] else "",
                      p.t(area["main_delay"]) if area["main_delay"] else ""])
     end = day_text(date(p.tables.last_year, 12, 31))
@@ -272,7 +268,8 @@ def _changes_section(p: PageInput) -> str:
     rows = []
     for figures in changes.since_previous.iter_rows(named=True):
         group = p.t("all_tasks") if figures["grouping"] == "all" else figures["group_key"]
-        rows.append([group, str(figures["year"]), _count(figures["count_before"], p), _count(figures["count"], p),
+        rows.append([group, str(figures["year"]), count_text(figures["count_before"], p.min_count),
+                     count_text(figures["count"], p.min_count),
                      *_then_now(p, figures, ("median", "share", "mean"))])
     parts.append(_table(headers, rows, p.t("revisions_title")))
     return "".join(parts)
@@ -285,7 +282,7 @@ def _coverage_table(p: PageInput) -> str:
                p.t("first_day"), p.t("last_day")]
 
     def shown(count: int | None) -> str:
-        return "" if count is None else "0" if count == 0 else _count(count if count >= p.min_count else None, p)
+        return "" if count is None else count_text(count, p.min_count)
 
     rows = []
     for figures in p.tables.coverage.iter_rows(named=True):
