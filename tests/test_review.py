@@ -493,6 +493,19 @@ def test_what_changed_since_the_previous_review(lake_copy, tmp_path):
         third.html.read_text()
 
 
+def test_a_year_the_previous_review_had_no_row_for_reads_as_absent(lake_copy):
+    first = write_review(lake_copy, first_year=2022, last_year=2024, today=date(2025, 1, 10))
+    yearly_path = first.folder / "tables" / "yearly.csv"
+    yearly = pl.read_csv(yearly_path, infer_schema=False)  # as if class IV had no task in 2024 then
+    yearly.filter(~((pl.col("group_key") == "IV") & (pl.col("year") == "2024"))).write_csv(yearly_path)
+    second = write_review(lake_copy, first_year=2023, last_year=2025, today=date(2026, 1, 10))
+    headers, rows = _table_after(second.html.read_text(), "Samat vuodet kummassakin seurannassa")
+    then, now = headers.index("Tehtäviä (silloin)"), headers.index("Tehtäviä (nyt)")
+    by_group_year = {(row[0][0], row[1][0]): row for row in rows}
+    assert by_group_year[("IV", "2024")][then][0] == "–" and by_group_year[("IV", "2024")][now][0] == "5"
+    assert by_group_year[("IV", "2023")][then][0] == by_group_year[("IV", "2023")][now][0] != "–"  # in both
+
+
 def test_damaged_or_wrong_earlier_review(lake_copy):
     first = write_review(lake_copy, first_year=2022, last_year=2024, today=date(2025, 1, 10))
     (first.folder / "tables" / "yearly.csv").unlink()

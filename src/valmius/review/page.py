@@ -268,11 +268,18 @@ def _changes_section(p: PageInput) -> str:
     rows = []
     for figures in changes.since_previous.iter_rows(named=True):
         group = p.t("all_tasks") if figures["grouping"] == "all" else figures["group_key"]
-        rows.append([group, str(figures["year"]), count_text(figures["count_before"], p.min_count),
-                     count_text(figures["count"], p.min_count),
+        rows.append([group, str(figures["year"]), _count_in(p, figures, "_before"), _count_in(p, figures, ""),
                      *_then_now(p, figures, ("median", "share", "mean"))])
     parts.append(_table(headers, rows, p.t("revisions_title")))
     return "".join(parts)
+
+
+def _count_in(p: PageInput, figures: dict, review: str) -> str:
+    """The count of one review (``review``: the suffix of its columns) as that review showed it, or
+    "–" where it had no such row (a class without tasks that year then): "< N" would say it had some."""
+    if figures[f"count_shown{review}"] is None:
+        return "–"
+    return count_text(figures[f"count{review}"], p.min_count)
 
 
 def _coverage_table(p: PageInput) -> str:
