@@ -35,6 +35,7 @@ from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.review import write_review
 from valmius.review.changes import place
+from valmius.review.charts import mean_by_year, median_by_year, share_by_year
 from valmius.review.labels import points_words
 from valmius.scorecards import scorecards
 from valmius.settings import PathSettings, ReportSettings, ReviewSettings, Settings, load_settings
@@ -951,3 +952,20 @@ def test_review_in_a_real_browser_offline(lake_copy, tmp_path):
     page = result.html.read_text()
     body = re.sub(r"<script.*?</script>", "", page, flags=re.S)
     assert body.count("<table>") == body.count("<div class='scroll'><table>") > 0
+
+
+def test_chart_tooltips_and_descriptions_write_counts_as_the_tables_do():
+    yearly = pl.DataFrame({
+        "grouping": ["risk_class"] * 2, "group_key": ["II", "II"], "year": [2024, 2025],
+        "count": [12_345, None], "count_shown": ["12345", "< 5"], "median_s": [500.0, 520.0],
+        "ci_low_s": [490.0, 400.0], "ci_high_s": [510.0, 600.0], "target_s": [600, 600],
+        "share_within_target": [0.7, 0.6], "mean_s": [530.0, 540.0]})
+    charts = [median_by_year(yearly, "fi", "t", "95 %", 5), share_by_year(yearly, "fi", "t", 5),
+              mean_by_year(yearly.with_columns(grouping=pl.lit("all")), 560, "fi", "t", 5)]
+    for chart in charts:
+        spec = json.dumps(chart.to_dict(), ensure_ascii=False)
+        assert '"field": "tasks"' in spec and "count_shown" not in spec.split('"datasets"')[0]
+        values = [row for data in chart.to_dict()["datasets"].values() for row in data if "tasks" in row]
+        assert sorted(row["tasks"] for row in values) == ["12\u00a0345", "< 5"]
+        descriptions = " ".join(str(v) for row in values for k, v in row.items() if k.endswith("description"))
+        assert "12\u00a0345" in descriptions and "12345" not in descriptions

@@ -67,16 +67,16 @@ def median_by_year(yearly: pl.DataFrame, language: str, title: str, level: str, 
                     "median_s", "ci_low_s", "ci_high_s", "target_s")
     ci = pl.when(pl.col("ci_low_s").is_not_null()).then(mmss_expr("ci_low_s") + "–" + mmss_expr("ci_high_s"))
     data = data.with_columns(median=mmss_expr("median_s"), ci=ci, target=mmss_expr("target_s"),
-                             is_target_row=pl.col("year") == pl.col("year").min().over("risk_class"))
+                             tasks=count_text_expr("count", min_count), is_target_row=pl.col("year") == pl.col("year").min().over("risk_class"))
     data = _texts(data, "median_description", language, risk_class="risk_class", year="year", median="median",
-                  ci="ci", count=count_text_expr("count", min_count))
+                  ci="ci", count="tasks")
     data = _texts(data, "interval_description", language, risk_class="risk_class", year="year", ci="ci")
     data = _texts(data, "target_description", language, risk_class="risk_class", target="target")
     colour = alt.Color("risk_class:N", title=text("risk_class", language), legend=None, scale=_CLASS_SCALE)
     tooltip = [alt.Tooltip("year:O", title=text("year", language)),
                alt.Tooltip("median:N", title=text("median", language)),
                alt.Tooltip("ci:N", title=text("ci_level", language, level=level)),
-               alt.Tooltip("count_shown:N", title=text("count", language))]
+               alt.Tooltip("tasks:N", title=text("count", language))]
     axis_title = text("response_time", language)
     base = alt.Chart().encode(x=_year_axis(language))
     bars = base.mark_rule(strokeWidth=2).encode(
@@ -100,9 +100,10 @@ def share_by_year(yearly: pl.DataFrame, language: str, title: str, min_count: in
     """
     data = yearly.drop_nulls("share_within_target").with_columns(
         year=pl.col("year").cast(pl.String), risk_class=pl.col("group_key"),
-        share=pl.col("share_within_target").map_elements(lambda s: percent(s, language), return_dtype=pl.String))
+        share=pl.col("share_within_target").map_elements(lambda s: percent(s, language), return_dtype=pl.String),
+        tasks=count_text_expr("count", min_count))
     data = _texts(data, "share_description", language, risk_class="risk_class", year="year", share="share",
-                  count=count_text_expr("count", min_count))
+                  count="tasks")
     share_title = text("share", language)
     colour = alt.Color("risk_class:N", title=text("risk_class", language), scale=_CLASS_SCALE)
     y = alt.Y("share_within_target:Q", title=share_title, scale=alt.Scale(domain=[0, 1]),
@@ -113,7 +114,7 @@ def share_by_year(yearly: pl.DataFrame, language: str, title: str, min_count: in
         tooltip=[alt.Tooltip("year:O", title=text("year", language)),
                  alt.Tooltip("risk_class:N", title=text("risk_class", language)),
                  alt.Tooltip("share:N", title=share_title),
-                 alt.Tooltip("count_shown:N", title=text("count", language))])
+                 alt.Tooltip("tasks:N", title=text("count", language))])
     half = pl.DataFrame({"share": [0.5], "description": [text("half_description", language)]})
     rule = alt.Chart(half).mark_rule(color="#555555", strokeDash=[4, 3]).encode(
         y=alt.Y("share:Q", title=share_title), description="description:N")
