@@ -454,8 +454,8 @@ def test_the_readme_lists_every_query():
 
 
 def test_a_query_on_a_fresh_catalog_loads_no_numba():
-    """Ad-hoc SQL starts fast: the SQL module and the catalog load Numba's kernels only to write the
-    catalog afresh (the confidence-rank macro), not to open it."""
+    """Ad-hoc SQL starts fast: the SQL module and the catalog load no Numba, to open the catalog or to
+    write it afresh (test_catalog.py runs valmius catalog)."""
     code = "import sys, valmius.sql; print(sorted(m for m in ('numba', 'valmius.transform') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
