@@ -4,10 +4,12 @@ computed independently in Polars or by the rolling engine; writes are refused; e
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import duckdb
@@ -19,7 +21,7 @@ from click.testing import CliRunner
 from conftest import IGNORE_TRASH, table
 from valmius.cli import EXIT_ERROR, EXIT_OK, main
 from valmius.grid import grid_status
-from valmius.sql import QueryError, read_query, run_query
+from valmius.sql import QueryError, query_library, read_query, run_query
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 QUERY_FILES = sorted(QUERIES.glob("*.sql"))
@@ -388,6 +390,48 @@ def test_ready_queries_are_listed_and_run_by_name(project, monkeypatch, tmp_path
     assert "queries/nope.sql: query file not found" in _cli(project, "sql", "queries/nope.sql").output  # a path is a path
 
 
+def test_a_wheel_carries_every_module_and_the_query_library(monkeypatch):
+    """What setuptools builds from pyproject.toml (its build_py, which fills the wheel): every module
+    of src/valmius, and queries/*.sql as valmius/queries, with no network and no build."""
+    Distribution = pytest.importorskip("setuptools.dist").Distribution
+    root = QUERIES.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    monkeypatch.chdir(root)  # the configuration's folders are relative to the project's
+    build_py = Distribution({"name": "valmius", "script_name": "pyproject.toml", "package_dir": config["package-dir"],
+                             "packages": config["packages"], "package_data": config["package-data"]}).get_command_obj("build_py")
+    build_py.ensure_finalized()
+    built = {Path(p).relative_to(build_py.build_lib).as_posix() for p in build_py.get_outputs(include_bytecode=False)}
+    assert sorted(p for p in built if p.startswith("valmius/queries/")) == [f"valmius/queries/{p.name}" for p in QUERY_FILES]
+    modules = {p.relative_to(root / "src").as_posix() for p in (root / "src" / "valmius").rglob("*.py")}
+    assert not modules - built, f"list their packages in pyproject.toml's [tool.setuptools] packages: {sorted(modules - built)}"
+
+
+def test_an_installed_package_runs_its_own_copy_of_the_query_library(tmp_path):
+    """Installed from a wheel, with no repository around it, the ready queries are the package's."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(QUERIES.parent / "src" / "valmius", site / "valmius", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(QUERIES, site / "valmius" / "queries")
+    code = ("from pathlib import Path; from valmius.sql import QUERY_LIBRARY, find_query; from valmius.cli import main; "
+            "print(QUERY_LIBRARY); print(find_query(Path('class_i_by_month'))); main(['sql', '--list'])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)},
+                          capture_output=True, text=True, check=True)
+    library, found, listed = done.stdout.split("\n", 2)
+    assert (library, found) == (str(site / "valmius" / "queries"), str(site / "valmius" / "queries" / "class_i_by_month.sql"))
+    assert [line for line in listed.splitlines() if not line.startswith(" ")] == [p.stem for p in QUERY_FILES]
+
+
+def test_the_repositorys_query_library_comes_before_the_installed_packages(tmp_path):
+    repository, installed = tmp_path / "queries", tmp_path / "valmius" / "queries"
+    assert query_library(repository, installed) == installed  # neither holds queries: where an install has them
+    installed.mkdir(parents=True)
+    (installed / "a.sql").write_text("SELECT 1")
+    assert query_library(repository, installed) == installed
+    repository.mkdir()
+    assert query_library(repository, installed) == installed  # an empty folder is no library
+    (repository / "a.sql").write_text("SELECT 2")
+    assert query_library(repository, installed) == repository
+
+
 def test_help_and_catalog_commands(project):
     help_text = _cli(project, "sql", "--help").output
     assert "Example" in help_text and "valmius sql queries/class_i_by_month.sql --param year=2025" in help_text
@@ -410,8 +454,8 @@ def test_the_readme_lists_every_query():
 
 
 def test_a_query_on_a_fresh_catalog_loads_no_numba():
-    """Ad-hoc SQL starts fast: the SQL module and the catalog load Numba's kernels only to write the
-    catalog afresh (the confidence-rank macro), not to open it."""
+    """Ad-hoc SQL starts fast: the SQL module and the catalog load no Numba, to open the catalog or to
+    write it afresh (test_catalog.py runs valmius catalog)."""
     code = "import sys, valmius.sql; print(sorted(m for m in ('numba', 'valmius.transform') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -31,10 +31,10 @@ month (``valmius.scorecards``).
 - ``median_ci_rank(n)``, ``median_ci_low(x)``, ``median_ci_high(x)``: the distribution-free
   confidence interval of the median at ``windows.ci_level``, from order statistics: the k-th
   smallest and k-th largest value, with k from the binomial distribution exactly as the rolling
-  engine computes it (``valmius.rolling.ci_ranks``) for up to ``CI_RANKS_EXACT_UP_TO`` values, from
-  the normal approximation ``floor((n + 1 - z sqrt(n)) / 2)`` beyond (which equals the exact rank
-  for 99.95 % of counts up to a million, and is one lower for the rest). Null when the count is
-  too small to reach the level (5 or fewer values at 95 %).
+  engine computes it (``valmius.median_ci``, here without Numba) for up to ``CI_RANKS_EXACT_UP_TO``
+  values, from the normal approximation ``floor((n + 1 - z sqrt(n)) / 2)`` beyond (which equals the
+  exact rank for 99.95 % of counts up to a million, and is one lower for the rest). Null when the
+  count is too small to reach the level (5 or fewer values at 95 %).
 - ``local_time(ts)``: a UTC time as local wall-clock time (``time.zone``), a plain TIMESTAMP.
 - ``local_midnight(day)``: the instant at which a local day begins.
 - ``trailing_window()``: the trailing window's length (``windows.trailing_days``) as an exact
@@ -71,6 +71,7 @@ from valmius.columns import TABLES, UTC_TIME, Column, Table
 from valmius.errors import ValmiusError
 from valmius.definitions import open_results
 from valmius.lake import CURRENT, DEFINITION_KEY, Snapshot, fsync_path
+from valmius.median_ci import ci_ranks
 from valmius import scorecards
 from valmius.settings import RISK_CLASSES, Settings
 
@@ -239,8 +240,6 @@ def macro_sql(settings: Settings) -> list[str]:
 
 def _ci_rank_macro(level: float) -> str:
     """``median_ci_rank(n)``: the normal approximation plus the counts where the exact rank is one higher."""
-    from valmius.rolling import ci_ranks  # here: a query on a fresh catalog then loads no Numba (0.8 -> 0.55 s)
-
     n_max = CI_RANKS_EXACT_UP_TO
     exact = ci_ranks(level, n_max)
     z = NormalDist().inv_cdf((1 + level) / 2)

@@ -43,11 +43,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from functools import cached_property, lru_cache
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from valmius import median_ci
 from valmius.kernels import rolling as kernels
 
 STATISTICS = ("count", "median", "ci_low", "ci_high", "mean", "p90", "share_within")
@@ -63,7 +64,6 @@ _WINDOW_TEXT = re.compile(r"\s*(\d+)\s*(w|d|h|min|s)\s*")
 # Whole-number values are counted directly when their range is at most this many slots (and not
 # much larger than the data); wider ranges are ranked.
 _DIRECT_SLOTS = 1 << 22
-_EXACT_CI_N = 256
 _THREADED_ROWS = 200_000
 _BUCKET_BITS = 8
 _NO_HITS = np.zeros(0, dtype=np.int8)
@@ -392,44 +392,10 @@ def rolling_median(values, times, groups=None, window: str | timedelta | np.time
     return rows.to_input_order(medians, rows.payloads.view(np.float64))
 
 
-@lru_cache(maxsize=8)
-def _exact_ci_ranks(level_text: str) -> tuple[list[int], int, float, float, float]:
-    """k(n) for n <= 256 by integer arithmetic, and the binomial state at n = 256 to continue from."""
-    alpha = 1 - Fraction(level_text)
-    ks = []
-    state = (0, 0.0, 0.0, 0.0)
-    for n in range(_EXACT_CI_N + 1):
-        # P(X <= j) <= alpha/2  <=>  2 * sum_{i<=j} C(n, i) <= alpha * 2^n
-        limit = alpha * 2**n
-        total = 0
-        term = 1
-        j = -1
-        while 2 * (total + term) <= limit:
-            total += term
-            j += 1
-            term = term * (n - j) // (j + 1)
-        ks.append(j + 1)
-        if n == _EXACT_CI_N:
-            pmf_j = math.comb(n, j) / 2**n if j >= 0 else 0.0
-            state = (j, total / 2**n, pmf_j, term / 2**n)
-    return ks, *state
-
-
-def _check_level(level: float) -> None:
-    if not (isinstance(level, (float, int, np.floating)) and 0 < level < 1):
-        raise ValueError(f"level {level!r} must be a number between 0 and 1 (exclusive), e.g. 0.95")
-
-
 def ci_ranks(level: float, n_max: int) -> np.ndarray:
-    """k(n) for n = 0..n_max: the median's interval is (x(k), x(n - k + 1)); k = 0 means no interval."""
-    _check_level(level)
-    ks, j, f, pmf0, pmf1 = _exact_ci_ranks(str(float(level)))
-    if n_max <= _EXACT_CI_N:
-        return np.array(ks[: n_max + 1], dtype=np.int64)
-    half_alpha = float((1 - Fraction(str(float(level)))) / 2)
-    out = kernels.ci_ranks(n_max, half_alpha, _EXACT_CI_N, j, f, pmf0, pmf1)
-    out[:_EXACT_CI_N] = ks[:_EXACT_CI_N]
-    return out
+    """k(n) for n = 0..n_max: the median's interval is (x(k), x(n - k + 1)); k = 0 means no interval
+    (``valmius.median_ci.ci_ranks``, with the recurrence beyond n = 256 compiled)."""
+    return median_ci.ci_ranks(level, n_max, kernels.ci_ranks)
 
 
 def _hits(within_target, n: int) -> np.ndarray:
@@ -505,7 +471,7 @@ def _sweep(values, times, groups, window, at, within_target, level: float,
     groups = _check_groups(groups, n)
     length = _window_units(window, unit_seconds)
     hits = _hits(within_target, n)
-    _check_level(level)
+    median_ci.check_level(level)
     no_at = np.zeros(0, dtype=np.int64)
     if n == 0:
         at_out = {"group": (no_at if groups is None else groups[:0]), "at": (no_at if at is None else np.asarray(at)[:0])}

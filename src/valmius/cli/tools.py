@@ -145,8 +145,8 @@ def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | Non
     if list_queries:
         queries = library_queries()
         if not queries:
-            raise QueryError(f"{QUERY_LIBRARY}: no ready queries there (they are in queries/ of a clone of the "
-                             "repository); give a query file or -c SQL")
+            raise QueryError(f"{QUERY_LIBRARY}: no ready queries there (a clone of the repository has them in "
+                             "queries/, an installed valmius in valmius/queries); give a query file or -c SQL")
         for query in queries:
             click.echo(f"{query.path.stem}\n  {query.question}")
             for parameter in query.parameters.values():

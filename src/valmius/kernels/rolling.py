@@ -28,6 +28,8 @@ import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
+from valmius.median_ci import ranks_beyond
+
 _ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ONE = np.uint64(1)
 _SIX = np.uint64(6)
@@ -146,34 +148,9 @@ def _slot_after(counts, bits, offsets, p, below, rank):
     return _next_occupied(bits, offsets, p + 1)
 
 
-@numba.njit(cache=True, nogil=True)
-def ci_ranks(n_max, half_alpha, n0, j0, f0, pmf0, pmf1):
-    """k(n) for n = n0..n_max: the largest k with P(Binomial(n, 1/2) <= k - 1) <= half_alpha.
-
-    Continues from an exactly computed state at ``n0``: ``j0 = k(n0) - 1``, ``f0`` = P(X <= j0),
-    ``pmf0`` = P(X = j0), ``pmf1`` = P(X = j0 + 1) (0 where j0 = -1). Uses
-    P_{n+1}(X <= j) = P_n(X <= j) - P_n(X = j) / 2; k grows by at most one per step. Entries
-    below ``n0`` are left 0 for the caller to fill.
-    """
-    out = np.zeros(n_max + 1, dtype=np.int64)
-    j = j0
-    f = f0
-    p0 = pmf0
-    p1 = pmf1
-    if n0 <= n_max:
-        out[n0] = j + 1
-    for n in range(n0, n_max):
-        f -= p0 / 2
-        if j >= 0:
-            p0 = p0 * (n + 1) / (2 * (n + 1 - j))
-        p1 = p1 * (n + 1) / (2 * (n - j))
-        while f + p1 <= half_alpha:
-            j += 1
-            f += p1
-            p0 = p1
-            p1 = p1 * (n + 1 - j) / (j + 1)
-        out[n + 1] = j + 1
-    return out
+# The interval ranks' recurrence is plain Python beside the exact ranks it continues, so that the
+# catalog runs it without loading Numba; compiled here for the engine (its cache follows that file).
+ci_ranks = numba.njit(cache=True, nogil=True)(ranks_beyond)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
