@@ -31,6 +31,17 @@ def test_every_command_has_help_with_an_example(run, command):
     assert result.exit_code == 0 and "Example" in result.output
 
 
+def test_the_nightly_runs_earlier_name_works_but_is_not_listed(run, tmp_path):
+    commands = [line.split()[0] for line in run("--help").output.split("Commands:", 1)[1].splitlines()
+                if line.startswith("  ") and not line.startswith("   ")]
+    assert "nightly" in commands and "run" not in commands
+    (tmp_path / "inbox").mkdir()
+    write_fi(tmp_path / "inbox" / "night.csv", [fi_row()])
+    result = run("run", "--format", "fi-erc", "--quiet", "--no-report")
+    assert result.exit_code == EXIT_OK and "night.csv" in result.output
+    assert (tmp_path / "archive" / "night.csv").is_file()
+
+
 def test_ingest_exit_codes_and_summary(run, tmp_path):
     clean = write_fi(tmp_path / "clean.csv", [fi_row()])
     dirty = write_fi(tmp_path / "dirty.csv", [fi_row(incident="2"), fi_row(incident="3", urgency="Q")])

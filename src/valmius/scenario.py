@@ -223,7 +223,7 @@ def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[st
     evaluated_at = evaluation_time(snapshot, settings, at)
     if evaluated_at is None:
         raise ScenarioError(f"{settings.lake_path}: the lake has no measured urgent tasks yet; run valmius measure "
-                            "(or valmius run) first")
+                            "(or valmius nightly) first")
     stations = read_stations(settings)
     if change.to_m is not None:
         if stations is None:

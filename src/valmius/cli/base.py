@@ -50,7 +50,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
       valmius ingest exports/*.csv --format fi-erc
       valmius grid import risk_grid_2025.csv --year 2025
       valmius measure
-      valmius sql queries/class_i_by_month.sql
+      valmius sql class_i_by_month
       valmius schema
     """
     ctx.obj = config
