@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from conftest import IGNORE_TRASH, table
 from valmius.cli import EXIT_ERROR, EXIT_OK, main
 from valmius.grid import grid_status
-from valmius.sql import QueryError, query_library, read_query, run_query
+from valmius.sql import QUERY_LIBRARY, QueryError, read_query, run_query
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 QUERY_FILES = sorted(QUERIES.glob("*.sql"))
@@ -390,27 +390,38 @@ def test_ready_queries_are_listed_and_run_by_name(project, monkeypatch, tmp_path
     assert "queries/nope.sql: query file not found" in _cli(project, "sql", "queries/nope.sql").output  # a path is a path
 
 
-def test_a_wheel_carries_every_module_and_the_query_library(monkeypatch):
+def test_a_wheel_carries_every_module_the_formats_and_the_query_library(monkeypatch):
     """What setuptools builds from pyproject.toml (its build_py, which fills the wheel): every module
-    of src/valmius, and queries/*.sql as valmius/queries, with no network and no build."""
-    Distribution = pytest.importorskip("setuptools.dist").Distribution
+    of src/valmius, the built-in formats, and queries/*.sql as valmius/queries, with no network and
+    no build."""
+    dist = pytest.importorskip("setuptools.dist")
     root = QUERIES.parent
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     monkeypatch.chdir(root)  # the configuration's folders are relative to the project's
-    build_py = Distribution({"name": "valmius", "script_name": "pyproject.toml", "package_dir": config["package-dir"],
-                             "packages": config["packages"], "package_data": config["package-data"]}).get_command_obj("build_py")
+    where = config["packages"]["find"]["where"][0]
+    packages = pytest.importorskip("setuptools").find_namespace_packages(where=where)
+    build_py = dist.Distribution({"name": "valmius", "script_name": "pyproject.toml", "package_dir": {"": where},
+                                  "packages": packages, "package_data": config["package-data"]}).get_command_obj("build_py")
     build_py.ensure_finalized()
     built = {Path(p).relative_to(build_py.build_lib).as_posix() for p in build_py.get_outputs(include_bytecode=False)}
     assert sorted(p for p in built if p.startswith("valmius/queries/")) == [f"valmius/queries/{p.name}" for p in QUERY_FILES]
-    modules = {p.relative_to(root / "src").as_posix() for p in (root / "src" / "valmius").rglob("*.py")}
-    assert not modules - built, f"list their packages in pyproject.toml's [tool.setuptools] packages: {sorted(modules - built)}"
+    package = root / "src" / "valmius"
+    assert {p.relative_to(root / "src").as_posix() for p in (package / "formats").glob("*.toml")} <= built
+    assert {p.relative_to(root / "src").as_posix() for p in package.rglob("*.py")} <= built
+
+
+def test_the_package_s_query_library_is_the_repository_s_one_copy():
+    """src/valmius/queries is a link to queries/ (one copy in git); the package reads it through the link."""
+    link = QUERIES.parent / "src" / "valmius" / "queries"
+    assert link.is_symlink() and link.resolve() == QUERIES.resolve() == QUERY_LIBRARY
 
 
 def test_an_installed_package_runs_its_own_copy_of_the_query_library(tmp_path):
-    """Installed from a wheel, with no repository around it, the ready queries are the package's."""
+    """Installed from a wheel (the link's files copied into the package), with no repository around
+    it, the ready queries are the package's."""
     site = tmp_path / "site-packages"
     shutil.copytree(QUERIES.parent / "src" / "valmius", site / "valmius", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(QUERIES, site / "valmius" / "queries")
+    assert not (site / "valmius" / "queries").is_symlink()
     code = ("from pathlib import Path; from valmius.sql import QUERY_LIBRARY, find_query; from valmius.cli import main; "
             "print(QUERY_LIBRARY); print(find_query(Path('class_i_by_month'))); main(['sql', '--list'])")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)},
@@ -418,18 +429,6 @@ def test_an_installed_package_runs_its_own_copy_of_the_query_library(tmp_path):
     library, found, listed = done.stdout.split("\n", 2)
     assert (library, found) == (str(site / "valmius" / "queries"), str(site / "valmius" / "queries" / "class_i_by_month.sql"))
     assert [line for line in listed.splitlines() if not line.startswith(" ")] == [p.stem for p in QUERY_FILES]
-
-
-def test_the_repositorys_query_library_comes_before_the_installed_packages(tmp_path):
-    repository, installed = tmp_path / "queries", tmp_path / "valmius" / "queries"
-    assert query_library(repository, installed) == installed  # neither holds queries: where an install has them
-    installed.mkdir(parents=True)
-    (installed / "a.sql").write_text("SELECT 1")
-    assert query_library(repository, installed) == installed
-    repository.mkdir()
-    assert query_library(repository, installed) == installed  # an empty folder is no library
-    (repository / "a.sql").write_text("SELECT 2")
-    assert query_library(repository, installed) == repository
 
 
 def test_help_and_catalog_commands(project):

@@ -45,16 +45,9 @@ from valmius.errors import ValmiusError
 from valmius.settings import Settings
 
 
-def query_library(*folders: Path) -> Path:
-    """The first of ``folders`` that holds query files (``*.sql``), else the last one."""
-    return next((folder for folder in folders if any(folder.glob("*.sql"))), folders[-1])
-
-
-_PACKAGE = Path(__file__).resolve().parent
-QUERY_LIBRARY = query_library(_PACKAGE.parents[1] / "queries", _PACKAGE / "queries")
-"""The ready queries: ``queries/`` of the repository this package runs from (a clone, an editable
-install), else the copy that an installed package carries as ``valmius/queries`` (pyproject.toml
-maps the repository's folder there when a wheel is built)."""
+QUERY_LIBRARY = (Path(__file__).parent / "queries").resolve()
+"""The ready queries: ``valmius/queries``, in the repository a link to its ``queries/`` folder
+(resolved: messages name that folder), in an installed package the files themselves."""
 OUTPUTS = ("table", "csv", "parquet", "json")
 TABLE_ROWS_SHOWN = 100
 EXAMPLE_ROWS = 8

@@ -145,15 +145,14 @@ def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | Non
     if list_queries:
         queries = library_queries()
         if not queries:
-            raise QueryError(f"{QUERY_LIBRARY}: no ready queries there (a clone of the repository has them in "
-                             "queries/, an installed valmius in valmius/queries); give a query file or -c SQL")
+            raise QueryError(f"{QUERY_LIBRARY}: no ready queries there; give a query file or -c SQL")
         for query in queries:
             click.echo(f"{query.path.stem}\n  {query.question}")
             for parameter in query.parameters.values():
                 click.echo(f"  ${parameter.name} {parameter.type} = {parameter.default_sql}  {parameter.meaning}")
         return
     if (query_file is None) == (sql_text is None):
-        raise QueryError("give a query file or -c SQL (one of them), e.g. valmius sql queries/class_i_by_month.sql")
+        raise QueryError("give a query file or -c SQL (one of them), e.g. valmius sql class_i_by_month")
     if output is None:
         output = {".csv": "csv", ".parquet": "parquet", ".json": "json"}.get(out.suffix.lower(), "table") if out else "table"
     frame = run_query(command_settings(ctx), find_query(query_file) if query_file is not None else sql_text,

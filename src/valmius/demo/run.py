@@ -90,7 +90,7 @@ class DemoSummary:
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         config = self.folder / "valmius.toml"
         lines.append(f"SQL: valmius --config {config} sql -c \"select * from incidents limit 5\"")
-        if (QUERY_LIBRARY / "class_i_by_month.sql").exists():  # the ready queries (of a clone or an installed package)
+        if (QUERY_LIBRARY / "class_i_by_month.sql").exists():  # the ready queries
             lines += [f"     valmius --config {config} sql class_i_by_month", f"     valmius --config {config} sql --list"]
         return "\n".join(lines)
 
