@@ -549,6 +549,9 @@ def test_a_year_held_only_in_part_may_only_end_the_period(lake_copy, tmp_path):
     measure(lake_copy)
     with pytest.raises(ReviewError, match=r"holds 2021 only from 30\.12\.2021 .* --from 2022"):
         write_review(lake_copy, first_year=2021, last_year=2023)
+    with pytest.raises(ReviewError, match=r"has them in 2021–2025 \(2021 only from 30\.12\.2021: a review of more "
+                                          r"years starts at 2022\); choose"):
+        write_review(lake_copy, first_year=2019, last_year=2023)
     assert write_review(lake_copy, first_year=2022, last_year=2023).html.exists()
     assert write_review(lake_copy, first_year=2021, last_year=2021).html.exists()  # the last year may be partial
 

@@ -194,8 +194,12 @@ def _check_years(snapshot: Snapshot, settings: Settings, years: list[int]) -> No
                 if snapshot.scan("incidents").select(pl.len()).collect().item() else
                 "it is empty: ingest exports, import the risk grids and run valmius measure")
         raise ReviewError(f"no measured urgent tasks in {_spans(missing)} in {where}; {hint}")
+    first = first_measured_day(snapshot, settings)
+    partial = "" if holds_from_january(first, first.year) or first.year == with_data[-1] else (
+        f" ({first.year} only from {first.day}.{first.month}.{first.year}: a review of more years starts at "
+        f"{first.year + 1})")
     raise ReviewError(
-        f"no measured urgent tasks in {_spans(missing)} in {where}, which has them in {_spans(with_data)}; "
+        f"no measured urgent tasks in {_spans(missing)} in {where}, which has them in {_spans(with_data)}{partial}; "
         f"choose --from and --to within those years, or ingest the missing years' exports and run valmius measure")
 
 
