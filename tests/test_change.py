@@ -4,7 +4,7 @@ are not, small groups are skipped and said so; q-values against the reference; t
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime, timezone
 
 import numpy as np
 import polars as pl
@@ -147,9 +147,12 @@ def test_report_section(change_lake):
     table = compare_periods(open_measured(change_lake), change_lake, current=CURRENT, previous=PREVIOUS)
     n, m = int(table["is_tested"].sum()), int(table["is_significant"].sum())
     assert f"{n} comparisons made, {m} changes unlikely to be noise at FDR 5%." in page and m >= 3
-    assert "1 groups with too few tasks not compared" in page
-    # The lake's first task is on 15 January 2024: the earlier period is held from then on.
-    assert "The lake holds the earlier period only from 15.1.2024: 352 of its 366 days." in page
+    assert "1 group with too few tasks not compared" in page
+    # The lake's tasks run from 15 January 2024 to 15 December 2025: both periods are held in part,
+    # each for more than half its days, so they are compared.
+    assert ("The lake holds only 352 of the 366 days of the earlier period (its measured tasks run from 15.1.2024 "
+            "to 15.12.2025).") in page
+    assert "The lake holds only 349 of the 365 days of the current period" in page
     changes = pl.read_csv(result.folder / "tables" / "changes.csv", infer_schema=False)
     assert changes.height == m and set(changes["Group"].drop_nulls()) >= {_cell_id(c) for c in SLOWER}
     slower = changes.filter(pl.col("Group") == _cell_id(SLOWER[0])).row(0, named=True)
@@ -174,7 +177,84 @@ def test_no_tasks_in_the_previous_period_means_no_comparisons(change_lake):
     result = change(change_lake, current=CURRENT, previous=(date(2022, 1, 1), date(2022, 12, 31)))
     assert result.comparisons == 0 and result.table.height > 0 and not result.table["is_tested"].any()
     assert result.table["previous_count"].sum() == 0 and result.table["p_value"].null_count() == result.table.height
-    assert "0 comparisons made, 0 changes unlikely to be noise" in result.to_text()
-    assert "The lake holds none of the earlier period: its first measured task is on 2024-01-15" in result.to_text()
-    whole = change(change_lake, current=CURRENT, previous=(date(2024, 1, 15), date(2024, 12, 31)))
-    assert "earlier period" not in whole.to_text()
+    assert result.to_text().startswith("Change 2025-01-01..2025-12-31 against 2022-01-01..2022-12-31: not compared\n")
+    assert ("The lake holds none of the earlier period (its measured tasks run from 2024-01-15 to 2025-12-15)."
+            in result.to_text())
+    whole = change(change_lake, current=(date(2024, 12, 15), date(2025, 12, 15)),
+                   previous=(date(2024, 1, 15), date(2024, 12, 14)))
+    assert "the earlier period" not in whole.to_text() and "the current period" not in whole.to_text()
+
+
+EARLY = (date(2023, 7, 1), date(2024, 6, 30))
+"""Held from the lake's first task, 15.1.2024: 168 of its 366 days, under half."""
+
+
+def test_a_period_held_under_half_is_not_compared(change_lake, tmp_path):
+    """The lake holds the earlier period from 15.1.2024 only: its tasks stand for winter and spring,
+    not for the year, and no comparison is made (on the demo one day of the year before, 12 tasks,
+    read as the department's median 1:46 faster)."""
+    from valmius.change import MIN_HELD_SHARE, change
+
+    current = (date(2024, 7, 1), date(2025, 6, 30))
+    result = change(change_lake, current=current, previous=EARLY)
+    assert result.table.filter(pl.col("grouping") == "all")["previous_count"].item() > 0  # tasks enough, days not
+    assert result.comparisons == 0 and result.significant.height == 0 and not result.is_compared
+    assert set(result.table["untested_reason"]) == {"period_held_in_part"}
+    assert set(result.table["previous_days_held"]) == {168} and set(result.table["current_days_held"]) == {365}
+    assert result.to_text().splitlines() == [
+        "Change 2024-07-01..2025-06-30 against 2023-07-01..2024-06-30: not compared",
+        "The lake holds only 168 of the 366 days of the earlier period (its measured tasks run from 2024-01-15 to "
+        "2025-12-15).",
+        "Periods are compared when the lake holds at least 50% of the days of each: the tasks of a few days stand "
+        "for their own season, not for the period.",
+        "Give two periods within 2024-01-15..2025-12-15 with --from, --to, --previous-from and --previous-to"]
+    assert 168 < MIN_HELD_SHARE * 366
+    # Held for more than half its days (260 of 366), the earlier period is compared, and the text says so.
+    later = change(change_lake, current=(date(2024, 10, 1), date(2025, 9, 30)),
+                   previous=(date(2023, 10, 1), date(2024, 9, 30)))
+    assert later.is_compared and later.comparisons > 0 and set(later.table["previous_days_held"]) == {260}
+    assert later.table.filter("is_tested")["untested_reason"].null_count() == later.comparisons
+    assert set(later.table.filter(~pl.col("is_tested"))["untested_reason"]) == {"too_few_tasks"}
+    assert "The lake holds only 260 of the 366 days of the earlier period" in later.to_text()
+    # The CLI's CSV carries the reason and the days held on every row.
+    config = tmp_path / "valmius.toml"
+    config.write_text(f'[paths]\nlake = "{change_lake.lake_path}"\n')
+    out = tmp_path / "changes.csv"
+    done = CliRunner().invoke(main, ["--config", str(config), "change", "--from", "2024-07-01", "--to", "2025-06-30",
+                                     "--previous-from", "2023-07-01", "--previous-to", "2024-06-30", "--csv", str(out)])
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines()[0].endswith(": not compared") and "comparisons made" not in done.output
+    table = pl.read_csv(out)
+    assert table.height == result.table.height and not table["is_tested"].any()
+    assert set(table["untested_reason"]) == {"period_held_in_part"} and set(table["previous_days_held"]) == {168}
+
+
+def test_report_section_of_a_period_held_under_half(change_lake):
+    """The report's window ending 30.6.2025 is compared with the year before it, which the lake holds
+    from 15.1.2024 only: the section says that nothing was compared and why, and has no table."""
+    from valmius.change import published_changes
+
+    snapshot = open_measured(change_lake)
+    lines, changes = published_changes(snapshot, change_lake, datetime(2025, 6, 30, 20, tzinfo=timezone.utc))
+    assert lines == [
+        "Jaksoa 1.7.2024–30.6.2025 ei verrattu jaksoon 1.7.2023–30.6.2024.",
+        "Aineistossa on edelliseltä jaksolta vain 168/366 päivää (mitattua aineistoa 15.1.2024–15.12.2025).",
+        "Jaksot verrataan, kun aineistossa on vähintään 50 % kummankin jakson päivistä: muutaman päivän tehtävät "
+        "kuvaavat oman vuodenaikansa, eivät koko jaksoa."]
+    assert changes.height == 0 and "Muutos" in changes.columns
+
+
+def test_counts_of_one_read_in_the_singular(change_lake):
+    from valmius.change import ChangeResult
+    from valmius.labels import counted
+
+    table = compare_periods(open_measured(change_lake), change_lake, current=CURRENT, previous=PREVIOUS)
+    one = ChangeResult(table.filter(pl.col("grouping") == "all"), CURRENT, PREVIOUS, change_lake,
+                       (date(2024, 1, 1), date(2025, 12, 31)))
+    assert one.to_text().splitlines()[0].endswith(": 1 comparison made, 1 change unlikely to be noise at FDR 5%")
+    assert counted("change_comparisons", 1, "fi") == "1 vertailu tehty"
+    assert counted("change_comparisons", 2, "fi") == "2 vertailua tehty"
+    assert counted("change_changes", 1, "fi") == "1 muutos ei todennäköisesti ole sattumaa"
+    assert counted("change_changes", 0, "en") == "0 changes unlikely to be noise"
+    assert counted("change_untested", 1, "fi") == "1 ryhmä liian vähin tehtävin jätetty vertailematta"
+    assert counted("change_untested", 1_234, "en") == "1\u00a0234 groups with too few tasks not compared"

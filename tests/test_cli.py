@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -29,6 +32,55 @@ def run(tmp_path, monkeypatch):
 def test_every_command_has_help_with_an_example(run, command):
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def _help_texts(command=main) -> list[str]:
+    """The help of ``command`` and of every command under it."""
+    texts = [command.help or ""]
+    for sub in getattr(command, "commands", {}).values():
+        texts += _help_texts(sub)
+    return texts
+
+
+def test_help_examples_name_repository_files_that_exist():
+    """An example naming a file of the repository (data/, queries/) finds it from the repository's root
+    (valmius ingest showed data/demo/exports/*.csv; the sample exports are in data/demo/sample/)."""
+    root = Path(__file__).resolve().parents[1]
+    named = {match for text in _help_texts() for match in re.findall(r"(?<![\w/])(?:data|queries)/[\w./*-]+", text)}
+    assert "data/demo/sample/*.csv" in named and "queries/class_i_by_month.sql" in named
+    assert [name for name in sorted(named) if not list(root.glob(name))] == []
+
+
+def test_note_examples_run_on_the_demo_lake(tmp_path):
+    """The incident in the annotate and notes examples is, in the demo lake, an urgent class I task
+    over target (2025-004711, the earlier example, is urgency C there: annotate refused it). Its
+    nights of the demo's exports (seed 1, corrections included) are enough to check it."""
+    from datetime import date
+
+    from valmius.demo import build_world, write_nightly_exports, write_world
+    from valmius.grid import import_risk_grid
+    from valmius.ingest import ingest
+    from valmius.mapping import load_mapping
+    from valmius.measure import measure
+    from valmius.settings import load_settings
+
+    world = build_world(seed=0)
+    write_world(world, tmp_path / "world", years=2025)
+    config = tmp_path / "valmius.toml"
+    config.write_text('[paths]\nlake = "lake"\n', encoding="utf-8")
+    settings = load_settings(config)
+    import_risk_grid(tmp_path / "world" / "risk_grid_2025.csv", 2025, settings)
+    for night in write_nightly_exports(world, tmp_path / "exports", date(2025, 12, 18), date(2025, 12, 29), seed=1):
+        ingest([night], load_mapping("fi-erc"), settings)
+    measure(settings)
+    examples = [shlex.split(line.strip())[1:] for text in _help_texts() for line in text.splitlines()
+                if line.strip().startswith(("valmius annotate", "valmius notes --incident"))]
+    assert len(examples) == 3
+    for example in examples:
+        result = CliRunner().invoke(main, ["--config", str(config), *example])
+        assert result.exit_code == 0, (example, result.output)
+        if example[0] == "annotate":
+            assert "response 7:52 against a target of 6:00" in result.output
 
 
 def test_the_nightly_runs_earlier_name_works_but_is_not_listed(run, tmp_path):

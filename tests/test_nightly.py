@@ -102,6 +102,51 @@ def test_a_night_lists_the_runs_since_the_last_night(settings, tmp_path):
     assert nightly(settings, FI, report=False).earlier_runs == []
 
 
+def test_many_runs_since_the_last_night_are_counted_by_command():
+    """The first nightly run after the demo follows 369 runs: one line counts them by command and
+    names the flag runs that changed flags; the JSON keeps every run."""
+    from valmius.ingest import IngestSummary
+    from valmius.pipeline import NightSummary
+
+    runs = [(1, "grid import"), (2, "grid import"), *((3 + i, "ingest") for i in range(365)), (368, "measure"),
+            (369, "flag"), (370, "flag"), (371, "flag")]
+    flags = [FlagSummary(appeared=["1kmN6684E388"], run_id=369), FlagSummary(run_id=370),
+             FlagSummary(cleared=["1kmN6684E388"], run_id=371)]
+    night = NightSummary(IngestSummary(Path("lake"), None, []), earlier_runs=runs, earlier_flags=flags)
+    lines = night.to_text().splitlines()
+    assert ("Since the last nightly run, 371 runs changed the lake (runs 1 to 371; an interrupted night, or commands "
+            "run by hand): 2 grid import, 365 ingest, 1 measure, 3 flag; flags changed by runs 369, 371") in lines
+    assert not any("3 ingest, 4 ingest" in line for line in lines)
+    assert len(night.to_dict()["runs_since_last_night"]) == 371
+    from valmius.pipeline import EARLIER_RUNS_LISTED
+
+    few = NightSummary(night.ingest, earlier_runs=runs[-EARLIER_RUNS_LISTED:], earlier_flags=flags)
+    assert ("Since the last nightly run, runs 367 ingest, 368 measure, 369 flag (flags changed), 370 flag, "
+            "371 flag (flags changed) changed the lake") in few.to_text()
+    many = NightSummary(night.ingest, earlier_runs=[(i, "flag") for i in range(1, 11)],
+                        earlier_flags=[FlagSummary(appeared=[str(i)], run_id=i) for i in range(1, 11)])
+    assert many.to_text().splitlines()[-3].endswith(": 10 flag; 10 flag runs changed flags, 1 to 10")
+
+
+def test_the_first_nightly_run_after_the_demo_finds_nothing_waiting(tmp_path):
+    """The demo's inbox is a folder of its own, not that of the exports it has ingested."""
+    from valmius.demo.run import run_demo
+    from valmius.settings import load_settings
+
+    demo = run_demo(tmp_path / "demo", nights=2)
+    settings = load_settings(tmp_path / "demo" / "valmius.toml")
+    night = nightly(settings, FI, report=False)
+    assert night.ingest.files == [] and night.moved == {}
+    assert len(list((tmp_path / "demo" / "exports").glob("*.csv"))) == 365
+    assert f"reads new exports from {settings.paths.inbox};" in demo.to_text()
+    # A demo folder of an earlier valmius, its settings unedited, gets the new settings.
+    from valmius.demo.run import EARLIER_DEMO_SETTINGS
+
+    (tmp_path / "demo" / "valmius.toml").write_text(EARLIER_DEMO_SETTINGS, encoding="utf-8")
+    run_demo(tmp_path / "demo", nights=2)
+    assert load_settings(tmp_path / "demo" / "valmius.toml").paths.inbox == settings.paths.inbox
+
+
 def test_flag_changes_add_up_over_runs():
     runs = [FlagSummary(appeared=["a", "b"], cleared=["x"]), FlagSummary(appeared=["x"], cleared=["a"]),
             FlagSummary(appeared=["c"], cleared=["y"])]

@@ -9,6 +9,12 @@ municipality, each flagged area and each cell of the judged classes (``flags.ris
   same territory is compared with itself, and a re-classified cell does not look like a change.
 - A group is compared when it has at least ``change.min_tasks`` tasks in each period; others are
   listed with ``is_tested`` false and are not counted as comparisons.
+- Nothing is compared when the lake holds under ``MIN_HELD_SHARE`` (half) of a period's days, those
+  between its first and last measured task: the tasks of a few days, at one end of the period and
+  in one season, do not stand for the period (on the demo's one year, the previous year is held for
+  one day, 30.12.2024, and its 12 tasks made the department's median look 1:46 faster). Every group
+  is then listed with ``is_tested`` false and ``untested_reason`` "period_held_in_part"; the text
+  says how much of the period the lake holds.
 - Per comparison (:mod:`valmius.kernels.change`): the two medians and their difference
   ``median_change_s`` (current minus previous), a bootstrap percentile interval of that difference
   at ``windows.ci_level``, and a two-sided permutation p-value (``change.statistic``: the
@@ -25,6 +31,7 @@ longer than a year, the window of the same length just before it).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -33,10 +40,10 @@ import numpy as np
 import polars as pl
 
 from valmius.errors import ValmiusError
-from valmius.flags import evaluate, evaluation_time, first_measured_day, local_day
+from valmius.flags import evaluate, evaluation_time, first_measured_day, last_measured_day, local_day
 from valmius.grid import grid_at
 from valmius.kernels.change import group_seeds, median_shift_tests
-from valmius.labels import count_text, day_text, mmss, municipality_name, percent, text
+from valmius.labels import count_text, counted, day_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.settings import Settings
@@ -45,6 +52,15 @@ GROUPINGS = ("all", "risk_class", "municipality", "area", "cell")
 """Groupings compared, in the order they are listed."""
 
 Period = tuple[date, date]
+
+MIN_HELD_SHARE = 0.5
+"""Smallest share of a period's days the lake must hold (from its first to its last measured task)
+for the two periods to be compared. Under half, more of the period is missing than held, and what
+is held is one stretch of it (the lake's first or last days), so a change would as likely be that
+stretch's season as a change of the period. The periods of the default comparison, a year and the
+year before, are held in full once the lake is two years old; a lake that starts two weeks into the
+earlier year (352 of 366 days) is compared, and the text says what it holds. Fixed in code like the
+review's rule that a year held only from later than January is not judged."""
 
 
 class ChangeError(ValmiusError):
@@ -59,27 +75,39 @@ class ChangeResult:
     current: Period
     previous: Period
     settings: Settings
-    first_day: date | None = None
-    """The lake's first day with a measured task (local): when it is inside a period, the lake
-    holds only part of that period."""
+    measured: tuple[date | None, date | None]
+    """The local days of the lake's first and last measured task: a period reaching outside them is
+    held only in part."""
 
     @property
     def comparisons(self) -> int:
         return int(self.table["is_tested"].sum())
 
     @property
+    def is_compared(self) -> bool:
+        """Whether the lake holds enough of both periods to compare them (``MIN_HELD_SHARE``)."""
+        return is_comparable(self.current, self.previous, self.measured)
+
+    @property
     def significant(self) -> pl.DataFrame:
         return self.table.filter("is_significant")
 
     def to_text(self) -> str:
-        lines = [f"Change {_span(self.current)} against {_span(self.previous)}: {self.comparisons} comparisons made, "
-                 f"{self.significant.height} changes unlikely to be noise at FDR {self.settings.change.fdr:.0%}"]
+        held = held_texts(self.current, self.previous, self.measured, "en", day=date.isoformat)
+        if not self.is_compared:
+            first, last = self.measured
+            hint = (f"Give two periods within {first}..{last} with --from, --to, --previous-from and --previous-to"
+                    if first else "Nothing is measured yet: run valmius measure")
+            return "\n".join([f"Change {_span(self.current)} against {_span(self.previous)}: not compared", *held,
+                              text("change_not_compared", "en", share=percent(MIN_HELD_SHARE, "en")), hint])
+        found = text("change_summary", "en", comparisons=counted("change_comparisons", self.comparisons, "en"),
+                     changes=counted("change_changes", self.significant.height, "en"),
+                     fdr=percent(self.settings.change.fdr, "en"))
+        lines = [f"Change {_span(self.current)} against {_span(self.previous)}: {found.removesuffix('.')}"]
         untested = self.table.height - self.comparisons
         if untested:
-            lines.append(f"{untested} groups not compared (too few tasks in a period)")
-        held = _held_days(self.previous, self.first_day)
-        if held is not None:
-            lines.append(_held_text(held, self.first_day.isoformat(), self.previous, "en"))
+            lines.append(counted("change_untested", untested, "en"))
+        lines += held
         warning = resolution_warning(self.comparisons, self.settings)
         if warning:
             lines.append(warning)
@@ -99,17 +127,32 @@ def _days(period: Period) -> int:
     return (period[1] - period[0]).days + 1
 
 
-def _held_text(held: int, first: str, period: Period, lang: str) -> str:
-    """What part of ``period`` the lake holds (``held`` days from ``first``), in words."""
-    return text("change_partial" if held else "change_none_held", lang, first=first, held=held, days=_days(period))
+def held_days(period: Period, measured: tuple[date | None, date | None]) -> int:
+    """Days of ``period`` from the lake's first to its last measured day (``measured``)."""
+    first, last = measured
+    if first is None or last is None:
+        return 0
+    return max(0, (min(period[1], last) - max(period[0], first)).days + 1)
 
 
-def _held_days(period: Period, first_day: date | None) -> int | None:
-    """Days of ``period`` the lake holds when it starts inside it (``first_day``: the lake's first
-    measured day); None when it holds the whole period."""
-    if first_day is None or first_day <= period[0]:
-        return None
-    return max(0, (period[1] - first_day).days + 1)
+def is_comparable(current: Period, previous: Period, measured: tuple[date | None, date | None]) -> bool:
+    """Whether the lake holds at least ``MIN_HELD_SHARE`` of the days of both periods."""
+    return all(held_days(period, measured) >= MIN_HELD_SHARE * _days(period) for period in (current, previous))
+
+
+def held_texts(current: Period, previous: Period, measured: tuple[date | None, date | None], lang: str,
+               day: Callable[[date], str] = day_text) -> list[str]:
+    """A sentence for each period the lake holds only in part: how many of its days, and which days
+    the lake's measured tasks cover (``day`` writes a day)."""
+    lines = []
+    for name, period in (("change_current_period", current), ("change_previous_period", previous)):
+        held = held_days(period, measured)
+        if held < _days(period):
+            first, last = measured
+            lines.append(text("change_partial" if held else "change_none_held", lang, period=text(name, lang),
+                              held=held, days=_days(period), first=day(first) if first else "-",
+                              last=day(last) if last else "-"))
+    return lines
 
 
 def change(settings: Settings, *, current: Period | None = None, previous: Period | None = None,
@@ -123,7 +166,12 @@ def change(settings: Settings, *, current: Period | None = None, previous: Perio
         current = current or periods[0]
         previous = previous or _previous_of(current, settings)
     table = compare_periods(snapshot, settings, current=current, previous=previous)
-    return ChangeResult(table, current, previous, settings, first_measured_day(snapshot, settings))
+    return ChangeResult(table, current, previous, settings, measured_span(snapshot, settings))
+
+
+def measured_span(snapshot: Snapshot, settings: Settings) -> tuple[date | None, date | None]:
+    """The local days of the lake's first and last measured task (None, None: nothing measured)."""
+    return first_measured_day(snapshot, settings), last_measured_day(snapshot, settings)
 
 
 def default_periods(snapshot: Snapshot, settings: Settings, at: date | None = None) -> tuple[Period, Period] | None:
@@ -152,9 +200,11 @@ def _year_earlier(day: date) -> date:
 def compare_periods(snapshot: Snapshot, settings: Settings, *, current: Period, previous: Period,
                     areas: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per group of every grouping (see the module docstring): counts, medians, median
-    change with its interval, p-value, q-value, ``is_tested`` and ``is_significant``. ``areas``
-    (the ``areas`` table evaluated at the current period's end) is computed when not given."""
+    change with its interval, p-value, q-value, ``is_tested`` (with ``untested_reason`` when not)
+    and ``is_significant``, and the days of each period the lake holds. ``areas`` (the ``areas``
+    table evaluated at the current period's end) is computed when not given."""
     _check_periods(current, previous)
+    measured = measured_span(snapshot, settings)
     zone = ZoneInfo(settings.time.zone)
     bounds = {name: _utc_bounds(period, zone) for name, period in (("current", current), ("previous", previous))}
     in_period = {name: (pl.col("call_at") >= lo) & (pl.col("call_at") < hi) for name, (lo, hi) in bounds.items()}
@@ -187,7 +237,7 @@ def compare_periods(snapshot: Snapshot, settings: Settings, *, current: Period, 
             pl.col("cell_id").alias("group_key"), pl.col("risk_class").alias("class_of_group"), "response_s",
             "is_current").with_columns(grouping=pl.lit("cell")),
     ], how="vertical_relaxed")
-    return _compare(long, settings, current, previous)
+    return _compare(long, settings, current, previous, measured)
 
 
 def _check_periods(current: Period, previous: Period) -> None:
@@ -206,14 +256,19 @@ def _utc_bounds(period: Period, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return midnight(period[0]), midnight(period[1] + timedelta(days=1))
 
 
-def _compare(long: pl.DataFrame, settings: Settings, current: Period, previous: Period) -> pl.DataFrame:
+def _compare(long: pl.DataFrame, settings: Settings, current: Period, previous: Period,
+             measured: tuple[date | None, date | None]) -> pl.DataFrame:
     order = pl.col("grouping").replace_strict({g: i for i, g in enumerate(GROUPINGS)}, return_dtype=pl.Int32)
+    enough = pl.min_horizontal("current_count", "previous_count") >= settings.change.min_tasks
+    comparable = is_comparable(current, previous, measured)
     groups = (
         long.group_by("grouping", "group_key")
         .agg(risk_class=pl.col("class_of_group").first(), current_count=pl.col("is_current").sum().cast(pl.Int64),
              previous_count=(~pl.col("is_current")).sum().cast(pl.Int64))
         .sort(order, "group_key")
-        .with_columns(is_tested=(pl.min_horizontal("current_count", "previous_count") >= settings.change.min_tasks))
+        .with_columns(is_tested=enough & comparable,
+                      untested_reason=pl.when(pl.lit(not comparable)).then(pl.lit("period_held_in_part"))
+                      .when(~enough).then(pl.lit("too_few_tasks")).otherwise(pl.lit(None, pl.String)))
     )
     tested = groups.filter("is_tested").with_row_index("code")
     keys = [f"{g}:{k}" for g, k in tested.select("grouping", "group_key").iter_rows()]
@@ -233,7 +288,9 @@ def _compare(long: pl.DataFrame, settings: Settings, current: Period, previous: 
         groups.join(results, on=["grouping", "group_key"], how="left", maintain_order="left")
         .with_columns(is_significant=pl.col("q_value").fill_null(1.0) <= c.fdr, statistic=pl.lit(c.statistic),
                       current_from=pl.lit(current[0]), current_to=pl.lit(current[1]),
-                      previous_from=pl.lit(previous[0]), previous_to=pl.lit(previous[1]))
+                      previous_from=pl.lit(previous[0]), previous_to=pl.lit(previous[1]),
+                      current_days_held=pl.lit(held_days(current, measured), pl.Int64),
+                      previous_days_held=pl.lit(held_days(previous, measured), pl.Int64))
     )
 
 
@@ -269,21 +326,26 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
     without their figures. Default periods at ``evaluated_at``."""
     lang, min_count = settings.report.language, settings.report.min_count_shown
     current, previous = default_periods(snapshot, settings, at=local_day(evaluated_at, settings))
+    measured = measured_span(snapshot, settings)
+    held = held_texts(current, previous, measured, lang)
+    if not is_comparable(current, previous, measured):
+        lines = [text("change_skipped", lang, current=_dates(current), previous=_dates(previous)), *held,
+                 text("change_not_compared", lang, share=percent(MIN_HELD_SHARE, lang))]
+        return lines, _published_table([], lang)
     table = compare_periods(snapshot, settings, current=current, previous=previous, areas=areas)
     comparisons = int(table["is_tested"].sum())
     significant = table.filter("is_significant").sort(pl.col("median_change_s").abs(), descending=True)
     c = settings.change
+    untested = table.height - comparisons
     lines = [
-        text("change_summary", lang, comparisons=comparisons, changes=significant.height, fdr=percent(c.fdr, lang)),
+        text("change_summary", lang, comparisons=counted("change_comparisons", comparisons, lang),
+             changes=counted("change_changes", significant.height, lang), fdr=percent(c.fdr, lang)),
         text("change_periods", lang, current=_dates(current), previous=_dates(previous), min_tasks=c.min_tasks,
-             classes=", ".join(settings.flags.risk_classes), untested=table.height - comparisons),
+             classes=", ".join(settings.flags.risk_classes), untested=counted("change_untested", untested, lang)),
         text("change_method", lang, statistic=text(f"change_statistic_{c.statistic}", lang),
              level=percent(settings.windows.ci_level, lang)),
+        *held,
     ]
-    first_day = first_measured_day(snapshot, settings)
-    held = _held_days(previous, first_day)
-    if held is not None:
-        lines.append(_held_text(held, day_text(first_day), previous, lang))
     if resolution_warning(comparisons, settings):
         lines.append(text("change_resolution", lang, needed=f"{math.ceil(comparisons / c.fdr):,}"))
     names = {"all": text("change_all", lang), "risk_class": text("risk_class", lang),
@@ -300,9 +362,13 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
             f"{_signed(row['change_ci_low_s'])} … {_signed(row['change_ci_high_s'])}" if shown else None,
             f"{row['q_value']:.2g}",
         ))
+    return lines, _published_table(rows, lang)
+
+
+def _published_table(rows: list[tuple], lang: str) -> pl.DataFrame:
     headers = [text(k, lang) for k in ("change_grouping", "change_group", "change_count_before", "change_count_now",
                                        "change_median_before", "change_median_now", "change_change", "ci", "change_q")]
-    return lines, pl.DataFrame(rows, schema={h: pl.String for h in headers}, orient="row")
+    return pl.DataFrame(rows, schema={h: pl.String for h in headers}, orient="row")
 
 
 def _dates(period: Period) -> str:

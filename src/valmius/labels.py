@@ -112,14 +112,24 @@ TEXTS: dict[str, tuple[str, str]] = {
     "note_unit_busy": ("yksikkö toisessa tehtävässä", "unit already on a task"),
     "note_other": ("muu syy", "other"),
     "change_title": ("Muutos edelliseen jaksoon", "Change since the previous period"),
-    "change_summary": ("{comparisons} vertailua tehty, {changes} muutosta ei todennäköisesti ole sattumaa (FDR {fdr}).",
-                       "{comparisons} comparisons made, {changes} changes unlikely to be noise at FDR {fdr}."),
-    "change_periods": ("Jakso {current} verrattuna jaksoon {previous}. Vertailtu koko alue, riskiluokat, kunnat, liputetut alueet ja riskiluokan {classes} ruudut, joissa vähintään {min_tasks} tehtävää kummallakin jaksolla ({untested} ryhmää liian vähin tehtävin jätetty vertailematta).",
-                       "Period {current} compared with {previous}. Compared: the whole department, risk classes, municipalities, flagged areas and risk class {classes} cells with at least {min_tasks} tasks in each period ({untested} groups with too few tasks not compared)."),
-    "change_partial": ("Aineisto edelliseltä jaksolta alkaa vasta {first}: {held} päivää jakson {days} päivästä.",
-                       "The lake holds the earlier period only from {first}: {held} of its {days} days."),
-    "change_none_held": ("Edelliseltä jaksolta ei ole aineistoa: ensimmäinen mitattu tehtävä on {first}.",
-                         "The lake holds none of the earlier period: its first measured task is on {first}."),
+    "change_summary": ("{comparisons}, {changes} (FDR {fdr}).", "{comparisons}, {changes} at FDR {fdr}."),
+    "change_comparisons": ("{count} vertailua tehty", "{count} comparisons made"),
+    "change_comparisons_one": ("{count} vertailu tehty", "{count} comparison made"),
+    "change_changes": ("{count} muutosta ei todennäköisesti ole sattumaa", "{count} changes unlikely to be noise"),
+    "change_changes_one": ("{count} muutos ei todennäköisesti ole sattumaa", "{count} change unlikely to be noise"),
+    "change_periods": ("Jakso {current} verrattuna jaksoon {previous}. Vertailtu koko alue, riskiluokat, kunnat, liputetut alueet ja riskiluokan {classes} ruudut, joissa vähintään {min_tasks} tehtävää kummallakin jaksolla ({untested}).",
+                       "Period {current} compared with {previous}. Compared: the whole department, risk classes, municipalities, flagged areas and risk class {classes} cells with at least {min_tasks} tasks in each period ({untested})."),
+    "change_untested": ("{count} ryhmää liian vähin tehtävin jätetty vertailematta", "{count} groups with too few tasks not compared"),
+    "change_untested_one": ("{count} ryhmä liian vähin tehtävin jätetty vertailematta", "{count} group with too few tasks not compared"),
+    "change_current_period": ("tarkasteltavalta jaksolta", "the current period"),
+    "change_previous_period": ("edelliseltä jaksolta", "the earlier period"),
+    "change_partial": ("Aineistossa on {period} vain {held}/{days} päivää (mitattua aineistoa {first}–{last}).",
+                       "The lake holds only {held} of the {days} days of {period} (its measured tasks run from {first} to {last})."),
+    "change_none_held": ("Aineistossa ei ole {period} yhtään päivää (mitattua aineistoa {first}–{last}).",
+                         "The lake holds none of {period} (its measured tasks run from {first} to {last})."),
+    "change_skipped": ("Jaksoa {current} ei verrattu jaksoon {previous}.", "Period {current} not compared with {previous}."),
+    "change_not_compared": ("Jaksot verrataan, kun aineistossa on vähintään {share} kummankin jakson päivistä: muutaman päivän tehtävät kuvaavat oman vuodenaikansa, eivät koko jaksoa.",
+                            "Periods are compared when the lake holds at least {share} of the days of each: the tasks of a few days stand for their own season, not for the period."),
     "change_method": ("Permutaatiotesti ({statistic}), mediaanin muutoksen {level} bootstrap-luottamusväli; väärien löydösten osuus rajattu Benjamini–Hochbergin menetelmällä kaikkien vertailujen yli.",
                       "Permutation test ({statistic}), {level} bootstrap interval of the median change; false discovery rate controlled by Benjamini–Hochberg over all comparisons."),
     "change_statistic_rank": ("Mann–Whitneyn järjestyslukusumma", "Mann–Whitney rank sum"),
@@ -265,6 +275,12 @@ def text(key: str, language: str, **values: object) -> str:
     """The label ``key`` in ``language`` ("fi" or "en"), with ``values`` filled in."""
     finnish, english = TEXTS[key]
     return (finnish if language == "fi" else english).format(**values)
+
+
+def counted(key: str, count: int, language: str) -> str:
+    """The label for ``count`` things: ``key + "_one"`` for one (singular in both languages: "1
+    vertailu tehty", "1 comparison made"), else ``key`` (Finnish partitive, English plural)."""
+    return text(f"{key}_one" if count == 1 else key, language, count=f"{count:,}".replace(",", "\u00a0"))
 
 
 def mmss(seconds: float | None) -> str:

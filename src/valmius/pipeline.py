@@ -53,6 +53,12 @@ if TYPE_CHECKING:
     from valmius.report import ReportResult
 
 
+EARLIER_RUNS_LISTED = 5
+"""Runs since the last nightly run named one by one in a night's text summary; more (the first
+nightly run after the demo or a backfill by hand) are counted by command on one line. The JSON
+summary (``runs_since_last_night``) lists them all."""
+
+
 @dataclass
 class NightSummary:
     """What one nightly run did, stage by stage."""
@@ -106,9 +112,7 @@ class NightSummary:
             parts.append(f"Flags appeared: {', '.join(self.flags.appeared) or '-'}; "
                          f"cleared: {', '.join(self.flags.cleared) or '-'}")
         if self.earlier_runs:
-            runs = ", ".join(f"{run_id} {command}" for run_id, command in self.earlier_runs)
-            parts.append(f"Since the last nightly run, runs {runs} changed the lake (an interrupted night, or "
-                         "commands run by hand)")
+            parts.append(self._earlier_runs_text())
             if self.earlier_flags:
                 appeared, cleared = self.flags_since_last_night
                 parts.append(f"Flags since the last nightly run: appeared: {', '.join(appeared) or '-'}; "
@@ -122,6 +126,28 @@ class NightSummary:
         stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.stage_s.items())
         parts.append(f"Nightly run {self.run_id if self.run_id is not None else '-'}: {stages}")
         return "\n".join(parts)
+
+    def _earlier_runs_text(self) -> str:
+        """The runs since the last nightly run, one by one, or counted by command when there are more
+        than ``EARLIER_RUNS_LISTED``; either way the flag runs that changed flags are named."""
+        changed = [s.run_id for s in self.earlier_flags if s.appeared or s.cleared]
+        why = "an interrupted night, or commands run by hand"
+        if len(self.earlier_runs) <= EARLIER_RUNS_LISTED:
+            runs = ", ".join(f"{run_id} {command}" + (" (flags changed)" if run_id in changed else "")
+                             for run_id, command in self.earlier_runs)
+            return f"Since the last nightly run, runs {runs} changed the lake ({why})"
+        by_command: dict[str, int] = {}
+        for _, command in self.earlier_runs:
+            by_command[command] = by_command.get(command, 0) + 1
+        counts = ", ".join(f"{count:,} {command}" for command, count in by_command.items())
+        ids = [run_id for run_id, _ in self.earlier_runs]
+        text = (f"Since the last nightly run, {len(ids):,} runs changed the lake (runs {ids[0]} to {ids[-1]}; {why}): "
+                f"{counts}")
+        if len(changed) > EARLIER_RUNS_LISTED:
+            text += f"; {len(changed):,} flag runs changed flags, {changed[0]} to {changed[-1]}"
+        elif changed:
+            text += f"; flags changed by run{'s' if len(changed) > 1 else ''} {', '.join(map(str, changed))}"
+        return text
 
 
 IN_TRANSFER_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", "~")

@@ -33,7 +33,7 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], format_name: str | None,
 
     \b
     Example:
-      valmius ingest data/demo/exports/*.csv --format fi-erc
+      valmius ingest data/demo/sample/*.csv --format fi-erc
       valmius ingest calls.csv --mapping my-export.toml
     """
     from valmius.ingest import ingest as run_ingest

@@ -30,8 +30,8 @@ def annotate_command(ctx: click.Context, incident: str, reason: str, note_text: 
 
     \b
     Example:
-      valmius annotate 2025-004711 --reason road_closed --note "Bridge on Tuusulantie closed for works"
-      valmius annotate 2025-004711 --reason other --note "Ice storm" --by analyst.name
+      valmius annotate 2025-007814 --reason road_closed --note "Klaukkalantie closed for bridge works"
+      valmius annotate 2025-007814 --reason other --note "Ice storm" --by analyst.name
     """
     from valmius.notes import annotate
 
@@ -49,7 +49,7 @@ def notes_command(ctx: click.Context, incident: str | None, history: bool, as_cs
     \b
     Example:
       valmius notes
-      valmius notes --incident 2025-004711 --history
+      valmius notes --incident 2025-007814 --history
     """
     from valmius.notes import list_notes
 
@@ -80,9 +80,9 @@ def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, s
     \b
     Example:
       valmius definitions
-      valmius definitions --show 3f9a0c1d2e4b > old-rules.toml
-      valmius definitions --diff default@v1 default@v2
-      valmius definitions --drop default@v1
+      valmius definitions --show default@v1 > old-rules.toml
+      valmius definitions --diff default@v1 default@v2   # once a changed rule has made v2
+      valmius definitions --drop default@v1              # once the settings make v2
     """
     from valmius import definitions
     from valmius.definitions import open_results

@@ -37,10 +37,20 @@ DEMO_SETTINGS = """\
 # Settings of the SYNTHETIC demo world (valmius demo). Paths are relative to this file.
 [paths]
 lake = "lake"
+inbox = "inbox"                   # valmius nightly reads new exports here; the demo's own (exports/) are in the lake
+catalog = "valmius.duckdb"
+stations = "world/stations.csv"   # station locations, for valmius scenario --move
+"""
+EARLIER_DEMO_SETTINGS = """\
+# Settings of the SYNTHETIC demo world (valmius demo). Paths are relative to this file.
+[paths]
+lake = "lake"
 inbox = "exports"
 catalog = "valmius.duckdb"
 stations = "world/stations.csv"   # station locations, for valmius scenario --move
 """
+"""The settings file of earlier demos, whose inbox was the folder of the exports the demo ingests: a
+first valmius nightly found all of them waiting and archived them. Replaced when found unedited."""
 
 
 @dataclass
@@ -55,6 +65,8 @@ class DemoSummary:
     review: ReviewResult | None = None
     reports_folder: Path | None = None
     """Where the reports written by an earlier run are (set when this run wrote none)."""
+    inbox: Path | None = None
+    """The settings' inbox folder, for valmius nightly."""
 
     def to_text(self) -> str:
         reasons: dict[str, int] = {}
@@ -89,6 +101,9 @@ class DemoSummary:
         lines.append(f"Lake {self.folder / 'lake'}:")
         lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
         config = self.folder / "valmius.toml"
+        if self.inbox is not None:
+            lines.append(f"Nightly: valmius --config {config} nightly --format fi-erc (reads new exports from "
+                         f"{self.inbox}; the demo's own are in the lake already)")
         lines.append(f"SQL: valmius --config {config} sql -c \"select * from incidents limit 5\"")
         if (QUERY_LIBRARY / "class_i_by_month.sql").exists():  # the ready queries
             lines += [f"     valmius --config {config} sql class_i_by_month", f"     valmius --config {config} sql --list"]
@@ -110,9 +125,10 @@ def run_demo(
     """
     folder.mkdir(parents=True, exist_ok=True)
     settings_file = folder / "valmius.toml"
-    if not settings_file.exists():
+    if not settings_file.exists() or settings_file.read_text(encoding="utf-8") == EARLIER_DEMO_SETTINGS:
         settings_file.write_text(DEMO_SETTINGS, encoding="utf-8")
     settings = load_settings(settings_file)
+    settings.paths.inbox.mkdir(parents=True, exist_ok=True)  # empty: valmius nightly finds nothing waiting
     exports = folder / "exports"
     files = sorted(exports.glob("demo-synthetic-fi-erc-*.csv"))
     grid_years_wanted = (year - 1, year)  # the first nights' exports reach back into the previous year
@@ -126,7 +142,7 @@ def run_demo(
             import_risk_grid(folder / "world" / f"risk_grid_{grid_year}.csv", grid_year, settings)
     files = sorted(files)[: nights if nights is not None else len(files)]
     mapping = load_mapping("fi-erc")
-    summary = DemoSummary(folder)
+    summary = DemoSummary(folder, inbox=settings.paths.inbox)
     for index, file in enumerate(files):
         night = ingest([file], mapping, settings)
         summary.nights.append(night)
