@@ -127,6 +127,47 @@ def test_config_option_and_settings_listing(run, tmp_path):
     assert "targets_s = { I = 300, II = 600, III = 1200, IV = 2400 }" in result.output
 
 
+READING_COMMANDS = [
+    ["sql", "class_i_by_month"], ["sql", "-c", "select 1"], ["catalog"], ["report"], ["review", "--from", "2024", "--to", "2025"],
+    ["scenario", "--close", "KU12"], ["flag"], ["measure"], ["change"], ["notes"], ["definitions"],
+    ["definitions", "--drop", "default@v1"], ["annotate", "2025-000001", "--reason", "other", "--note", "x"],
+    ["grid", "show"],
+]
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS, ids=" ".join)
+def test_a_command_that_reads_the_lake_stops_where_there_is_none(run, tmp_path, command):
+    """Run in a folder without valmius.toml, it worked on nothing: valmius sql printed 0 rows and
+    left a valmius.duckdb, valmius report wrote an empty report; now one error line and nothing made."""
+    result = run(*command)
+    assert result.exit_code == EXIT_ERROR
+    assert result.output == (f"Error: no lake here ({Path.cwd() / 'lake'}): ingest exports first (valmius ingest FILES, "
+                             "or valmius nightly), or give --config SETTINGS of a project (there is no valmius.toml "
+                             "in this folder)\n")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_settings_file_whose_lake_is_missing_is_named(run, tmp_path):
+    (tmp_path / "conf.toml").write_text('[paths]\nlake = "data/lake"\n')
+    result = run("--config", "conf.toml", "report")
+    assert result.exit_code == EXIT_ERROR
+    assert result.output == (f"Error: no lake at {tmp_path.resolve() / 'data' / 'lake'} (paths.lake of "
+                             f"{tmp_path.resolve() / 'conf.toml'}): ingest exports first (valmius ingest FILES, or "
+                             "valmius nightly), or correct paths.lake\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf.toml"]
+
+
+@pytest.mark.parametrize("command", [["ingest", "night.csv", "--format", "fi-erc", "--quiet"],
+                                     ["nightly", "night.csv", "--format", "fi-erc", "--quiet", "--no-report"],
+                                     ["grid", "import", "grid.csv", "--year", "2025"]], ids=lambda c: c[0])
+def test_the_commands_that_make_the_lake_make_it_from_nothing(run, tmp_path, command):
+    write_fi(tmp_path / "night.csv", [fi_row()])
+    (tmp_path / "grid.csv").write_text("x_m,y_m,risk_class\n393000,6711000,I\n")
+    result = run(*command)
+    assert result.exit_code == EXIT_OK, result.output
+    assert (tmp_path / "lake").is_dir()
+
+
 def test_schema_lists_tables(run):
     result = run("schema", "--table", "units")
     assert "`on_scene_at`" in result.output and "`reason_code`" not in result.output

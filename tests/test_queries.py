@@ -358,6 +358,71 @@ def test_parameters_and_outputs(project, tmp_path):
     assert "42" in table_output and "2025-01-31" in table_output and "1 rows" in table_output
 
 
+def _every_output(project: Path, tmp_path: Path, sql: str) -> dict[str, pl.DataFrame | str]:
+    """``sql``'s result as valmius sql prints it (the table, csv, json) and writes it (--out: csv, json,
+    parquet), each run exiting 0; a printed result is the same as the file."""
+    def run(*args: str) -> str:
+        result = _cli(project, "sql", "-c", sql, *args)
+        assert result.exit_code == EXIT_OK, (sql, args, result.output)
+        return result.output
+
+    got: dict[str, pl.DataFrame | str] = {"table": run()}
+    for output in ("csv", "json", "parquet"):
+        out = tmp_path / f"result.{output}"
+        run("--out", str(out))
+        if output != "parquet":
+            assert run("-o", output) == out.read_text(encoding="utf-8"), output
+    got["csv"] = pl.read_csv(tmp_path / "result.csv", infer_schema=False)
+    got["json"] = pl.DataFrame(json.loads((tmp_path / "result.json").read_text(encoding="utf-8")))
+    got["parquet"] = pl.read_parquet(tmp_path / "result.parquet")
+    return got
+
+
+@pytest.mark.parametrize("interval", ["trailing_window()", "interval 1 day", "max(call_at) - min(call_at)",
+                                      "interval '1 month 2 days'", "interval 36 hours"])
+def test_intervals_come_out_as_duckdb_writes_them(sql_lake, project, tmp_path, interval):
+    """Polars has no type for DuckDB's INTERVAL (months, days, microseconds): a crash before; now the
+    text DuckDB writes, in the frame and in every output."""
+    sql = f"SELECT {interval} AS span FROM responses LIMIT 1"
+    text = run_query(sql_lake, f"SELECT ({interval})::VARCHAR AS span FROM responses LIMIT 1")["span"].item()
+    assert text == {"interval 1 day": "1 day", "interval '1 month 2 days'": "1 month 2 days",
+                    "interval 36 hours": "36:00:00"}.get(interval, text)
+    frame = run_query(sql_lake, sql)
+    assert frame.schema == {"span": pl.String} and frame["span"].to_list() == [text]
+    got = _every_output(project, tmp_path, sql)
+    assert f" {text} " in got.pop("table")
+    for output, result in got.items():
+        assert result["span"].to_list() == [text], output
+
+
+def test_every_duckdb_type_reaches_every_output(sql_lake, project, tmp_path):
+    """Types that Polars holds keep their type; those it cannot hold (or the outputs cannot write)
+    come as DuckDB's text; and csv writes any nested value (a struct, a map, a list of lists)."""
+    kept = {"list": ("[1, 2]", pl.List(pl.Int32)), "struct": ("{'a': 1}", pl.Struct({"a": pl.Int32})),
+            "nested": ("[[1, 2]]", pl.List(pl.List(pl.Int32))), "map": ("map {'a': 1}", None),
+            "enum": ("'a'::enum('a', 'b')", pl.Categorical),
+            "uuid": ("'6fdb686b-f49b-43f5-bf40-bf30ad0a4339'::uuid", pl.String),
+            "huge": ("12345678901234567890123::hugeint", pl.Decimal(38, 0)), "time": ("time '12:00'", pl.Time)}
+    as_text = {"blob": (r"blob 'x\xAA'", r"x\xAA"), "bit": ("'101'::bit", "101"),
+               "big": ("('1' || repeat('0', 40))::bignum", "1" + "0" * 40), "either": ("union_value(k := 7)", "7"),
+               "zoned": ("'12:00:00+02'::timetz", "12:00:00+02"),
+               "spans": ("[interval 1 day, interval 1 month]", "[1 day, 1 month]"),
+               "in_struct": ("{'i': interval 2 hours}", "{'i': '02:00:00'}")}
+    sql = "SELECT " + ", ".join(f"{value} AS {name}" for name, (value, _) in {**kept, **as_text}.items())
+    typed = {name: dtype for name, (_, dtype) in kept.items() if dtype is not None}
+    texts = tuple(text for _, text in as_text.values())
+    frame = run_query(sql_lake, sql)
+    assert {name: frame.schema[name] for name in typed} == typed
+    assert frame.select(list(as_text)).row(0) == texts
+    got = _every_output(project, tmp_path, sql)
+    assert all(f" {text} " in got["table"] for text in texts)
+    csv = got["csv"].row(0, named=True)
+    assert (csv["list"], csv["struct"], csv["nested"], csv["map"]) == ("1 2", '{"a": 1}', "[[1, 2]]", '{"a": 1}')
+    for output in ("csv", "json", "parquet"):
+        assert got[output].select(list(as_text)).cast(pl.String).row(0) == texts, output
+    assert got["parquet"]["huge"].item() == frame["huge"].item()
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
 def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
     """DBeaver or the DuckDB CLI run in the machine's zone: local times come only from local_time()."""

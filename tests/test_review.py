@@ -512,9 +512,43 @@ def test_damaged_or_wrong_earlier_review(lake_copy):
     (first.folder / "tables" / "yearly.csv").unlink()
     with pytest.raises(ReviewError, match=r"yearly\.csv: missing from the earlier review .* --previous"):
         write_review(lake_copy, first_year=2023, last_year=2025, today=date(2026, 1, 10))
-    with pytest.raises(ReviewError, match="not a review folder"):
+    with pytest.raises(ReviewError) as wrong:
         write_review(lake_copy, first_year=2023, last_year=2025, today=date(2026, 1, 10),
                      previous=lake_copy.lake_path)
+    assert str(wrong.value) == (f"{lake_copy.lake_path}: not a review folder (no review.json in it); give a folder "
+                                f"that valmius review wrote, e.g. the latest in paths.reports: {first.folder}")
+
+
+def test_an_earlier_review_that_is_not_there_is_said_missing(lake_copy, tmp_path, monkeypatch):
+    """A missing --previous read 'not a review folder' and named a folder that did not exist either;
+    now it says the path is missing, and lists the reviews there are, the newest first."""
+    def previous_error(previous: Path) -> str:
+        with pytest.raises(ReviewError) as error:
+            write_review(lake_copy, first_year=2023, last_year=2025, today=date(2026, 1, 10), previous=previous)
+        return str(error.value)
+
+    reports = lake_copy.paths.reports
+    monkeypatch.chdir(tmp_path)
+    assert previous_error(Path("reports/review-2021-2024-2025-01-10")) == (
+        f"reports/review-2021-2024-2025-01-10: no such folder (a relative path is read from the current folder, "
+        f"{tmp_path}); valmius review has written none in {reports} (paths.reports); leave out --previous")
+    made = {"review-2020-2023-2024-01-05": "2024-01-05", "review-2021-2024-2025-01-10": "2025-01-10",
+            "review-2021-2024-2025-01-10-2": "2025-01-10", "review-2022-2025-2025-06-01": "2025-06-01",
+            "review-2023-2026-2027-01-01": "2027-01-01"}  # the last made after the review's day: never compared
+    for name, day in made.items():
+        (reports / name).mkdir(parents=True)
+        (reports / name / "review.json").write_text(json.dumps({"made_on": day}))
+    newest = ", ".join(str(reports / name) for name in ("review-2022-2025-2025-06-01", "review-2021-2024-2025-01-10-2",
+                                                        "review-2021-2024-2025-01-10"))
+    assert previous_error(tmp_path / "elsewhere") == (
+        f"{tmp_path / 'elsewhere'}: no such folder; give a folder that valmius review wrote, e.g. the latest in "
+        f"paths.reports: {newest}")
+    config = tmp_path / "valmius.toml"
+    config.write_text(f'[paths]\nlake = "{lake_copy.lake_path}"\nreports = "{reports}"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "review", "--from", "2023", "--to", "2025",
+                                       "--previous", "review-2022-2025"])
+    assert result.exit_code == 1 and result.output.startswith("Error: review-2022-2025: no such folder (a relative path")
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_read_only_atomic_and_offline(lake_copy):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from valmius.errors import SettingsError
+from valmius.errors import LakeError, SettingsError
 
 DEFAULT_SETTINGS_FILE = "valmius.toml"
 RISK_CLASSES = ("I", "II", "III", "IV")
@@ -212,6 +212,21 @@ def load_settings(path: Path | str | None = None) -> Settings:
     settings = dataclasses.replace(settings, source=file.resolve())
     _check(settings, file)
     return _resolve_paths(settings, file.resolve().parent)
+
+
+def require_lake(settings: Settings) -> Settings:
+    """``settings`` when their lake folder (``paths.lake``) exists; else a :class:`LakeError` that
+    names the folder and, when no settings file was read, says so. For the commands that read the
+    lake: run where there is none, they would work on nothing (and leave a catalog or a report of
+    nothing behind)."""
+    lake = settings.lake_path
+    if lake.is_dir():
+        return settings
+    if settings.source is None:
+        raise LakeError(f"no lake here ({lake}): ingest exports first (valmius ingest FILES, or valmius nightly), "
+                        f"or give --config SETTINGS of a project (there is no {DEFAULT_SETTINGS_FILE} in this folder)")
+    raise LakeError(f"no lake at {lake} (paths.lake of {settings.source}): ingest exports first (valmius ingest "
+                    f"FILES, or valmius nightly), or correct paths.lake")
 
 
 def settings_table(settings: Settings | None = None) -> list[tuple[str, str, str]]:

@@ -26,6 +26,15 @@ Each parameter is declared with its DuckDB type and its default (an SQL literal)
 file runs without parameters. A value given as text (``--param year=2024``) is cast to the
 declared type. The examples are results on the demo lake (``valmius demo``), written by
 :func:`write_examples`.
+
+A result keeps the types DuckDB's conversion to Polars gives it (a ``HUGEINT``, which ``sum``
+returns, as a Decimal; an ``ENUM`` as Categorical), but for the types that Polars cannot hold or the
+outputs cannot write: those come as DuckDB writes them as text, on the terminal, in csv, json and
+parquet and in :func:`run_query`'s frame alike. An ``INTERVAL`` reads ``'365 days 21:58:55'`` or
+``'1 month 2 days'`` (a month has no fixed length, so no duration can hold one; ``epoch(interval)``
+gives seconds), a ``BLOB`` ``'x\\xAA'``, a ``BIT`` ``'101'``, a ``TIME WITH TIME ZONE``
+``'12:00:00+02'``, a ``BIGNUM`` or ``UNION`` its value; a list, struct or map that holds one of
+them is written whole as text (``'[1 day]'``).
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from duckdb.sqltypes import DuckDBPyType
 
 from valmius.catalog import connect_catalog
 from valmius.errors import ValmiusError
@@ -54,6 +64,11 @@ EXAMPLE_ROWS = 8
 _PARAMETER = re.compile(r"^--\s+\$(?P<name>[A-Za-z_]\w*)\s+(?P<type>[A-Z][A-Z0-9_]*(?:\[\])?)\s*=\s*"
                         r"(?P<default>'(?:[^']|'')*'|\S+)(?:\s+(?P<meaning>.*))?$")
 _READING = (duckdb.StatementType.SELECT,)
+_AS_TEXT = frozenset({"interval", "blob", "bit", "bignum", "union", "time with time zone"})
+"""DuckDB types (``DuckDBPyType.id``) that a result gives as text: Polars has no such type (intervals
+of months, unions, big numbers), or holds it wrongly (a time's offset is dropped) or as bytes that
+no text output writes (a blob, a bit string)."""
+_NESTED = frozenset({"list", "array", "struct", "map"})
 
 
 class QueryError(ValmiusError):
@@ -193,11 +208,33 @@ def run_query(settings: Settings, query: str | Path, params: Mapping[str, object
         con.execute("SET TimeZone = 'UTC'")  # results never depend on the machine's zone
         con.execute("SET lock_configuration = true")
         try:
-            return con.sql(body, params=values or None).pl()
+            return _frame(con.sql(body, params=values or None))
         except duckdb.Error as exc:
             raise QueryError(_describe(_positioned(con, body, values, exc), where, offset)) from exc
     finally:
         con.close()
+
+
+def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
+    """The result as a Polars DataFrame, a column of a type in ``_AS_TEXT`` (or holding one) as
+    DuckDB's text. Columns are named by position (``#2``): their names may repeat."""
+    types = relation.types
+    if any(_as_text(type_) for type_ in types):
+        relation = relation.project(", ".join(
+            (f"CAST(#{number} AS VARCHAR)" if _as_text(type_) else f"#{number}") + f" AS {_quoted(name)}"
+            for number, (name, type_) in enumerate(zip(relation.columns, types), start=1)))
+    return relation.pl()
+
+
+def _as_text(type_: DuckDBPyType) -> bool:
+    if type_.id in _AS_TEXT:
+        return True
+    return type_.id in _NESTED and any(isinstance(child, DuckDBPyType) and _as_text(child)
+                                       for _, child in type_.children)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _source(query: str | Path) -> tuple[QueryFile, str]:
@@ -316,9 +353,15 @@ def write_result(frame: pl.DataFrame, output: str, out: Path | None = None) -> s
 
 
 def _csv(frame: pl.DataFrame) -> str:
-    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
-    flat = frame.with_columns(pl.col(name).cast(pl.List(pl.String)).list.join(" ") for name in nested) if nested else frame
-    return flat.write_csv()
+    """CSV has no nested values: a list of plain values is written joined by spaces (``1 2``), any
+    other (a struct, a map, a list of lists) as JSON (``{"a": 1}``, ``[[1, 2]]``)."""
+    def flat(column: pl.Series) -> pl.Series:
+        if isinstance(column.dtype, (pl.List, pl.Array)) and not column.dtype.inner.is_nested():
+            return column.cast(pl.List(pl.String)).list.join(" ")
+        return pl.Series(column.name, [None if value is None else json.dumps(value, default=str, ensure_ascii=False)
+                                       for value in column.to_list()], pl.String)
+
+    return frame.with_columns(flat(frame[name]) for name, dtype in frame.schema.items() if dtype.is_nested()).write_csv()
 
 
 def cell_text(value: object) -> str:

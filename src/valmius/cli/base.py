@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from valmius.errors import ValmiusError
-from valmius.settings import Settings, load_settings
+from valmius.settings import Settings, load_settings, require_lake
 
 # valmius calls no BLAS routine, yet OpenBLAS (loaded with NumPy, which no import above loads)
 # starts a thread per core that spins for a while: 0.1 s of CPU of each run, taken from the cores
@@ -75,14 +75,18 @@ def window_end_option(verb: str):
                                      "last measured day).")
 
 
-def command_settings(ctx: click.Context, language: str | None = None) -> Settings:
+def command_settings(ctx: click.Context, language: str | None = None, *, needs_lake: bool = True) -> Settings:
     """The command's settings (with ``language``, the reports' language instead of the
     ``report.language`` setting). Every command reads them once it has imported what it runs; the
     objects made so far (those of Polars, NumPy, Numba, DuckDB...) live until the command ends, so
     the garbage collector is told to leave them be (``gc.freeze``): otherwise its collections walk
-    them again and again, 0.1-0.2 s of CPU of a nightly run of 2 s."""
+    them again and again, 0.1-0.2 s of CPU of a nightly run of 2 s. A command that reads the lake
+    (``needs_lake``: all but those that make it and ``valmius settings``) stops with an error when
+    the lake's folder does not exist, before anything is written (:func:`require_lake`)."""
     gc.freeze()
     settings = load_settings(ctx.obj)
+    if needs_lake:
+        require_lake(settings)
     if language:
         settings = dataclasses.replace(settings, report=dataclasses.replace(settings.report, language=language))
     return settings

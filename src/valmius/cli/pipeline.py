@@ -38,7 +38,7 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], format_name: str | None,
     """
     from valmius.ingest import ingest as run_ingest
 
-    settings = command_settings(ctx)
+    settings = command_settings(ctx, needs_lake=False)  # creates the lake
     mapping = _mapping(format_name, mapping_path)
     if quiet or as_json:
         summary = run_ingest(files, mapping, settings)
@@ -111,7 +111,7 @@ def nightly_command(ctx: click.Context, files: tuple[Path, ...], format_name: st
     """
     from valmius.pipeline import nightly
 
-    settings = command_settings(ctx)
+    settings = command_settings(ctx, needs_lake=False)  # creates the lake
     mapping = _mapping(format_name, mapping_path)
     if quiet or as_json:
         summary = nightly(settings, mapping, files, report=not no_report)

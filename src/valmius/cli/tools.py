@@ -202,7 +202,7 @@ def grid_import(ctx: click.Context, file: Path, year: int, crs: str | None) -> N
     """
     from valmius.grid import import_risk_grid
 
-    click.echo(import_risk_grid(file, year, command_settings(ctx), crs=crs).to_text())
+    click.echo(import_risk_grid(file, year, command_settings(ctx, needs_lake=False), crs=crs).to_text())
 
 
 @grid.command(name="show")
@@ -260,7 +260,7 @@ def show_settings(ctx: click.Context) -> None:
     """
     from valmius.settings import settings_table
 
-    settings = command_settings(ctx)
+    settings = command_settings(ctx, needs_lake=False)
     click.echo(f"# settings from {settings.source or 'built-in defaults'}")
     for key, default, meaning in settings_table(settings):
         click.echo(f"{key} = {default}    # {meaning}")

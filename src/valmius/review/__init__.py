@@ -41,8 +41,8 @@ from valmius.errors import ReviewError
 from valmius.labels import mmss, percent
 from valmius.pages import chart_specs, is_synthetic, save_images, stamped
 from valmius.review import charts, columns
-from valmius.review.changes import (MANIFEST, CellChange, Changes, compare, find_previous, folder_name,
-                                    manifest_settings, place, read_review)
+from valmius.review.changes import (MANIFEST, CellChange, Changes, compare, find_previous, manifest_settings,
+                                    place, read_review, review_folders)
 from valmius.review.labels import text, year_span
 from valmius.review.content import PageInput
 from valmius.review.page import render
@@ -85,9 +85,8 @@ def write_review(settings: Settings, *, first_year: int, last_year: int, today: 
     """
     made_at = datetime.now(timezone.utc)
     today = today or made_at.astimezone(ZoneInfo(settings.time.zone)).date()
-    if previous is not None and not (Path(previous) / MANIFEST).is_file():
-        raise ReviewError(f"{previous}: not a review folder (no {MANIFEST} in it); give a folder that valmius review "
-                          f"wrote, e.g. {settings.paths.reports / folder_name(first_year - 1, last_year - 1, today)}")
+    if previous is not None:
+        _check_previous(Path(previous), settings.paths.reports, today)
     snapshot = open_read_only(settings)
     tables = review_tables(snapshot, settings, first_year, last_year)
     previous_folder = Path(previous) if previous is not None else find_previous(settings.paths.reports, today)
@@ -127,6 +126,23 @@ def write_review(settings: Settings, *, first_year: int, last_year: int, today: 
     files = sorted(p for p in final.rglob("*") if p.is_file())
     return ReviewResult(final, final / "review.html", first_year, last_year, previous_folder, summary_lines(page),
                         files)
+
+
+def _check_previous(previous: Path, reports: Path, today: date) -> None:
+    """An error unless ``previous`` is a review folder, saying what it is instead and naming up to
+    three reviews in ``reports``, the newest first (those that would be compared with by default)."""
+    if (previous / MANIFEST).is_file():
+        return
+    if previous.exists():
+        wrong = f"{previous}: not a review folder (no {MANIFEST} in it)"
+    elif previous.is_absolute():
+        wrong = f"{previous}: no such folder"
+    else:
+        wrong = f"{previous}: no such folder (a relative path is read from the current folder, {Path.cwd()})"
+    made = review_folders(reports, today)[:3]
+    hint = (f"give a folder that valmius review wrote, e.g. the latest in paths.reports: {', '.join(map(str, made))}"
+            if made else f"valmius review has written none in {reports} (paths.reports); leave out --previous")
+    raise ReviewError(f"{wrong}; {hint}")
 
 
 def _published_areas(areas: pl.DataFrame, min_count: int) -> pl.DataFrame:

@@ -112,10 +112,16 @@ class Changes:
 
 
 def find_previous(reports: Path, made_on: date) -> Path | None:
-    """The review folder made last on or before the day ``made_on``, by its manifest (``made_on``,
-    then ``made_at``; a manifest that cannot be read counts by its folder's name), or None."""
+    """The review folder made last on or before the day ``made_on`` (:func:`review_folders`), or None."""
+    return next(iter(review_folders(reports, made_on)), None)
+
+
+def review_folders(reports: Path, made_on: date) -> list[Path]:
+    """The review folders in ``reports`` made on or before the day ``made_on``, the newest first, by
+    their manifest (``made_on``, then ``made_at``; a manifest that cannot be read counts by its
+    folder's name)."""
     if not reports.is_dir():
-        return None
+        return []
     found = []
     for folder in reports.iterdir():
         match = FOLDER_NAME.match(folder.name)
@@ -124,7 +130,7 @@ def find_previous(reports: Path, made_on: date) -> Path | None:
         day, made_at = _made(folder / MANIFEST, date.fromisoformat(match[3]))
         if day <= made_on:
             found.append((day, made_at, int(match[4] or 1), folder.name, folder))
-    return max(found)[-1] if found else None
+    return [row[-1] for row in sorted(found, reverse=True)]
 
 
 def _made(manifest: Path, named_day: date) -> tuple[date, datetime]:
