@@ -21,7 +21,7 @@ import valmius.flags
 from valmius.flags import evaluate, flag, last_measured_day, stored_or_evaluated
 from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
-from valmius.definitions import DefinitionError, definition_id, open_results
+from valmius.definitions import definition_id, open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.settings import FlagSettings
