@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from conftest import fi_row, project_paths, table, write_fi
 from valmius.cli import main
 from valmius.demo import build_world, write_nightly_exports, write_world
+from valmius.demo.run import EARLIER_DEMO_SETTINGS, run_demo
 from valmius.errors import LakeError
 from valmius.flags import FlagSummary, flag, net_changes
 from valmius.grid import import_risk_grid
@@ -27,7 +28,7 @@ from valmius.ingest import ingest
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.pipeline import inbox_files, nightly, nightly_lock
-from valmius.settings import Settings
+from valmius.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FI = load_mapping("fi-erc")
@@ -130,18 +131,14 @@ def test_many_runs_since_the_last_night_are_counted_by_command():
 
 def test_the_first_nightly_run_after_the_demo_finds_nothing_waiting(tmp_path):
     """The demo's inbox is a folder of its own, not that of the exports it has ingested."""
-    from valmius.demo.run import run_demo
-    from valmius.settings import load_settings
-
     demo = run_demo(tmp_path / "demo", nights=2)
     settings = load_settings(tmp_path / "demo" / "valmius.toml")
     night = nightly(settings, FI, report=False)
     assert night.ingest.files == [] and night.moved == {}
+    assert night.to_text().startswith("No export files waiting: nothing ingested\nMeasured ")
     assert len(list((tmp_path / "demo" / "exports").glob("*.csv"))) == 365
     assert f"reads new exports from {settings.paths.inbox};" in demo.to_text()
     # A demo folder of an earlier valmius, its settings unedited, gets the new settings.
-    from valmius.demo.run import EARLIER_DEMO_SETTINGS
-
     (tmp_path / "demo" / "valmius.toml").write_text(EARLIER_DEMO_SETTINGS, encoding="utf-8")
     run_demo(tmp_path / "demo", nights=2)
     assert load_settings(tmp_path / "demo" / "valmius.toml").paths.inbox == settings.paths.inbox

@@ -106,7 +106,7 @@ class NightSummary:
         }
 
     def to_text(self) -> str:
-        parts = [self.ingest.to_text()]
+        parts = [self.ingest.to_text() if self.ingest.files else "No export files waiting: nothing ingested"]
         parts += [s.to_text() for s in (self.measure, self.flags) if s is not None]
         if self.flags is not None and (self.flags.appeared or self.flags.cleared):
             parts.append(f"Flags appeared: {', '.join(self.flags.appeared) or '-'}; "
