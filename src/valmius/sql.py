@@ -382,7 +382,7 @@ def rich_table(frame: pl.DataFrame, rows: int = TABLE_ROWS_SHOWN):
     from rich.table import Table
 
     shown = f"{min(rows, frame.height):,} of {frame.height:,} rows; --output csv for all" if frame.height > rows else \
-        f"{frame.height:,} rows"
+        f"{frame.height:,} row" + ("" if frame.height == 1 else "s")
     table = Table(caption=shown, caption_justify="left")
     for name, dtype in frame.schema.items():
         table.add_column(name, justify="right" if dtype.is_numeric() else "left", overflow="fold")
