@@ -51,6 +51,7 @@ from valmius.errors import ReviewError
 from valmius.flags import (evaluate, first_measured_day, holds_from_january, judge_groups, last_measured_day,
                            most_common, stored_or_evaluated)
 from valmius.grid import grid_at
+from valmius.labels import day_text
 from valmius.lake import Snapshot
 from valmius.mapping import builtin_formats, load_mapping
 from valmius.scorecards import DEFECT_REASONS, REPLACED_REASONS
@@ -184,7 +185,7 @@ def _check_years(snapshot: Snapshot, settings: Settings, years: list[int]) -> No
         first = first_measured_day(snapshot, settings)
         if first.year in years[:-1] and not holds_from_january(first, first.year):
             raise ReviewError(
-                f"{where} holds {first.year} only from {first.day}.{first.month}.{first.year} (its first measured "
+                f"{where} holds {first.year} only from {day_text(first)} (its first measured "
                 f"task): every year of the review but the last must be held from January, or its cells are "
                 f"judged on part of a year; start the review at --from {first.year + 1}, or ingest "
                 f"{first.year}'s earlier exports and run valmius measure")
@@ -196,7 +197,7 @@ def _check_years(snapshot: Snapshot, settings: Settings, years: list[int]) -> No
         raise ReviewError(f"no measured urgent tasks in {_spans(missing)} in {where}; {hint}")
     first = first_measured_day(snapshot, settings)
     partial = "" if holds_from_january(first, first.year) or first.year == with_data[-1] else (
-        f" ({first.year} only from {first.day}.{first.month}.{first.year}: a review of more years starts at "
+        f" ({first.year} only from {day_text(first)}: a review of more years starts at "
         f"{first.year + 1})")
     raise ReviewError(
         f"no measured urgent tasks in {_spans(missing)} in {where}, which has them in {_spans(with_data)}{partial}; "
