@@ -91,6 +91,11 @@ def check_location(settings: Settings, x_m: float, y_m: float, what: str) -> Non
                          f"{y_min:.0f}-{y_max:.0f} north, grid.extent_m); give metres in {settings.grid.crs}, not degrees")
 
 
+def _cell_of(size_m: int) -> dict[str, pl.Expr]:
+    """ix, iy: the column and row of the ``size_m`` grid cell holding (x_m, y_m)."""
+    return {"ix": (pl.col("x_m") // size_m).cast(pl.Int64), "iy": (pl.col("y_m") // size_m).cast(pl.Int64)}
+
+
 def _seconds(later: str, earlier: str) -> pl.Expr:
     return (pl.col(later) - pl.col(earlier)).dt.total_seconds().cast(pl.Int64)
 
@@ -208,7 +213,7 @@ class StationTimes:
     @classmethod
     def learn(cls, arrivals: pl.DataFrame, stations: pl.DataFrame | None, settings: Settings) -> StationTimes:
         size = settings.grid.cell_size_m
-        arrivals = arrivals.with_columns(ix=(pl.col("x_m") // size).cast(pl.Int64), iy=(pl.col("y_m") // size).cast(pl.Int64))
+        arrivals = arrivals.with_columns(**_cell_of(size))
         curve, models, error, farthest = None, {}, None, None
         if stations is not None:
             located = arrivals.join(stations.rename({"x_m": "station_x_m", "y_m": "station_y_m"}), on="station_id")
@@ -236,11 +241,9 @@ class StationTimes:
         """Every station's estimated time to every task (incident_id, x_m, y_m): incident_id,
         station_id, estimate_s and source (cell, neighbourhood or distance_model). Pairs with no
         estimate are left out."""
-        size = self.cell_size_m
-        places = tasks.select("incident_id", "x_m", "y_m").with_columns(
-            ix=(pl.col("x_m") // size).cast(pl.Int64), iy=(pl.col("y_m") // size).cast(pl.Int64))
+        places = tasks.select("incident_id", "x_m", "y_m").with_columns(**_cell_of(self.cell_size_m))
         wanted = places.select("ix", "iy").unique()
-        observed = self.arrivals.filter(pl.col("station_id").is_in(station_ids)).select("station_id", "ix", "iy", "own_s")
+        observed = self._observed(station_ids)
         in_cell = (observed.join(wanted, on=["ix", "iy"]).group_by("station_id", "ix", "iy")
                    .agg(cell_n=pl.len(), cell_s=pl.col("own_s").median()))
         near = self._around(wanted, observed)
@@ -265,14 +268,15 @@ class StationTimes:
     def arrivals_near(self, tasks: pl.DataFrame, station_ids: list[str]) -> pl.DataFrame:
         """incident_id and ``arrivals``: the most arrivals that any one of ``station_ids`` has in the
         cells around each task (incident_id, x_m, y_m), its own cell included; 0 for none."""
-        size = self.cell_size_m
-        places = tasks.select("incident_id", ix=(pl.col("x_m") // size).cast(pl.Int64),
-                              iy=(pl.col("y_m") // size).cast(pl.Int64))
-        observed = self.arrivals.filter(pl.col("station_id").is_in(station_ids)).select("station_id", "ix", "iy", "own_s")
-        most = self._around(places.select("ix", "iy").unique(), observed).group_by("ix", "iy").agg(
+        places = tasks.select("incident_id", **_cell_of(self.cell_size_m))
+        most = self._around(places.select("ix", "iy").unique(), self._observed(station_ids)).group_by("ix", "iy").agg(
             arrivals=pl.col("near_n").max())
         return places.join(most, on=["ix", "iy"], how="left").select(
             "incident_id", arrivals=pl.col("arrivals").fill_null(0).cast(pl.Int64))
+
+    def _observed(self, station_ids: list[str]) -> pl.DataFrame:
+        """The arrivals of ``station_ids``: station_id, their cell (ix, iy) and own_s."""
+        return self.arrivals.filter(pl.col("station_id").is_in(station_ids)).select("station_id", "ix", "iy", "own_s")
 
     def _around(self, wanted: pl.DataFrame, observed: pl.DataFrame) -> pl.DataFrame:
         """Per station and wanted cell (ix, iy): ``near_n`` and ``near_s``, the count and median of
