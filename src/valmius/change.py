@@ -165,8 +165,9 @@ def change(settings: Settings, *, current: Period | None = None, previous: Perio
             raise ChangeError("no measured urgent tasks in the lake yet: run valmius measure first")
         current = current or periods[0]
         previous = previous or _previous_of(current, settings)
-    table = compare_periods(snapshot, settings, current=current, previous=previous)
-    return ChangeResult(table, current, previous, settings, measured_span(snapshot, settings))
+    measured = measured_span(snapshot, settings)
+    table = compare_periods(snapshot, settings, current=current, previous=previous, measured=measured)
+    return ChangeResult(table, current, previous, settings, measured)
 
 
 def measured_span(snapshot: Snapshot, settings: Settings) -> tuple[date | None, date | None]:
@@ -198,13 +199,15 @@ def _year_earlier(day: date) -> date:
 
 
 def compare_periods(snapshot: Snapshot, settings: Settings, *, current: Period, previous: Period,
-                    areas: pl.DataFrame | None = None) -> pl.DataFrame:
+                    areas: pl.DataFrame | None = None,
+                    measured: tuple[date | None, date | None] | None = None) -> pl.DataFrame:
     """One row per group of every grouping (see the module docstring): counts, medians, median
     change with its interval, p-value, q-value, ``is_tested`` (with ``untested_reason`` when not)
     and ``is_significant``, and the days of each period the lake holds. ``areas`` (the ``areas``
-    table evaluated at the current period's end) is computed when not given."""
+    table evaluated at the current period's end) and ``measured`` (:func:`measured_span`) are
+    read from the lake when not given."""
     _check_periods(current, previous)
-    measured = measured_span(snapshot, settings)
+    measured = measured if measured is not None else measured_span(snapshot, settings)
     zone = ZoneInfo(settings.time.zone)
     bounds = {name: _utc_bounds(period, zone) for name, period in (("current", current), ("previous", previous))}
     in_period = {name: (pl.col("call_at") >= lo) & (pl.col("call_at") < hi) for name, (lo, hi) in bounds.items()}
@@ -332,7 +335,7 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
         lines = [text("change_skipped", lang, current=_dates(current), previous=_dates(previous)), *held,
                  text("change_not_compared", lang, share=percent(MIN_HELD_SHARE, lang))]
         return lines, _published_table([], lang)
-    table = compare_periods(snapshot, settings, current=current, previous=previous, areas=areas)
+    table = compare_periods(snapshot, settings, current=current, previous=previous, areas=areas, measured=measured)
     comparisons = int(table["is_tested"].sum())
     significant = table.filter("is_significant").sort(pl.col("median_change_s").abs(), descending=True)
     c = settings.change
