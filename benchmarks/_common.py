@@ -42,14 +42,37 @@ def measure(code: str, cwd: Path, show_output: bool = True) -> Run:
     the writing of the one before it; valmius's modules are compiled to bytecode first."""
     compile_package()
     os.sync()
+    peak_file = WORK / f".peak-{os.getpid()}"
+    peak_file.parent.mkdir(parents=True, exist_ok=True)
+    peak_file.unlink(missing_ok=True)
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, stdout=None if show_output else subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", _REPORT_PEAK.format(path=str(peak_file)) + code], cwd=cwd,
+                            stdout=None if show_output else subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) not in (0, 3):  # valmius exits 3 when rows were quarantined
         raise SystemExit(f"benchmark step failed: {code[:80]}...")
-    return Run(seconds, usage.ru_maxrss / 2**20, usage.ru_utime, usage.ru_stime,
+    # ru_maxrss would do where the process's own peak were the larger: Linux counts in it the memory of
+    # the process that started it (this one), whose address space the child shares until exec.
+    peak_kb = int(peak_file.read_text()) if peak_file.exists() else usage.ru_maxrss
+    peak_file.unlink(missing_ok=True)
+    return Run(seconds, peak_kb / 2**20, usage.ru_utime, usage.ru_stime,
                usage.ru_minflt * os.sysconf("SC_PAGE_SIZE") / 2**30)
+
+
+_REPORT_PEAK = """import atexit
+def _report_peak():  # the process's own peak resident memory (kB), as it exits
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return  # not Linux: the caller falls back to ru_maxrss
+    with open({path!r}, "w") as out:
+        out.write(peak)
+atexit.register(_report_peak)
+del atexit, _report_peak
+"""
+"""Put before a measured step's code."""
 
 
 def compile_package() -> None:
