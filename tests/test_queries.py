@@ -424,6 +424,16 @@ def test_every_duckdb_type_reaches_every_output(sql_lake, project, tmp_path):
     assert got["parquet"]["huge"].item() == frame["huge"].item()
 
 
+def test_the_terminal_table_shows_cells_and_column_names_as_they_are(project):
+    """rich reads '[red]' in a string as markup and ':warning:' as an emoji: a note or a value that
+    holds them lost its brackets or its words. Cells and column names are shown literally."""
+    result = _cli(project, "sql", "-c", "SELECT '[red]late[/red]' AS \"[b]status[/b]\", '[bold]x[/bold] :warning:' AS note, "
+                                        "'a [link=https://x.fi]b' AS link")
+    assert result.exit_code == EXIT_OK
+    for text in ("[b]status[/b]", "[red]late[/red]", "[bold]x[/bold] :warning:", "a [link=https://x.fi]b"):
+        assert text in result.output, text
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
 def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
     """DBeaver or the DuckDB CLI run in the machine's zone: local times come only from local_time()."""

@@ -378,16 +378,19 @@ def cell_text(value: object) -> str:
 
 
 def rich_table(frame: pl.DataFrame, rows: int = TABLE_ROWS_SHOWN):
-    """The first ``rows`` rows as a rich Table for the terminal, numbers right-aligned."""
+    """The first ``rows`` rows as a rich Table for the terminal, numbers right-aligned. Cells and
+    column names are ``Text``, shown as they are: a string would be read as markup (``[red]``) and
+    emoji codes (``:warning:``)."""
     from rich.table import Table
+    from rich.text import Text
 
     shown = f"{min(rows, frame.height):,} of {frame.height:,} rows; --output csv for all" if frame.height > rows else \
         f"{frame.height:,} row" + ("" if frame.height == 1 else "s")
     table = Table(caption=shown, caption_justify="left")
     for name, dtype in frame.schema.items():
-        table.add_column(name, justify="right" if dtype.is_numeric() else "left", overflow="fold")
+        table.add_column(Text(name), justify="right" if dtype.is_numeric() else "left", overflow="fold")
     for row in frame.head(rows).iter_rows():
-        table.add_row(*(cell_text(v) for v in row))
+        table.add_row(*(Text(cell_text(v)) for v in row))
     return table
 
 
