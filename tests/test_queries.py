@@ -434,6 +434,24 @@ def test_the_terminal_table_shows_cells_and_column_names_as_they_are(project):
         assert text in result.output, text
 
 
+UHUGEINTS = {"largest": "340282366920938463463374607431768211455",
+             "past_signed": "170141183460469231731687303715884105733", "small": "7"}
+
+
+def test_uhugeints_come_out_exactly(sql_lake, project, tmp_path):
+    """DuckDB hands a UHUGEINT to Polars as a signed 128-bit decimal: beyond 2^127 it read negative
+    (and Decimal(38, 0) has a digit too few). It comes as DuckDB's text, in every output."""
+    sql = ("SELECT " + ", ".join(f"{value}::UHUGEINT AS {name}" for name, value in UHUGEINTS.items())
+           + f", [{UHUGEINTS['largest']}::UHUGEINT] AS listed")
+    texts = (*UHUGEINTS.values(), f"[{UHUGEINTS['largest']}]")
+    frame = run_query(sql_lake, sql)
+    assert frame.row(0) == texts
+    got = _every_output(project, tmp_path, sql)
+    assert all(f" {text} " in got["table"] for text in texts)
+    for output in ("csv", "json", "parquet"):
+        assert got[output].cast(pl.String).row(0) == texts, output
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
 def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
     """DBeaver or the DuckDB CLI run in the machine's zone: local times come only from local_time()."""

@@ -33,8 +33,8 @@ outputs cannot write: those come as DuckDB writes them as text, on the terminal,
 parquet and in :func:`run_query`'s frame alike. An ``INTERVAL`` reads ``'365 days 21:58:55'`` or
 ``'1 month 2 days'`` (a month has no fixed length, so no duration can hold one; ``epoch(interval)``
 gives seconds), a ``BLOB`` ``'x\\xAA'``, a ``BIT`` ``'101'``, a ``TIME WITH TIME ZONE``
-``'12:00:00+02'``, a ``BIGNUM`` or ``UNION`` its value; a list, struct or map that holds one of
-them is written whole as text (``'[1 day]'``).
+``'12:00:00+02'``, a ``BIGNUM``, ``UHUGEINT`` or ``UNION`` its value; a list, struct or map that
+holds one of them is written whole as text (``'[1 day]'``).
 """
 
 from __future__ import annotations
@@ -64,10 +64,11 @@ EXAMPLE_ROWS = 8
 _PARAMETER = re.compile(r"^--\s+\$(?P<name>[A-Za-z_]\w*)\s+(?P<type>[A-Z][A-Z0-9_]*(?:\[\])?)\s*=\s*"
                         r"(?P<default>'(?:[^']|'')*'|\S+)(?:\s+(?P<meaning>.*))?$")
 _READING = (duckdb.StatementType.SELECT,)
-_AS_TEXT = frozenset({"interval", "blob", "bit", "bignum", "union", "time with time zone"})
+_AS_TEXT = frozenset({"interval", "blob", "bit", "bignum", "uhugeint", "union", "time with time zone"})
 """DuckDB types (``DuckDBPyType.id``) that a result gives as text: Polars has no such type (intervals
-of months, unions, big numbers), or holds it wrongly (a time's offset is dropped) or as bytes that
-no text output writes (a blob, a bit string)."""
+of months, unions, big numbers), or holds it wrongly (a time's offset is dropped; a UHUGEINT comes
+as a signed Decimal(38, 0), negative beyond 2^127, and its largest values have 39 digits) or as
+bytes that no text output writes (a blob, a bit string)."""
 _NESTED = frozenset({"list", "array", "struct", "map"})
 
 
