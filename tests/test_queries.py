@@ -452,6 +452,48 @@ def test_uhugeints_come_out_exactly(sql_lake, project, tmp_path):
         assert got[output].cast(pl.String).row(0) == texts, output
 
 
+def test_repeated_column_names_take_duckdb_s_unique_names(sql_lake):
+    """A join's columns may share a name: they take the names DuckDB's own conversion to Polars
+    gives them (a, A_1, a_1_1), also when one of them comes as text."""
+    sql = "SELECT 1 AS a, 2 AS \"A\", 3 AS a_1, DATE 'infinity' AS a, INTERVAL 1 DAY AS a"
+    frame = run_query(sql_lake, sql)
+    with duckdb.connect() as con:
+        assert frame.columns == con.sql(sql.replace(", INTERVAL 1 DAY", ", 5")).pl().columns
+    assert frame.row(0) == (1, 2, 3, "infinity", "1 day")
+
+
+@pytest.mark.parametrize("type_, ordinary, special", [
+    ("DATE", "2024-05-01", "infinity"), ("DATE", "2024-05-01", "-infinity"),
+    ("TIMESTAMP", "2024-05-01 12:00", "-infinity"), ("TIMESTAMPTZ", "2024-05-01 12:00", "infinity"),
+    ("TIMESTAMP_S", "2024-05-01 12:00", "infinity"), ("TIMESTAMP_MS", "2024-05-01 12:00", "-infinity"),
+    ("TIMESTAMP_NS", "2024-05-01 12:00", "infinity"),
+    ("DATE", "2024-05-01", "12345-06-01"), ("DATE", "2024-05-01", "0044-03-15 (BC)"),
+    ("TIMESTAMP", "2024-05-01 12:00", "10000-01-01 00:00"), ("TIME", "12:00", "24:00:00"),
+    ("HUGEINT", "42", "170141183460469231731687303715884105727"),
+], ids=lambda value: str(value).replace(" ", "_"))
+def test_values_that_python_cannot_hold_bring_their_column_as_duckdb_text(sql_lake, project, tmp_path, type_, ordinary,
+                                                                          special):
+    """Polars panicked reading an infinite date or timestamp (a Rust traceback in the table, csv and
+    json), or gave a wrong one (an infinite TIMESTAMP_S read 1969, a TIMESTAMP_NS 2262); a year
+    outside 1 to 9999 raised, a time of 24:00 read null, a HUGEINT of 39 digits was rounded. A
+    column that holds such a value (also in a list or a struct) comes as DuckDB's text, its ordinary
+    values too, in the frame and every output; a column without one keeps its type."""
+    sql = (f"SELECT x, [x] AS listed, {{'v': x}} AS in_struct, '{ordinary}'::{type_} AS kept "
+           f"FROM unnest(['{ordinary}'::{type_}, '{special}'::{type_}, NULL]) AS t(x)")
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        expected = con.sql(sql).project("x::VARCHAR AS x, listed::VARCHAR AS listed, in_struct::VARCHAR AS in_struct")
+        expected, kept = pl.DataFrame(expected.fetchall(), schema=expected.columns, orient="row"), con.sql(sql).types[3]
+    assert expected["x"].to_list()[1] in (special, special.replace(" 00:00", " 00:00:00"))  # DuckDB writes it as given
+    frame = run_query(sql_lake, sql)
+    assert frame.drop("kept").equals(expected)
+    assert frame.schema["kept"] != pl.String, f"a {kept} column without such a value keeps its type"
+    got = _every_output(project, tmp_path, sql)
+    assert all(f" {text} " in got["table"] for text in expected["x"].drop_nulls())
+    for output in ("csv", "json", "parquet"):
+        assert got[output].drop("kept").cast(pl.String).equals(expected), output
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
 def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
     """DBeaver or the DuckDB CLI run in the machine's zone: local times come only from local_time()."""

@@ -35,6 +35,12 @@ parquet and in :func:`run_query`'s frame alike. An ``INTERVAL`` reads ``'365 day
 gives seconds), a ``BLOB`` ``'x\\xAA'``, a ``BIT`` ``'101'``, a ``TIME WITH TIME ZONE``
 ``'12:00:00+02'``, a ``BIGNUM``, ``UHUGEINT`` or ``UNION`` its value; a list, struct or map that
 holds one of them is written whole as text (``'[1 day]'``).
+
+So does a column, of any type, that holds a value Python cannot hold: an infinite date or
+timestamp (``'infinity'``, ``'-infinity'``), a year before 1 or after 9999 (``'0044-03-15 (BC)'``),
+the time ``'24:00:00'``, a ``HUGEINT`` of 39 digits; its ordinary values then read as DuckDB writes
+them too (``'2024-05-01'``). Such a value never turns into a wrong date, a null or a rounded
+number, and a column without one keeps its type.
 """
 
 from __future__ import annotations
@@ -44,10 +50,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 from duckdb.sqltypes import DuckDBPyType
 
 from valmius.catalog import connect_catalog
@@ -70,6 +79,10 @@ of months, unions, big numbers), or holds it wrongly (a time's offset is dropped
 as a signed Decimal(38, 0), negative beyond 2^127, and its largest values have 39 digits) or as
 bytes that no text output writes (a blob, a bit string)."""
 _NESTED = frozenset({"list", "array", "struct", "map"})
+_EPOCH = dt.date(1970, 1, 1)
+_PYTHON_DAYS = ((dt.date.min - _EPOCH).days, (dt.date.max - _EPOCH).days)
+"""The first and last day that Python's date holds (the years 1 to 9999), in days since 1970."""
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 class QueryError(ValmiusError):
@@ -209,22 +222,31 @@ def run_query(settings: Settings, query: str | Path, params: Mapping[str, object
         con.execute("SET TimeZone = 'UTC'")  # results never depend on the machine's zone
         con.execute("SET lock_configuration = true")
         try:
-            return _frame(con.sql(body, params=values or None))
+            return _frame(con, con.sql(body, params=values or None))
         except duckdb.Error as exc:
             raise QueryError(_describe(_positioned(con, body, values, exc), where, offset)) from exc
     finally:
         con.close()
 
 
-def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
-    """The result as a Polars DataFrame, a column of a type in ``_AS_TEXT`` (or holding one) as
-    DuckDB's text. Columns are named by position (``#2``): their names may repeat."""
-    types = relation.types
-    if any(_as_text(type_) for type_ in types):
-        relation = relation.project(", ".join(
-            (f"CAST(#{number} AS VARCHAR)" if _as_text(type_) else f"#{number}") + f" AS {_quoted(name)}"
-            for number, (name, type_) in enumerate(zip(relation.columns, types), start=1)))
-    return relation.pl()
+def _frame(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
+    """The result as a Polars DataFrame, with DuckDB's text for a column of a type in ``_AS_TEXT``
+    (or holding one) and for a column holding a value that Python cannot hold (``_beyond_python``).
+
+    Columns are named by position (``#2``), as their names may repeat, and take the unique names
+    DuckDB gives them read as a subquery (``a``, ``a_1``), as ``relation.pl()`` names them.
+    """
+    names, types = relation.project("*").columns, relation.types
+    table = relation.project(", ".join(
+        (f"CAST(#{number} AS VARCHAR)" if _as_text(type_) else f"#{number}") + f" AS {_quoted(name)}"
+        for number, (name, type_) in enumerate(zip(names, types), start=1))).to_arrow_table()
+    beyond = [index for index, column in enumerate(table.columns) if any(map(_beyond_python, column.chunks))]
+    if beyond:  # written as text from the rows fetched, so that the query runs once
+        texts = con.from_arrow(table.select(beyond)).project(
+            ", ".join(f"CAST(#{number} AS VARCHAR)" for number in range(1, len(beyond) + 1))).to_arrow_table()
+        for index, text in zip(beyond, texts.columns):
+            table = table.set_column(index, table.column_names[index], text)
+    return pl.from_arrow(table, rechunk=False)
 
 
 def _as_text(type_: DuckDBPyType) -> bool:
@@ -232,6 +254,42 @@ def _as_text(type_: DuckDBPyType) -> bool:
         return True
     return type_.id in _NESTED and any(isinstance(child, DuckDBPyType) and _as_text(child)
                                        for _, child in type_.children)
+
+
+def _beyond_python(array: pa.Array) -> bool:
+    """Whether ``array`` holds, at any depth, a value that Polars cannot give back to Python as it
+    is: a date or timestamp that is infinite or outside the years 1 to 9999 (Polars panics, or
+    reads an infinite TIMESTAMP_S as 1969), the time 24:00:00 (read as null), a number of more
+    digits than its decimal type holds (a HUGEINT past 10^38, rounded)."""
+    if isinstance(array, pa.MapArray):
+        return _beyond_python(array.keys) or _beyond_python(array.items)
+    if isinstance(array, (pa.ListArray, pa.LargeListArray, pa.FixedSizeListArray)):
+        return _beyond_python(array.flatten())
+    if isinstance(array, pa.StructArray):
+        return any(map(_beyond_python, array.flatten()))
+    held = _held_by_python(array.type)
+    if held is None or array.null_count == len(array):
+        return False
+    as_type, lowest, highest = held
+    extremes = pc.min_max(array if as_type is None else array.view(as_type)).as_py()
+    return extremes["min"] < lowest or extremes["max"] > highest
+
+
+def _held_by_python(type_: pa.DataType) -> tuple[pa.DataType | None, object, object] | None:
+    """For a date, time, timestamp or decimal type: the type its values are compared as (their
+    integers; None: as they are), and the lowest and highest that Python holds. None for others."""
+    if pa.types.is_date32(type_):
+        return pa.int32(), *_PYTHON_DAYS
+    if pa.types.is_time64(type_):
+        return pa.int64(), 0, 86_400 * _PER_SECOND[type_.unit] - 1
+    if pa.types.is_timestamp(type_):
+        (first, last), per_day = _PYTHON_DAYS, 86_400 * _PER_SECOND[type_.unit]
+        finite = 2**63 - 2  # DuckDB's infinities are ±(2^63 - 1)
+        return pa.int64(), max(first * per_day, -finite), min((last + 1) * per_day - 1, finite)
+    if pa.types.is_decimal(type_):
+        largest = Decimal((0, (9,) * type_.precision, -type_.scale))
+        return None, -largest, largest
+    return None
 
 
 def _quoted(name: str) -> str:
