@@ -494,6 +494,25 @@ def test_values_that_python_cannot_hold_bring_their_column_as_duckdb_text(sql_la
         assert got[output].drop("kept").cast(pl.String).equals(expected), output
 
 
+def test_json_writes_decimals_as_numbers_with_all_their_digits(sql_lake, project, tmp_path):
+    """sum() of integers gives a HUGEINT, which comes as Decimal(38, 0); json wrote it, and any
+    DECIMAL, as a string. Now a number with its digits (a double would round 123456789012345.678),
+    in lists, structs and maps too, whose keys JSON writes as text."""
+    sql = ("SELECT sum(i::INTEGER) AS total, 92233720368547758070::HUGEINT AS huge, "
+           "123456789012345.678::DECIMAL(18, 3) AS exact, (-0.5)::DECIMAL(18, 3) AS negative, "
+           "[1.250::DECIMAL(4, 3)] AS listed, {'d': 2.5::DECIMAL(3, 1)} AS in_struct, "
+           "MAP {DATE '2024-05-01': 1.5::DECIMAL(3, 1)} AS by_day FROM range(1, 1001) AS t(i)")
+    frame = run_query(sql_lake, sql)
+    assert frame.schema["total"] == pl.Decimal(38, 0) and frame.schema["exact"] == pl.Decimal(18, 3)
+    result = _cli(project, "sql", "-c", sql, "-o", "json")
+    assert result.exit_code == EXIT_OK, result.output
+    rows = json.loads(result.output, parse_float=str)
+    assert rows == [{"total": 500500, "huge": 92233720368547758070, "exact": "123456789012345.678",
+                     "negative": "-0.500", "listed": ["1.250"], "in_struct": {"d": "2.5"}, "by_day": {"2024-05-01": "1.5"}}]
+    assert _cli(project, "sql", "-c", sql, "--out", str(tmp_path / "r.json")).exit_code == EXIT_OK
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == result.output
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
 def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
     """DBeaver or the DuckDB CLI run in the machine's zone: local times come only from local_time()."""

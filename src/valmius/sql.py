@@ -41,6 +41,9 @@ timestamp (``'infinity'``, ``'-infinity'``), a year before 1 or after 9999 (``'0
 the time ``'24:00:00'``, a ``HUGEINT`` of 39 digits; its ordinary values then read as DuckDB writes
 them too (``'2024-05-01'``). Such a value never turns into a wrong date, a null or a rounded
 number, and a column without one keeps its type.
+
+In json a decimal (a ``DECIMAL``, or a ``HUGEINT`` such as ``sum`` of integers gives) is a number
+with all its digits (``123456789012345.678``), in lists, structs and maps too.
 """
 
 from __future__ import annotations
@@ -404,11 +407,25 @@ def write_result(frame: pl.DataFrame, output: str, out: Path | None = None) -> s
             raise QueryError("--output parquet needs --out FILE (Parquet is not for the terminal)")
         frame.write_parquet(out)
         return None
-    text = _csv(frame) if output == "csv" else json.dumps(frame.to_dicts(), default=str, ensure_ascii=False, indent=1)
+    text = _csv(frame) if output == "csv" else "[" + ",\n ".join(map(_json, frame.to_dicts())) + "]"
     if out is None:
         return text
     out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return None
+
+
+def _json(value: object) -> str:
+    """``value`` (a row, or a value in it) as JSON text. A decimal (``sum`` of integers gives one)
+    is a number with all its digits: json.dumps writes none, and a float with a double's digits
+    only. JSON's keys are text: a map's other keys are written as text (``{"2024-05-01": 1}``)."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dict):  # a row, a struct or a map
+        pairs = ((key if isinstance(key, str) else _json(key).strip('"'), item) for key, item in value.items())
+        return "{" + ", ".join(f"{_json(key)}: {_json(item)}" for key, item in pairs) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_json, value)) + "]"
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def _csv(frame: pl.DataFrame) -> str:
