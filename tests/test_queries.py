@@ -513,6 +513,19 @@ def test_json_writes_decimals_as_numbers_with_all_their_digits(sql_lake, project
     assert (tmp_path / "r.json").read_text(encoding="utf-8") == result.output
 
 
+def test_csv_writes_a_struct_or_map_as_the_json_output_does(project):
+    """csv writes a struct, a map or a list of lists as JSON: a decimal in one read as a string, and a
+    map keyed by dates raised a TypeError (JSON's keys are text)."""
+    sql = ("SELECT {'d': 2.5::DECIMAL(3, 1)} AS in_struct, MAP {DATE '2024-05-01': 1} AS by_day, "
+           "[[1.25::DECIMAL(4, 2)]] AS nested")
+    result = _cli(project, "sql", "-c", sql, "-o", "csv")
+    assert result.exit_code == EXIT_OK, result.output
+    row = pl.read_csv(result.output.encode(), infer_schema=False).row(0, named=True)
+    assert row == {"in_struct": '{"d": 2.5}', "by_day": '{"2024-05-01": 1}', "nested": "[[1.25]]"}
+    as_json = json.loads(_cli(project, "sql", "-c", sql, "-o", "json").output)
+    assert as_json == [{name: json.loads(text) for name, text in row.items()}]
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
 def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
     """DBeaver or the DuckDB CLI run in the machine's zone: local times come only from local_time()."""

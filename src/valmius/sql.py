@@ -430,12 +430,12 @@ def _json(value: object) -> str:
 
 def _csv(frame: pl.DataFrame) -> str:
     """CSV has no nested values: a list of plain values is written joined by spaces (``1 2``), any
-    other (a struct, a map, a list of lists) as JSON (``{"a": 1}``, ``[[1, 2]]``)."""
+    other (a struct, a map, a list of lists) as JSON, as the json output writes it (``{"a": 1}``,
+    ``[[1, 2]]``)."""
     def flat(column: pl.Series) -> pl.Series:
         if isinstance(column.dtype, (pl.List, pl.Array)) and not column.dtype.inner.is_nested():
             return column.cast(pl.List(pl.String)).list.join(" ")
-        return pl.Series(column.name, [None if value is None else json.dumps(value, default=str, ensure_ascii=False)
-                                       for value in column.to_list()], pl.String)
+        return pl.Series(column.name, [None if v is None else _json(v) for v in column.to_list()], pl.String)
 
     return frame.with_columns(flat(frame[name]) for name, dtype in frame.schema.items() if dtype.is_nested()).write_csv()
 
