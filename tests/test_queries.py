@@ -424,6 +424,108 @@ def test_every_duckdb_type_reaches_every_output(sql_lake, project, tmp_path):
     assert got["parquet"]["huge"].item() == frame["huge"].item()
 
 
+def test_the_terminal_table_shows_cells_and_column_names_as_they_are(project):
+    """rich reads '[red]' in a string as markup and ':warning:' as an emoji: a note or a value that
+    holds them lost its brackets or its words. Cells and column names are shown literally."""
+    result = _cli(project, "sql", "-c", "SELECT '[red]late[/red]' AS \"[b]status[/b]\", '[bold]x[/bold] :warning:' AS note, "
+                                        "'a [link=https://x.fi]b' AS link")
+    assert result.exit_code == EXIT_OK
+    for text in ("[b]status[/b]", "[red]late[/red]", "[bold]x[/bold] :warning:", "a [link=https://x.fi]b"):
+        assert text in result.output, text
+
+
+UHUGEINTS = {"largest": "340282366920938463463374607431768211455",
+             "past_signed": "170141183460469231731687303715884105733", "small": "7"}
+
+
+def test_uhugeints_come_out_exactly(sql_lake, project, tmp_path):
+    """DuckDB hands a UHUGEINT to Polars as a signed 128-bit decimal: beyond 2^127 it read negative
+    (and Decimal(38, 0) has a digit too few). It comes as DuckDB's text, in every output."""
+    sql = ("SELECT " + ", ".join(f"{value}::UHUGEINT AS {name}" for name, value in UHUGEINTS.items())
+           + f", [{UHUGEINTS['largest']}::UHUGEINT] AS listed")
+    texts = (*UHUGEINTS.values(), f"[{UHUGEINTS['largest']}]")
+    frame = run_query(sql_lake, sql)
+    assert frame.row(0) == texts
+    got = _every_output(project, tmp_path, sql)
+    assert all(f" {text} " in got["table"] for text in texts)
+    for output in ("csv", "json", "parquet"):
+        assert got[output].cast(pl.String).row(0) == texts, output
+
+
+def test_repeated_column_names_take_duckdb_s_unique_names(sql_lake):
+    """A join's columns may share a name: they take the names DuckDB's own conversion to Polars
+    gives them (a, A_1, a_1_1), also when one of them comes as text."""
+    sql = "SELECT 1 AS a, 2 AS \"A\", 3 AS a_1, DATE 'infinity' AS a, INTERVAL 1 DAY AS a"
+    frame = run_query(sql_lake, sql)
+    with duckdb.connect() as con:
+        assert frame.columns == con.sql(sql.replace(", INTERVAL 1 DAY", ", 5")).pl().columns
+    assert frame.row(0) == (1, 2, 3, "infinity", "1 day")
+
+
+@pytest.mark.parametrize("type_, ordinary, special", [
+    ("DATE", "2024-05-01", "infinity"), ("DATE", "2024-05-01", "-infinity"),
+    ("TIMESTAMP", "2024-05-01 12:00", "-infinity"), ("TIMESTAMPTZ", "2024-05-01 12:00", "infinity"),
+    ("TIMESTAMP_S", "2024-05-01 12:00", "infinity"), ("TIMESTAMP_MS", "2024-05-01 12:00", "-infinity"),
+    ("TIMESTAMP_NS", "2024-05-01 12:00", "infinity"),
+    ("DATE", "2024-05-01", "12345-06-01"), ("DATE", "2024-05-01", "0044-03-15 (BC)"),
+    ("TIMESTAMP", "2024-05-01 12:00", "10000-01-01 00:00"), ("TIME", "12:00", "24:00:00"),
+    ("HUGEINT", "42", "170141183460469231731687303715884105727"),
+], ids=lambda value: str(value).replace(" ", "_"))
+def test_values_that_python_cannot_hold_bring_their_column_as_duckdb_text(sql_lake, project, tmp_path, type_, ordinary,
+                                                                          special):
+    """Polars panicked reading an infinite date or timestamp (a Rust traceback in the table, csv and
+    json), or gave a wrong one (an infinite TIMESTAMP_S read 1969, a TIMESTAMP_NS 2262); a year
+    outside 1 to 9999 raised, a time of 24:00 read null, a HUGEINT of 39 digits was rounded. A
+    column that holds such a value (also in a list or a struct) comes as DuckDB's text, its ordinary
+    values too, in the frame and every output; a column without one keeps its type."""
+    sql = (f"SELECT x, [x] AS listed, {{'v': x}} AS in_struct, '{ordinary}'::{type_} AS kept "
+           f"FROM unnest(['{ordinary}'::{type_}, '{special}'::{type_}, NULL]) AS t(x)")
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        expected = con.sql(sql).project("x::VARCHAR AS x, listed::VARCHAR AS listed, in_struct::VARCHAR AS in_struct")
+        expected, kept = pl.DataFrame(expected.fetchall(), schema=expected.columns, orient="row"), con.sql(sql).types[3]
+    assert expected["x"].to_list()[1] in (special, special.replace(" 00:00", " 00:00:00"))  # DuckDB writes it as given
+    frame = run_query(sql_lake, sql)
+    assert frame.drop("kept").equals(expected)
+    assert frame.schema["kept"] != pl.String, f"a {kept} column without such a value keeps its type"
+    got = _every_output(project, tmp_path, sql)
+    assert all(f" {text} " in got["table"] for text in expected["x"].drop_nulls())
+    for output in ("csv", "json", "parquet"):
+        assert got[output].drop("kept").cast(pl.String).equals(expected), output
+
+
+def test_json_writes_decimals_as_numbers_with_all_their_digits(sql_lake, project, tmp_path):
+    """sum() of integers gives a HUGEINT, which comes as Decimal(38, 0); json wrote it, and any
+    DECIMAL, as a string. Now a number with its digits (a double would round 123456789012345.678),
+    in lists, structs and maps too, whose keys JSON writes as text."""
+    sql = ("SELECT sum(i::INTEGER) AS total, 92233720368547758070::HUGEINT AS huge, "
+           "123456789012345.678::DECIMAL(18, 3) AS exact, (-0.5)::DECIMAL(18, 3) AS negative, "
+           "[1.250::DECIMAL(4, 3)] AS listed, {'d': 2.5::DECIMAL(3, 1)} AS in_struct, "
+           "MAP {DATE '2024-05-01': 1.5::DECIMAL(3, 1)} AS by_day FROM range(1, 1001) AS t(i)")
+    frame = run_query(sql_lake, sql)
+    assert frame.schema["total"] == pl.Decimal(38, 0) and frame.schema["exact"] == pl.Decimal(18, 3)
+    result = _cli(project, "sql", "-c", sql, "-o", "json")
+    assert result.exit_code == EXIT_OK, result.output
+    rows = json.loads(result.output, parse_float=str)
+    assert rows == [{"total": 500500, "huge": 92233720368547758070, "exact": "123456789012345.678",
+                     "negative": "-0.500", "listed": ["1.250"], "in_struct": {"d": "2.5"}, "by_day": {"2024-05-01": "1.5"}}]
+    assert _cli(project, "sql", "-c", sql, "--out", str(tmp_path / "r.json")).exit_code == EXIT_OK
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == result.output
+
+
+def test_csv_writes_a_struct_or_map_as_the_json_output_does(project):
+    """csv writes a struct, a map or a list of lists as JSON: a decimal in one read as a string, and a
+    map keyed by dates raised a TypeError (JSON's keys are text)."""
+    sql = ("SELECT {'d': 2.5::DECIMAL(3, 1)} AS in_struct, MAP {DATE '2024-05-01': 1} AS by_day, "
+           "[[1.25::DECIMAL(4, 2)]] AS nested")
+    result = _cli(project, "sql", "-c", sql, "-o", "csv")
+    assert result.exit_code == EXIT_OK, result.output
+    row = pl.read_csv(result.output.encode(), infer_schema=False).row(0, named=True)
+    assert row == {"in_struct": '{"d": 2.5}', "by_day": '{"2024-05-01": 1}', "nested": "[[1.25]]"}
+    as_json = json.loads(_cli(project, "sql", "-c", sql, "-o", "json").output)
+    assert as_json == [{name: json.loads(text) for name, text in row.items()}]
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
 def test_results_do_not_depend_on_the_session_time_zone(sql_lake, path):
     """DBeaver or the DuckDB CLI run in the machine's zone: local times come only from local_time()."""

@@ -33,8 +33,17 @@ outputs cannot write: those come as DuckDB writes them as text, on the terminal,
 parquet and in :func:`run_query`'s frame alike. An ``INTERVAL`` reads ``'365 days 21:58:55'`` or
 ``'1 month 2 days'`` (a month has no fixed length, so no duration can hold one; ``epoch(interval)``
 gives seconds), a ``BLOB`` ``'x\\xAA'``, a ``BIT`` ``'101'``, a ``TIME WITH TIME ZONE``
-``'12:00:00+02'``, a ``BIGNUM`` or ``UNION`` its value; a list, struct or map that holds one of
-them is written whole as text (``'[1 day]'``).
+``'12:00:00+02'``, a ``BIGNUM``, ``UHUGEINT`` or ``UNION`` its value; a list, struct or map that
+holds one of them is written whole as text (``'[1 day]'``).
+
+So does a column, of any type, that holds a value Python cannot hold: an infinite date or
+timestamp (``'infinity'``, ``'-infinity'``), a year before 1 or after 9999 (``'0044-03-15 (BC)'``),
+the time ``'24:00:00'``, a ``HUGEINT`` of 39 digits; its ordinary values then read as DuckDB writes
+them too (``'2024-05-01'``). Such a value never turns into a wrong date, a null or a rounded
+number, and a column without one keeps its type.
+
+In json a decimal (a ``DECIMAL``, or a ``HUGEINT`` such as ``sum`` of integers gives) is a number
+with all its digits (``123456789012345.678``), in lists, structs and maps too.
 """
 
 from __future__ import annotations
@@ -44,10 +53,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 from duckdb.sqltypes import DuckDBPyType
 
 from valmius.catalog import connect_catalog
@@ -64,11 +76,16 @@ EXAMPLE_ROWS = 8
 _PARAMETER = re.compile(r"^--\s+\$(?P<name>[A-Za-z_]\w*)\s+(?P<type>[A-Z][A-Z0-9_]*(?:\[\])?)\s*=\s*"
                         r"(?P<default>'(?:[^']|'')*'|\S+)(?:\s+(?P<meaning>.*))?$")
 _READING = (duckdb.StatementType.SELECT,)
-_AS_TEXT = frozenset({"interval", "blob", "bit", "bignum", "union", "time with time zone"})
+_AS_TEXT = frozenset({"interval", "blob", "bit", "bignum", "uhugeint", "union", "time with time zone"})
 """DuckDB types (``DuckDBPyType.id``) that a result gives as text: Polars has no such type (intervals
-of months, unions, big numbers), or holds it wrongly (a time's offset is dropped) or as bytes that
-no text output writes (a blob, a bit string)."""
+of months, unions, big numbers), or holds it wrongly (a time's offset is dropped; a UHUGEINT comes
+as a signed Decimal(38, 0), negative beyond 2^127, and its largest values have 39 digits) or as
+bytes that no text output writes (a blob, a bit string)."""
 _NESTED = frozenset({"list", "array", "struct", "map"})
+_EPOCH = dt.date(1970, 1, 1)
+_PYTHON_DAYS = ((dt.date.min - _EPOCH).days, (dt.date.max - _EPOCH).days)
+"""The first and last day that Python's date holds (the years 1 to 9999), in days since 1970."""
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 class QueryError(ValmiusError):
@@ -208,22 +225,31 @@ def run_query(settings: Settings, query: str | Path, params: Mapping[str, object
         con.execute("SET TimeZone = 'UTC'")  # results never depend on the machine's zone
         con.execute("SET lock_configuration = true")
         try:
-            return _frame(con.sql(body, params=values or None))
+            return _frame(con, con.sql(body, params=values or None))
         except duckdb.Error as exc:
             raise QueryError(_describe(_positioned(con, body, values, exc), where, offset)) from exc
     finally:
         con.close()
 
 
-def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
-    """The result as a Polars DataFrame, a column of a type in ``_AS_TEXT`` (or holding one) as
-    DuckDB's text. Columns are named by position (``#2``): their names may repeat."""
-    types = relation.types
-    if any(_as_text(type_) for type_ in types):
-        relation = relation.project(", ".join(
-            (f"CAST(#{number} AS VARCHAR)" if _as_text(type_) else f"#{number}") + f" AS {_quoted(name)}"
-            for number, (name, type_) in enumerate(zip(relation.columns, types), start=1)))
-    return relation.pl()
+def _frame(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
+    """The result as a Polars DataFrame, with DuckDB's text for a column of a type in ``_AS_TEXT``
+    (or holding one) and for a column holding a value that Python cannot hold (``_beyond_python``).
+
+    Columns are named by position (``#2``), as their names may repeat, and take the unique names
+    DuckDB gives them read as a subquery (``a``, ``a_1``), as ``relation.pl()`` names them.
+    """
+    names, types = relation.project("*").columns, relation.types
+    table = relation.project(", ".join(
+        (f"CAST(#{number} AS VARCHAR)" if _as_text(type_) else f"#{number}") + f" AS {_quoted(name)}"
+        for number, (name, type_) in enumerate(zip(names, types), start=1))).to_arrow_table()
+    beyond = [index for index, column in enumerate(table.columns) if any(map(_beyond_python, column.chunks))]
+    if beyond:  # written as text from the rows fetched, so that the query runs once
+        texts = con.from_arrow(table.select(beyond)).project(
+            ", ".join(f"CAST(#{number} AS VARCHAR)" for number in range(1, len(beyond) + 1))).to_arrow_table()
+        for index, text in zip(beyond, texts.columns):
+            table = table.set_column(index, table.column_names[index], text)
+    return pl.from_arrow(table, rechunk=False)
 
 
 def _as_text(type_: DuckDBPyType) -> bool:
@@ -231,6 +257,42 @@ def _as_text(type_: DuckDBPyType) -> bool:
         return True
     return type_.id in _NESTED and any(isinstance(child, DuckDBPyType) and _as_text(child)
                                        for _, child in type_.children)
+
+
+def _beyond_python(array: pa.Array) -> bool:
+    """Whether ``array`` holds, at any depth, a value that Polars cannot give back to Python as it
+    is: a date or timestamp that is infinite or outside the years 1 to 9999 (Polars panics, or
+    reads an infinite TIMESTAMP_S as 1969), the time 24:00:00 (read as null), a number of more
+    digits than its decimal type holds (a HUGEINT past 10^38, rounded)."""
+    if isinstance(array, pa.MapArray):
+        return _beyond_python(array.keys) or _beyond_python(array.items)
+    if isinstance(array, (pa.ListArray, pa.LargeListArray, pa.FixedSizeListArray)):
+        return _beyond_python(array.flatten())
+    if isinstance(array, pa.StructArray):
+        return any(map(_beyond_python, array.flatten()))
+    held = _held_by_python(array.type)
+    if held is None or array.null_count == len(array):
+        return False
+    as_type, lowest, highest = held
+    extremes = pc.min_max(array if as_type is None else array.view(as_type)).as_py()
+    return extremes["min"] < lowest or extremes["max"] > highest
+
+
+def _held_by_python(type_: pa.DataType) -> tuple[pa.DataType | None, object, object] | None:
+    """For a date, time, timestamp or decimal type: the type its values are compared as (their
+    integers; None: as they are), and the lowest and highest that Python holds. None for others."""
+    if pa.types.is_date32(type_):
+        return pa.int32(), *_PYTHON_DAYS
+    if pa.types.is_time64(type_):
+        return pa.int64(), 0, 86_400 * _PER_SECOND[type_.unit] - 1
+    if pa.types.is_timestamp(type_):
+        (first, last), per_day = _PYTHON_DAYS, 86_400 * _PER_SECOND[type_.unit]
+        finite = 2**63 - 2  # DuckDB's infinities are ±(2^63 - 1)
+        return pa.int64(), max(first * per_day, -finite), min((last + 1) * per_day - 1, finite)
+    if pa.types.is_decimal(type_):
+        largest = Decimal((0, (9,) * type_.precision, -type_.scale))
+        return None, -largest, largest
+    return None
 
 
 def _quoted(name: str) -> str:
@@ -345,21 +407,35 @@ def write_result(frame: pl.DataFrame, output: str, out: Path | None = None) -> s
             raise QueryError("--output parquet needs --out FILE (Parquet is not for the terminal)")
         frame.write_parquet(out)
         return None
-    text = _csv(frame) if output == "csv" else json.dumps(frame.to_dicts(), default=str, ensure_ascii=False, indent=1)
+    text = _csv(frame) if output == "csv" else "[" + ",\n ".join(map(_json, frame.to_dicts())) + "]"
     if out is None:
         return text
     out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return None
 
 
+def _json(value: object) -> str:
+    """``value`` (a row, or a value in it) as JSON text. A decimal (``sum`` of integers gives one)
+    is a number with all its digits: json.dumps writes none, and a float with a double's digits
+    only. JSON's keys are text: a map's other keys are written as text (``{"2024-05-01": 1}``)."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dict):  # a row, a struct or a map
+        pairs = ((key if isinstance(key, str) else _json(key).strip('"'), item) for key, item in value.items())
+        return "{" + ", ".join(f"{_json(key)}: {_json(item)}" for key, item in pairs) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_json, value)) + "]"
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 def _csv(frame: pl.DataFrame) -> str:
     """CSV has no nested values: a list of plain values is written joined by spaces (``1 2``), any
-    other (a struct, a map, a list of lists) as JSON (``{"a": 1}``, ``[[1, 2]]``)."""
+    other (a struct, a map, a list of lists) as JSON, as the json output writes it (``{"a": 1}``,
+    ``[[1, 2]]``)."""
     def flat(column: pl.Series) -> pl.Series:
         if isinstance(column.dtype, (pl.List, pl.Array)) and not column.dtype.inner.is_nested():
             return column.cast(pl.List(pl.String)).list.join(" ")
-        return pl.Series(column.name, [None if value is None else json.dumps(value, default=str, ensure_ascii=False)
-                                       for value in column.to_list()], pl.String)
+        return pl.Series(column.name, [None if v is None else _json(v) for v in column.to_list()], pl.String)
 
     return frame.with_columns(flat(frame[name]) for name, dtype in frame.schema.items() if dtype.is_nested()).write_csv()
 
@@ -378,16 +454,19 @@ def cell_text(value: object) -> str:
 
 
 def rich_table(frame: pl.DataFrame, rows: int = TABLE_ROWS_SHOWN):
-    """The first ``rows`` rows as a rich Table for the terminal, numbers right-aligned."""
+    """The first ``rows`` rows as a rich Table for the terminal, numbers right-aligned. Cells and
+    column names are ``Text``, shown as they are: a string would be read as markup (``[red]``) and
+    emoji codes (``:warning:``)."""
     from rich.table import Table
+    from rich.text import Text
 
     shown = f"{min(rows, frame.height):,} of {frame.height:,} rows; --output csv for all" if frame.height > rows else \
         f"{frame.height:,} row" + ("" if frame.height == 1 else "s")
     table = Table(caption=shown, caption_justify="left")
     for name, dtype in frame.schema.items():
-        table.add_column(name, justify="right" if dtype.is_numeric() else "left", overflow="fold")
+        table.add_column(Text(name), justify="right" if dtype.is_numeric() else "left", overflow="fold")
     for row in frame.head(rows).iter_rows():
-        table.add_row(*(cell_text(v) for v in row))
+        table.add_row(*(Text(cell_text(v)) for v in row))
     return table
 
 
