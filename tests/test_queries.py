@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from conftest import IGNORE_TRASH, table
 from valmius.cli import EXIT_ERROR, EXIT_OK, main
 from valmius.grid import grid_status
-from valmius.sql import QUERY_LIBRARY, QueryError, read_query, run_query
+from valmius.sql import QUERY_LIBRARY, QueryError, markdown_table, read_query, run_query
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 QUERY_FILES = sorted(QUERIES.glob("*.sql"))
@@ -626,3 +626,11 @@ def test_a_query_on_a_fresh_catalog_loads_no_numba():
     code = "import sys, valmius.sql; print(sorted(m for m in ('numba', 'valmius.transform') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_markdown_examples_escape_a_pipe_in_names_and_cells():
+    frame = pl.DataFrame({"a|b": ["x|y", "z"], "c": [1, 2]})
+    header, rule, *rows = markdown_table(frame)
+    columns = [re.split(r"(?<!\\)\|", line)[1:-1] for line in (header, *rows)]
+    assert [[cell.strip() for cell in line] for line in columns] == [["a\\|b", "c"], ["x\\|y", "1"], ["z", "2"]]
+    assert rule == "|---|---|"

@@ -471,9 +471,13 @@ def rich_table(frame: pl.DataFrame, rows: int = TABLE_ROWS_SHOWN):
 
 
 def markdown_table(frame: pl.DataFrame, rows: int = EXAMPLE_ROWS) -> list[str]:
-    """The first ``rows`` rows as a Markdown table (the examples of query headers)."""
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell_text(v) for v in row) + " |" for row in frame.head(rows).iter_rows()]
+    """The first ``rows`` rows as a Markdown table (the examples of query headers); a ``|`` in a
+    name or cell is escaped (``\\|``), so that it does not start a new column."""
+    def cells(texts) -> str:
+        return "| " + " | ".join(text.replace("|", "\\|") for text in texts) + " |"
+
+    lines = [cells(frame.columns), "|" + "---|" * len(frame.columns)]
+    lines += [cells(cell_text(v) for v in row) for row in frame.head(rows).iter_rows()]
     if frame.height > rows:
         lines.append(f"({frame.height - rows} more rows)")
     elif frame.height == 0:
