@@ -41,7 +41,7 @@ import polars as pl
 from valmius.errors import ScenarioError
 from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_groups, judged_cells, label_areas, local_day
 from valmius.grid import grid_at
-from valmius.labels import count_text, mmss, text
+from valmius.labels import count_text, counted, mmss, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.settings import Settings
@@ -188,7 +188,8 @@ class ScenarioResult:
             notes.append(text("scenario_note_nothing", language, station=station))
         if self.is_far_move:
             notes.append(text("scenario_note_far", language, station=station, distance=f"{self.new_place_m / 1000:.0f}",
-                              farthest=f"{self.farthest_arrival_m / 1000:.0f}", history=scenario.history_days,
+                              farthest=f"{self.farthest_arrival_m / 1000:.0f}",
+                              history=counted("n_last_days", scenario.history_days, language),
                               crs=self.settings.grid.crs)
                          + (text("scenario_note_far_closed", language) if "moved_station" not in self.sources else ""))
         return notes

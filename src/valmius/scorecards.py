@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from valmius.columns import QUARANTINE_REASONS, Column, Table
-from valmius.labels import axis_percent, count_text, percent, text
+from valmius.labels import axis_percent, count_text, counted, percent, text
 from valmius.lake import Snapshot
 from valmius.settings import Settings
 
@@ -309,7 +309,8 @@ def report_parts(snapshot: Snapshot, settings: Settings, evaluated_at: datetime
     months = window_months(settings, evaluated_at)
     pooled, unknown = station_months(scorecards(snapshot, settings, months=months), months)
     cells = published(pooled, settings)
-    note = text("scorecard_note", lang, min_count=settings.report.min_count_shown, unknown=unknown)
+    note = text("scorecard_note", lang, rows=counted("n_stored_rows", settings.report.min_count_shown, lang),
+                unknown=unknown)
     chart = heatmap(cells, lang, text("scorecard_title", lang)) if cells.height else None
     table = cells.drop("colour_share").rename({c: text(f"scorecard_{c}", lang) for c in TOOLTIP})
     return chart, table, note
