@@ -1,5 +1,6 @@
 """The report's words: a number and its noun read right for every count in both languages (one in the
-singular; zero, many and ``< N`` in the Finnish partitive and the English plural)."""
+singular; zero, many and ``< N`` in the Finnish partitive and the English plural); decimals with the
+decimal comma in Finnish."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 
 import pytest
 
-from valmius.labels import TEXTS, counted, text
+from valmius.labels import TEXTS, counted, decimal_text, text, whole_text
 
 
 @pytest.mark.parametrize(("key", "one_fi", "two_fi", "one_en", "zero_en"), [
@@ -85,3 +86,16 @@ def test_no_label_writes_a_number_of_one_before_a_plural_noun():
                 if match.group(1) not in NOT_COUNTS:
                     found.add((key, match.group(1)))
     assert found == set(NEVER_ONE)
+
+
+@pytest.mark.parametrize(("value", "finnish", "english"), [
+    (0.012, "0,012", "0.012"), (0.5, "0,5", "0.5"), (1.0, "1", "1"), (1.2e-5, "1,2e-05", "1.2e-05"),
+    (0.00012, "0,00012", "0.00012"), (None, "", ""), (float("nan"), "", "")])
+def test_decimals_are_written_with_the_languages_mark(value, finnish, english):
+    assert decimal_text(value, "fi") == finnish and decimal_text(value, "en") == english
+
+
+def test_thousands_are_split_by_a_space_in_both_languages():
+    assert decimal_text(12345.678, "fi", ",.1f") == "12\u00a0345,7"
+    assert decimal_text(12345.678, "en", ",.1f") == "12\u00a0345.7"
+    assert whole_text(12_345) == "12\u00a0345" and whole_text(999) == "999" and whole_text(0) == "0"

@@ -335,11 +335,27 @@ def percent(share: float | None, language: str) -> str:
 
 
 def count_text(count: int | None, min_count: int) -> str:
-    """A count, or ``< N`` when it is 1 or more but under the smallest count shown (0 is shown), or
-    None: a count that published figures have already left out for being under it."""
+    """A count (:func:`whole_text`), or ``< N`` when it is 1 or more but under the smallest count
+    shown (0 is shown), or None: a count that published figures have already left out for being under it."""
     if count is None or 0 < count < min_count:
         return f"< {min_count}"
-    return f"{count:,}".replace(",", "\u00a0")
+    return whole_text(count)
+
+
+def whole_text(number: int) -> str:
+    """A whole number as the pages write it in both languages: thousands split by a no-break space
+    ("12 345"; a comma would read as the decimal comma in Finnish)."""
+    return f"{number:,}".replace(",", "\u00a0")
+
+
+def decimal_text(value: float | None, language: str, spec: str = ".2g") -> str:
+    """A number with decimals as the pages write it: ``format(value, spec)`` with the decimal comma in
+    Finnish ("0,012") and the point in English ("0.012"), thousands (a spec with ``,``) split as
+    :func:`whole_text` splits them; empty for None or NaN. Machine-readable files (CSV) keep the point."""
+    if value is None or math.isnan(value):
+        return ""
+    written = format(value, spec).replace(",", "\u00a0")
+    return written.replace(".", ",") if language == "fi" else written
 
 
 def count_text_expr(column: str, min_count: int) -> pl.Expr:

@@ -447,12 +447,12 @@ def _write_gis(ctx: _Context, folder: Path) -> None:
 
 def _change_html(ctx: _Context, folder: Path) -> str:
     """Changes unlikely to be noise since the same window a year earlier (:mod:`valmius.change`)."""
-    from valmius.change import published_changes
+    from valmius.change import published_changes, shown_changes
 
     lines, changes = published_changes(ctx.snapshot, ctx.settings, ctx.evaluated_at, ctx.areas)
     stamped(changes, ctx.definition).write_csv(folder / "tables" / "changes.csv")
     return (f"<section><h2>{escape(text('change_title', ctx.lang))}</h2>" + "".join(f"<p>{escape(line)}</p>" for line in lines)
-            + table_html(text("change_table", ctx.lang), changes) + "</section>")
+            + table_html(text("change_table", ctx.lang), shown_changes(changes, ctx.lang)) + "</section>")
 
 
 def _method_html(ctx: _Context) -> str:
