@@ -177,7 +177,7 @@ class ScenarioResult:
         unestimated = self.sources.get("unestimated", 0)
         if unestimated:
             where = (text("scenario_where_cell", language) if scenario.neighbour_rings == 0 else
-                     text("scenario_where_block", language, side=2 * scenario.neighbour_rings + 1))
+                     text("scenario_where_block", language, side=self.block_side))
             why = "; ".join(text(f"scenario_why_{reason}", language, where=where, min_obs=scenario.min_observations,
                                  count=count(n)) for reason, n in self.unestimated_why.items() if n)
             cells = self.cells.filter(pl.col("tasks_unestimated") > 0)["cell_id"].to_list()
@@ -193,6 +193,12 @@ class ScenarioResult:
                               crs=self.settings.grid.crs)
                          + (text("scenario_note_far_closed", language) if "moved_station" not in self.sources else ""))
         return notes
+
+    @property
+    def block_side(self) -> int:
+        """Cells on a side of the block around a cell whose arrivals a station's time falls back on
+        (``scenario.neighbour_rings`` around it: 1 gives the 3 × 3 block)."""
+        return 2 * self.settings.scenario.neighbour_rings + 1
 
     @property
     def is_far_move(self) -> bool:

@@ -307,7 +307,7 @@ def _method(result: ScenarioResult, settings: Settings) -> str:
         text("scenario_m_close", lang, station=result.change.station_id),
         text("scenario_m_estimate", lang, history=counted("n_last_days", scenario.history_days, lang),
              min_obs=scenario.min_observations,
-             around=text("scenario_m_around", lang, side=2 * scenario.neighbour_rings + 1)
+             around=text("scenario_m_around", lang, side=result.block_side)
              if scenario.neighbour_rings else ""),
         (text("scenario_m_model", lang, trips=counted("n_trips", result.model_observations, lang, result.min_count),
               error=_signed(result.model_error_s).lstrip("+") if result.model_error_s is not None else "–")
