@@ -4,6 +4,7 @@ are not, small groups are skipped and said so; q-values against the reference; t
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -157,6 +158,29 @@ def test_report_section(change_lake):
     assert changes.height == m and set(changes["Group"].drop_nulls()) >= {_cell_id(c) for c in SLOWER}
     slower = changes.filter(pl.col("Group") == _cell_id(SLOWER[0])).row(0, named=True)
     assert slower["Change"].startswith("+") and slower["Tasks now"] == "30"
+
+
+def _q_cells(page: str, title: str) -> list[str]:
+    """The last column (q-value) of the page's table of changes."""
+    table = page.split(f"<h2>{title}</h2>", 1)[1].split("</table>", 1)[0]
+    return [re.findall(r"<td>(.*?)</td>", row)[-1] for row in re.findall(r"<tr>(.*?)</tr>", table)[1:]]
+
+
+def test_q_values_are_written_with_the_pages_decimal_mark(change_lake):
+    """The Finnish page writes q-values with the decimal comma, the English one with the point; the
+    CSV beside either keeps the point."""
+    from valmius.report import write_report
+
+    result = write_report(change_lake, at=CURRENT[1], today=date(2026, 1, 5))
+    shown = _q_cells(result.html.read_text(), "Muutokset, jotka eivät todennäköisesti ole sattumaa")
+    written = pl.read_csv(result.folder / "tables" / "changes.csv", infer_schema=False)["q-arvo"].to_list()
+    assert len(shown) == len(written) >= 3 and any("," in q for q in shown)
+    assert shown == [q.replace(".", ",") for q in written] and not any("," in q for q in written)
+    assert all(re.fullmatch(r"\d(\.\d+)?(e-\d+)?", q) for q in written)
+    english = dataclasses.replace(change_lake, report=dataclasses.replace(change_lake.report, language="en"))
+    result = write_report(english, at=CURRENT[1], today=date(2026, 1, 5))
+    shown = _q_cells(result.html.read_text(), "Changes unlikely to be noise")
+    assert shown == pl.read_csv(result.folder / "tables" / "changes.csv", infer_schema=False)["q-value"].to_list()
 
 
 def test_report_section_hides_figures_of_small_counts(change_lake):

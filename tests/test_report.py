@@ -18,7 +18,7 @@ from conftest import table
 from test_flags import AREA_A, SLOW, TOO_FEW, _cell_id, hand_lake  # noqa: F401  (fixture)
 from valmius.cli import main
 from valmius.flags import flag
-from valmius.labels import axis_percent, count_text, count_text_expr, mmss, mmss_expr, percent, text
+from valmius.labels import axis_percent, count_text, count_text_expr, counted, mmss, mmss_expr, percent, text
 from valmius.report import write_report
 from valmius.settings import ReportSettings
 
@@ -131,7 +131,7 @@ def test_languages_and_a_past_window(hand_lake):
 def _class_i_headline(tasks: pl.DataFrame) -> str:
     values = tasks["response_s"].to_numpy()
     return text("headline", "en", risk_class="I", median=mmss(float(np.median(values))), target="6:00",
-                share=percent(float((values <= 360).mean()), "en"), count=count_text(values.size, 5))
+                share=percent(float((values <= 360).mean()), "en"), tasks=counted("n_tasks", values.size, "en", 5))
 
 
 def test_headline_judges_the_window_up_to_the_newest_data(hand_lake):
@@ -170,8 +170,22 @@ def test_headline_judges_the_window_up_to_the_newest_data(hand_lake):
         pl.col("grouping") == "risk_class", pl.col("group_key") == "I",
         pl.col("at") == datetime(2025, 6, 30, 20, 59, 59, tzinfo=timezone.utc)).row(0, named=True)
     headline = text("headline", "en", risk_class="I", median=mmss(point["median_s"]), target="6:00",
-                    share=percent(point["share_within_target"], "en"), count=count_text(point["count"], 5))
+                    share=percent(point["share_within_target"], "en"), tasks=counted("n_tasks", point["count"], "en", 5))
     assert headline in page
+
+
+def test_the_summary_writes_a_count_of_one_in_the_singular(hand_lake):
+    """The hand-made lake has one problem cell, (3, 2): over target in 2024 and 2025."""
+    page = _report(hand_lake).html.read_text()
+    assert "; 1 ongelmaruutu (yli tavoitteen joka vuosi 2024–2025)." in page
+    english = dataclasses.replace(hand_lake, report=ReportSettings(language="en"))
+    page = _report(english).html.read_text()
+    assert "; 1 problem cell (over target every year 2024–2025)." in page
+    assert re.search(r"<p class='lead'>\d+ cells over target in \d+ areas;", page)
+    # With every count shown, the map's grey band and the method say "fewer than 1 task".
+    every = dataclasses.replace(english, report=ReportSettings(language="en", min_count_shown=1))
+    page = _report(every).html.read_text()
+    assert "Figures of fewer than 1 task are not shown." in page and '"fewer than 1 task"' in page
 
 
 def test_offline_html_and_atomic_rewrite(hand_lake):

@@ -288,6 +288,17 @@ def test_fewer_neighbours_or_a_stricter_minimum_change_the_fallback(two_stations
     assert _new_times(result, P)[3:] == [420.0, 420.0] and result.sources == {"observed": 3, "cell": 2}
 
 
+def test_the_notes_and_the_method_name_the_same_block_of_cells(two_stations):
+    """Q and R (the eastern cells): no WEST arrival even two rings around them."""
+    wide = dataclasses.replace(two_stations, scenario=ScenarioSettings(neighbour_rings=2))
+    result = run_scenario(wide, close=EAST, at=AT, today=TODAY)
+    assert result.block_side == 5
+    (note,) = result.notes("fi")
+    assert "mikään muu asema ei ole käynyt tehtävän ruudun ympäröivällä 5 × 5 ruudun alueella" in note
+    assert "muuten sitä ympäröivällä 5 × 5 ruudun alueella; " in result.html.read_text(encoding="utf-8")
+    assert run_scenario(two_stations, close=EAST, at=AT, write=False).block_side == 3
+
+
 def test_errors_say_what_and_what_to_try(two_stations, tmp_path):
     with pytest.raises(ScenarioError, match=r"unknown station 'KU99': .*know KU10, KU20$"):
         run_scenario(two_stations, close="KU99", at=AT, write=False)

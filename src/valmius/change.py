@@ -43,7 +43,8 @@ from valmius.errors import ValmiusError
 from valmius.flags import evaluate, evaluation_time, first_measured_day, last_measured_day, local_day
 from valmius.grid import grid_at
 from valmius.kernels.change import group_seeds, median_shift_tests
-from valmius.labels import count_text, counted, day_text, mmss, municipality_name, percent, text
+from valmius.labels import (count_text, counted, day_text, decimal_text, mmss, municipality_name, percent, text,
+                            whole_text)
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.settings import Settings
@@ -326,7 +327,8 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
                       areas: pl.DataFrame | None = None) -> tuple[list[str], pl.DataFrame]:
     """The report's change section: its sentences and the table of changes unlikely to be noise,
     labelled in ``report.language``, counts under ``report.min_count_shown`` shown as ``< N``
-    without their figures. Default periods at ``evaluated_at``."""
+    without their figures. Default periods at ``evaluated_at``. The table's q-values are plain numbers
+    ("0.012"), as tables/changes.csv keeps them: :func:`shown_changes` writes them as the page does."""
     lang, min_count = settings.report.language, settings.report.min_count_shown
     current, previous = default_periods(snapshot, settings, at=local_day(evaluated_at, settings))
     measured = measured_span(snapshot, settings)
@@ -350,7 +352,7 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
         *held,
     ]
     if resolution_warning(comparisons, settings):
-        lines.append(text("change_resolution", lang, needed=f"{math.ceil(comparisons / c.fdr):,}"))
+        lines.append(text("change_resolution", lang, needed=whole_text(math.ceil(comparisons / c.fdr))))
     names = {"all": text("change_all", lang), "risk_class": text("risk_class", lang),
              "municipality": text("municipality", lang), "area": text("area", lang), "cell": text("cell", lang)}
     rows = []
@@ -366,6 +368,13 @@ def published_changes(snapshot: Snapshot, settings: Settings, evaluated_at: date
             f"{row['q_value']:.2g}",
         ))
     return lines, _published_table(rows, lang)
+
+
+def shown_changes(changes: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The table of :func:`published_changes` as the page shows it: q-values with the decimal comma
+    in Finnish ("0,012"), the point in English."""
+    q = text("change_q", lang)
+    return changes.with_columns(pl.col(q).map_elements(lambda v: decimal_text(float(v), lang), return_dtype=pl.String))
 
 
 def _published_table(rows: list[tuple], lang: str) -> pl.DataFrame:

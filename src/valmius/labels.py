@@ -16,19 +16,41 @@ import polars as pl
 
 TEXTS: dict[str, tuple[str, str]] = {
     # key: (Finnish, English)
+    # A number and its noun, written by counted(): the "_one" label for one (English singular, Finnish
+    # singular: nominative, or as the sentence needs), the other for any other number, 0 and "< N" too
+    # (English plural, Finnish partitive). A sentence takes them whole: "{cells} yli tavoiteajan".
+    "n_tasks": ("{count} tehtävää", "{count} tasks"),
+    "n_tasks_one": ("{count} tehtävä", "{count} task"),
+    "n_cells": ("{count} ruutua", "{count} cells"),
+    "n_cells_one": ("{count} ruutu", "{count} cell"),
+    "n_cells_object": ("{count} ruutua", "{count} cells"),  # Finnish: a verb's object, "liputtaisi 1 ruudun"
+    "n_cells_object_one": ("{count} ruudun", "{count} cell"),
+    "n_problem_cells": ("{count} ongelmaruutua", "{count} problem cells"),
+    "n_problem_cells_one": ("{count} ongelmaruutu", "{count} problem cell"),
+    "n_in_areas": ("{count} alueella", "in {count} areas"),  # Finnish: the adessive singular after any number
+    "n_in_areas_one": ("{count} alueella", "in {count} area"),
+    "n_stored_rows": ("{count} tallennettua riviä", "{count} stored rows"),
+    "n_stored_rows_one": ("{count} tallennettu rivi", "{count} stored row"),
+    "n_trips": ("{count} ajoa", "{count} trips"),
+    "n_trips_one": ("{count} ajo", "{count} trip"),
+    "n_last_days": ("viimeisten {count} vrk:n", "the last {count} days"),
+    "n_last_days_one": ("viimeisen {count} vrk:n", "the last {count} day"),
+    "n_measured_tasks_of": ("{count} mitatusta kiireellisestä tehtävästä", "{count} measured urgent tasks"),
+    "n_measured_tasks_of_one": ("{count} mitatusta kiireellisestä tehtävästä", "{count} measured urgent task"),
+
     "title": ("Toimintavalmius: riskiluokan I alueet yli tavoiteajan", "Response times: risk class I areas over target"),
     "subtitle": ("Kiireelliset pelastustehtävät, liukuva {days} vrk:n ikkuna, päättyy {end}",
                  "Urgent rescue tasks, trailing {days}-day window ending {end}"),
     "synthetic": ("Tämä raportti on laadittu SYNTEETTISESTÄ esittelyaineistosta.",
                   "This report is made from SYNTHETIC demo data."),
-    "headline": ("Riskiluokka {risk_class}: mediaani {median} (tavoite {target}), {share} tehtävistä tavoiteajassa, {count} tehtävää.",
-                 "Risk class {risk_class}: median {median} (target {target}), {share} of tasks within target, {count} tasks."),
-    "flag_rule_median": ("Ruutu liputetaan, kun sen mediaani ylittää tavoiteajan (strategian sääntö). Osuussääntö (alle 50 % tavoiteajassa) liputtaisi {other} ruutua.",
-                         "A cell is flagged when its median exceeds the target (the strategy's rule). The share rule (under 50 % within target) would flag {other} cells."),
-    "flag_rule_share": ("Ruutu liputetaan, kun alle 50 % sen tehtävistä on tavoiteajassa. Mediaanisääntö liputtaisi {other} ruutua.",
-                        "A cell is flagged when under 50 % of its tasks are within target. The median rule would flag {other} cells."),
-    "summary_flags": ("{cells} ruutua yli tavoiteajan {areas} alueella; {certain} varmasti, {likely} todennäköisesti, {few} liian vähin tehtävin; {problem} ongelmaruutua (yli tavoitteen joka vuosi {years}).",
-                      "{cells} cells over target in {areas} areas; {certain} certain, {likely} likely, {few} with too few tasks; {problem} problem cells (over target every year {years})."),
+    "headline": ("Riskiluokka {risk_class}: mediaani {median} (tavoite {target}), {share} tehtävistä tavoiteajassa, {tasks}.",
+                 "Risk class {risk_class}: median {median} (target {target}), {share} of tasks within target, {tasks}."),
+    "flag_rule_median": ("Ruutu liputetaan, kun sen mediaani ylittää tavoiteajan (strategian sääntö). Osuussääntö (alle 50 % tavoiteajassa) liputtaisi {other}.",
+                         "A cell is flagged when its median exceeds the target (the strategy's rule). The share rule (under 50 % within target) would flag {other}."),
+    "flag_rule_share": ("Ruutu liputetaan, kun alle 50 % sen tehtävistä on tavoiteajassa. Mediaanisääntö liputtaisi {other}.",
+                        "A cell is flagged when under 50 % of its tasks are within target. The median rule would flag {other}."),
+    "summary_flags": ("{cells} yli tavoiteajan {areas}; {certain} varmasti, {likely} todennäköisesti, {few} liian vähin tehtävin; {problem} (yli tavoitteen joka vuosi {years}).",
+                      "{cells} over target {areas}; {certain} certain, {likely} likely, {few} with too few tasks; {problem} (over target every year {years})."),
     "no_flags": ("Yksikään ruutu ei ylitä tavoiteaikaa.", "No cell is over its target."),
     "no_data": ("Ei mitattuja kiireellisiä tehtäviä.", "No measured urgent tasks."),
     "map_title": ("Riskiluokan {classes} ruudut: mediaani suhteessa tavoiteaikaan", "Risk class {classes} cells: median against target"),
@@ -47,7 +69,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Toimintavalmiusaika lasketaan yksikön hälytyksestä ensimmäisen yksikön kohteelle saapumiseen. Mediaanin luottamusväli on jakaumasta riippumaton (järjestystunnusluvut). "
         "Alle {min_count} tehtävän lukuja ei näytetä. Alue = toisiaan koskettavat liputetut ruudut ({neighbourhood}-naapurusto). Ongelmaruutu ylittää tavoitteen jokaisena tarkasteluvuonna.",
         "Response time runs from the unit's alarm to the first unit on scene. The median's confidence interval is distribution-free (order statistics). "
-        "Figures of fewer than {min_count} tasks are not shown. An area is flagged cells that touch ({neighbourhood}-neighbourhood). A problem cell is over target in every year of the review period."),
+        "Figures of fewer than {tasks} are not shown. An area is flagged cells that touch ({neighbourhood}-neighbourhood). A problem cell is over target in every year of the review period."),
     "response_time": ("Toimintavalmiusaika (min:s)", "Response time (m:ss)"),
     "median": ("Mediaani", "Median"),
     "ci": ("Luottamusväli", "Confidence interval"),
@@ -84,15 +106,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "band_1": ("yli tavoitteen alle 1 min", "over by under 1 min"),
     "band_2": ("yli tavoitteen 1–2 min", "over by 1–2 min"),
     "band_3": ("yli tavoitteen yli 2 min", "over by more than 2 min"),
-    "band_few": ("alle {min_count} tehtävää", "fewer than {min_count} tasks"),
+    "band_few": ("alle {tasks}", "fewer than {tasks}"),
     "band_none": ("ei tehtäviä", "no tasks"),
     "other_classes": ("muut riskiluokat", "other risk classes"),
     "files": ("Kuvat ja paikkatiedot", "Images and GIS files"),
     "scorecard_title": ("Aineiston kattavuus: kohteessa-aika puuttuu, osuus yksikköriveistä asemittain ja kuukausittain",
                         "Data completeness: share of unit rows without an on-scene time, by station and month"),
-    "scorecard_note": ("Harmaa: alle {min_count} tallennettua riviä. Työkaluvihje näyttää kaikki mittarit; yksiköittäin: SQL-näkymä scorecards. "
+    "scorecard_note": ("Harmaa: alle {rows}. Työkaluvihje näyttää kaikki mittarit; yksiköittäin: SQL-näkymä scorecards. "
                        "Karanteeniin siirrettyjä rivejä, joiden kuukausi ei ole tiedossa (ei yhtään tallennettua riviä samasta tehtävästä): {unknown}.",
-                       "Grey: fewer than {min_count} stored rows. The tooltip shows every measure; per unit: the SQL view scorecards. "
+                       "Grey: fewer than {rows}. The tooltip shows every measure; per unit: the SQL view scorecards. "
                        "Quarantined rows whose month is unknown (no stored row of their incident): {unknown}."),
     "scorecard_station": ("Asema", "Station"),
     "scorecard_month": ("Kuukausi", "Month"),
@@ -154,8 +176,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scenario_move": ("Asema {station} siirretään paikkaan E {x} N {y}", "Station {station} moved to E {x} N {y}"),
     "scenario_estimate": ("Arvio lasketaan havaituista ajoista: tämä on arvio, ei ennuste. Menetelmä, oletukset ja rajoitukset sivun lopussa.",
                           "An estimate from observed times, not a forecast. Method, assumptions and limits at the end of the page."),
-    "scenario_first": ("Ikkunan {tasks} mitatusta kiireellisestä tehtävästä riskiluokan {classes} ruuduissa asema {station} oli ensimmäisenä paikalla {first} tehtävässä; muutos muuttaa {changed} tehtävän aikaa.",
-                       "Of the {tasks} measured urgent tasks in risk class {classes} cells in the window, station {station} was first on scene at {first}; the change alters the time of {changed}."),
+    "scenario_first": ("Ikkunan {tasks} riskiluokan {classes} ruuduissa asema {station} oli ensimmäisenä paikalla {first} tehtävässä; muutos muuttaa {changed} tehtävän aikaa.",
+                       "Of the {tasks} in risk class {classes} cells in the window, station {station} was first on scene at {first}; the change alters the time of {changed}."),
     "scenario_class": ("Riskiluokka {risk_class}: mediaani {before} → {after} (tavoite {target}), tavoiteajassa {share_before} → {share_after}.",
                        "Risk class {risk_class}: median {before} → {after} (target {target}), within target {share_before} → {share_after}."),
     "scenario_cells": ("Tavoiteajan ylittäviä ruutuja {before} → {after}: {newly} ylittäisi tavoiteajan uutena, {back} palaisi tavoitteeseen. Alueita {areas_before} → {areas_after}.",
@@ -195,8 +217,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scenario_note_nothing": ("Asema {station} ei ollut ensimmäisenä paikalla yhdessäkään arvioitujen ruutujen tehtävässä tässä ikkunassa: sen sulkeminen ei muuta täällä mitään.",
                               "{station} was not first on scene at any task in the judged cells of this window: closing it changes nothing here."),
     "scenario_note_far": (
-        "Aseman {station} uusi paikka on {distance} km:n päässä lähimmästä arvioidusta ruudusta, kauempana kuin yhdenkään aseman yksikön havaittiin ajaneen tehtävään viimeisten {history} vrk:n aikana ({farthest} km): etäisyysmallin ajat sieltä ovat arvausta. Tarkista koordinaatit: metreinä ({crs}), itä (x) ensin.",
-        "The new location of {station} is {distance} km from the nearest judged cell, farther than any station's unit was seen to go to a task in the last {history} days ({farthest} km): the distance model's times from there are guesses. Check the coordinates: metres ({crs}), east (x) first."),
+        "Aseman {station} uusi paikka on {distance} km:n päässä lähimmästä arvioidusta ruudusta, kauempana kuin yhdenkään aseman yksikön havaittiin ajaneen tehtävään {history} aikana ({farthest} km): etäisyysmallin ajat sieltä ovat arvausta. Tarkista koordinaatit: metreinä ({crs}), itä (x) ensin.",
+        "The new location of {station} is {distance} km from the nearest judged cell, farther than any station's unit was seen to go to a task in {history} ({farthest} km): the distance model's times from there are guesses. Check the coordinates: metres ({crs}), east (x) first."),
     "scenario_note_far_closed": (" Sieltä asema ei ehdi ensimmäisenä yhteenkään tehtävään: tulos on sama kuin sen sulkemisessa.",
                                  " From there the station is first at no task: the result is that of closing it."),
     "scenario_method": ("Menetelmä, oletukset ja rajoitukset", "Method, assumptions and limits"),
@@ -236,12 +258,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Sulkeminen: tehtävä, jonka ensimmäinen yksikkö tuli asemalta {station}, saa arvioidun ajan ilman tätä asemaa: jos toisen aseman yksikkö saapui samaan tehtävään, sen oman ajan hälytyksestä kohteeseen tehtävän ensimmäisestä hälytyksestä laskien (kuin se olisi hälytetty heti); muuten jäljelle jäävien asemien pienimmän arvioidun ajan. Tehtävä ei koskaan nopeudu havaitusta. Muiden tehtävien ajat pysyvät ennallaan.",
         "Closing: a task whose first unit came from {station} gets an estimated time without that station: when a unit of another station arrived at the same task, that unit's own time from alarm to on scene, counted from the task's first alarm (as if it had been alarmed at once); otherwise the smallest estimated time of the remaining stations. A task never becomes faster than observed. Other tasks keep their observed times."),
     "scenario_m_estimate": (
-        "Aseman arvioitu aika paikkaan on sen yksiköiden havaittujen aikojen (hälytyksestä kohteeseen eli lähtö- ja ajoaika, aseman nopein yksikkö tehtävässä) mediaani samassa ruudussa viimeisten {history} vrk:n aikana, kun havaintoja on vähintään {min_obs}; {around}muuten etäisyysmallin aika.",
-        "A station's estimated time to a place is the median of its observed times (alarm to on scene, that is turnout plus travel, of its fastest unit at a task) in the same cell over the last {history} days, when it has at least {min_obs}; {around}else the distance model's time."),
+        "Aseman arvioitu aika paikkaan on sen yksiköiden havaittujen aikojen (hälytyksestä kohteeseen eli lähtö- ja ajoaika, aseman nopein yksikkö tehtävässä) mediaani samassa ruudussa {history} aikana, kun havaintoja on vähintään {min_obs}; {around}muuten etäisyysmallin aika.",
+        "A station's estimated time to a place is the median of its observed times (alarm to on scene, that is turnout plus travel, of its fastest unit at a task) in the same cell over {history}, when it has at least {min_obs}; {around}else the distance model's time."),
     "scenario_m_around": ("muuten sitä ympäröivällä {side} × {side} ruudun alueella; ", "else in the {side} × {side} cells around it; "),
     "scenario_m_model": (
-        "Etäisyysmalli: ajoajan (matkalla → kohteessa) mediaani suoraviivaisen etäisyyden mukaan yhtä suurissa etäisyysluokissa, kaikkien asemien havainnoista ({n} ajoa), etäisyyden mukana kasvavaksi tasoitettuna; lisäksi aseman oma lähtöajan mediaani ja aseman oma kerroin (havaitun ja mallin ajoajan suhteen mediaani). Mallin ja havaittujen aikojen ero on mediaanina {error}.",
-        "Distance model: the median travel time (en route to on scene) by straight-line distance in bands of equal counts, pooled over all stations ({n} trips), made never to decrease with distance; plus the station's own median turnout, times the station's own factor (the median ratio of its observed to modelled travel). The model differs from the observed times by {error} (median)."),
+        "Etäisyysmalli: ajoajan (matkalla → kohteessa) mediaani suoraviivaisen etäisyyden mukaan yhtä suurissa etäisyysluokissa, kaikkien asemien havainnoista ({trips}), etäisyyden mukana kasvavaksi tasoitettuna; lisäksi aseman oma lähtöajan mediaani ja aseman oma kerroin (havaitun ja mallin ajoajan suhteen mediaani). Mallin ja havaittujen aikojen ero on mediaanina {error}.",
+        "Distance model: the median travel time (en route to on scene) by straight-line distance in bands of equal counts, pooled over all stations ({trips}), made never to decrease with distance; plus the station's own median turnout, times the station's own factor (the median ratio of its observed to modelled travel). The model differs from the observed times by {error} (median)."),
     "scenario_m_no_model": ("Etäisyysmallia ei ole: asemien sijainteja ei annettu (paths.stations).",
                             "No distance model: station locations were not given (paths.stations)."),
     "scenario_m_move": (
@@ -263,7 +285,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                        "ERC processing (call to alarm) is not part of the response time and does not change."),
     "scenario_l_demand": ("Tehtävien paikat ja ajat ovat ikkunan toteutuneet: kysynnän oletetaan pysyvän samana.",
                           "Task locations and times are those of the window: demand is assumed to stay the same."),
-    "scenario_l_small": ("Alle {min_count} tehtävän lukuja ei näytetä.", "Figures of fewer than {min_count} tasks are not shown."),
+    "scenario_l_small": ("Alle {min_count} tehtävän lukuja ei näytetä.", "Figures of fewer than {tasks} are not shown."),
 }
 
 MUNICIPALITIES = {"092": "Vantaa", "106": "Hyvinkää", "186": "Järvenpää", "245": "Kerava", "505": "Mäntsälä",
@@ -277,10 +299,12 @@ def text(key: str, language: str, **values: object) -> str:
     return (finnish if language == "fi" else english).format(**values)
 
 
-def counted(key: str, count: int, language: str) -> str:
-    """The label for ``count`` things: ``key + "_one"`` for one (singular in both languages: "1
-    vertailu tehty", "1 comparison made"), else ``key`` (Finnish partitive, English plural)."""
-    return text(f"{key}_one" if count == 1 else key, language, count=f"{count:,}".replace(",", "\u00a0"))
+def counted(key: str, count: int | None, language: str, min_count: int = 1) -> str:
+    """The label for ``count`` things, the count written by :func:`count_text`: ``key + "_one"`` for
+    one (singular in both languages: "1 vertailu tehty", "1 comparison made", "1 ruutu"), else ``key``
+    (Finnish partitive, English plural: "0 ruutua", "2 cells", "< 5 tehtävää")."""
+    shown = count_text(count, min_count)
+    return text(f"{key}_one" if shown == "1" else key, language, count=shown)
 
 
 def mmss(seconds: float | None) -> str:
@@ -311,11 +335,27 @@ def percent(share: float | None, language: str) -> str:
 
 
 def count_text(count: int | None, min_count: int) -> str:
-    """A count, or ``< N`` when it is 1 or more but under the smallest count shown (0 is shown), or
-    None: a count that published figures have already left out for being under it."""
+    """A count (:func:`whole_text`), or ``< N`` when it is 1 or more but under the smallest count
+    shown (0 is shown), or None: a count that published figures have already left out for being under it."""
     if count is None or 0 < count < min_count:
         return f"< {min_count}"
-    return f"{count:,}".replace(",", "\u00a0")
+    return whole_text(count)
+
+
+def whole_text(number: int) -> str:
+    """A whole number as the pages write it in both languages: thousands split by a no-break space
+    ("12 345"; a comma would read as the decimal comma in Finnish)."""
+    return f"{number:,}".replace(",", "\u00a0")
+
+
+def decimal_text(value: float | None, language: str, spec: str = ".2g") -> str:
+    """A number with decimals as the pages write it: ``format(value, spec)`` with the decimal comma in
+    Finnish ("0,012") and the point in English ("0.012"), thousands (a spec with ``,``) split as
+    :func:`whole_text` splits them; empty for None or NaN. Machine-readable files (CSV) keep the point."""
+    if value is None or math.isnan(value):
+        return ""
+    written = format(value, spec).replace(",", "\u00a0")
+    return written.replace(".", ",") if language == "fi" else written
 
 
 def count_text_expr(column: str, min_count: int) -> pl.Expr:

@@ -199,13 +199,11 @@ def explained_by_area(snapshot: Snapshot, areas: pl.DataFrame) -> pl.DataFrame:
 def explained_text(explained: pl.DataFrame, language: str, min_count: int) -> pl.DataFrame:
     """area_id and ``explained``: "explained/late: reason n, ..." as the report shows it (counts
     under ``min_count`` as ``< N``; zero as 0)."""
-    def count(n: int) -> str:
-        return count_text(n, min_count)
-
     rows = []
     for row in explained.iter_rows(named=True):
-        words = text("note_explained_text", language, explained=count(row["explained"]), late=count(row["late"]))
-        reasons = ", ".join(f"{text(f'note_{code}', language)} {count(row[f'note_{code}'])}"
+        words = text("note_explained_text", language, explained=count_text(row["explained"], min_count),
+                     late=count_text(row["late"], min_count))
+        reasons = ", ".join(f"{text(f'note_{code}', language)} {count_text(row[f'note_{code}'], min_count)}"
                             for code in NOTE_REASONS if row[f"note_{code}"])
         rows.append((row["area_id"], f"{words}: {reasons}" if reasons else words))
     return pl.DataFrame(rows, schema={"area_id": pl.Int32, "explained": pl.String}, orient="row")

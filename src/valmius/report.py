@@ -34,7 +34,7 @@ from valmius import charts, gis, notes, scorecards
 from valmius.definitions import Definition, current
 from valmius.flags import evaluation_time, judge_groups, local_day, stored_or_evaluated, targets_frame
 from valmius.grid import grid_at
-from valmius.labels import count_text, day_text, mmss, municipality_name, percent, text
+from valmius.labels import count_text, counted, day_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.pages import chart_div, chart_specs, escape, html_page, save_images, stamped, swap_in, table_html
@@ -180,19 +180,20 @@ def _summary_html(ctx: _Context) -> str:
                           median=mmss(row["median_s"]) if shown else "–",
                           target=mmss(ctx.settings.targets_s[row["risk_class"]]),
                           share=percent(row["share_within_target"], lang) if shown else "–",
-                          count=count_text(row["count"], ctx.min_count)))
+                          tasks=counted("n_tasks", row["count"], lang, ctx.min_count)))
     flagged = flags.filter("is_flagged")
     if flagged.height:
         by = dict(zip(*flagged.group_by("confidence").len().to_dict(as_series=False).values()))
         years = _review_span(flags)
-        lines.append(text("summary_flags", lang, cells=flagged.height, areas=ctx.areas.height,
+        lines.append(text("summary_flags", lang, cells=counted("n_cells", flagged.height, lang),
+                          areas=counted("n_in_areas", ctx.areas.height, lang),
                           certain=by.get("certain", 0), likely=by.get("likely", 0), few=by.get("too_few_tasks", 0),
-                          problem=int(flags["is_problem"].sum()), years=years))
+                          problem=counted("n_problem_cells", int(flags["is_problem"].sum()), lang), years=years))
     else:
         lines.append(text("no_flags", lang))
     rule = ctx.settings.flags.rule
     other = int(flags["is_over_share" if rule == "median" else "is_over_median"].sum())
-    lines.append(text(f"flag_rule_{rule}", lang, other=other))
+    lines.append(text(f"flag_rule_{rule}", lang, other=counted("n_cells_object", other, lang)))
     return "\n".join(f"<p class='lead'>{escape(line)}</p>" for line in lines)
 
 
@@ -206,7 +207,7 @@ def _review_span(flags: pl.DataFrame) -> str:
 
 def _bands(lang: str, min_count: int) -> list[str]:
     return [text("band_met", lang), text("band_1", lang), text("band_2", lang), text("band_3", lang),
-            text("band_few", lang, min_count=min_count), text("other_classes", lang)]
+            text("band_few", lang, tasks=counted("n_tasks", min_count, lang)), text("other_classes", lang)]
 
 
 def _map_chart(ctx: _Context) -> alt.LayerChart | None:
@@ -446,12 +447,12 @@ def _write_gis(ctx: _Context, folder: Path) -> None:
 
 def _change_html(ctx: _Context, folder: Path) -> str:
     """Changes unlikely to be noise since the same window a year earlier (:mod:`valmius.change`)."""
-    from valmius.change import published_changes
+    from valmius.change import published_changes, shown_changes
 
     lines, changes = published_changes(ctx.snapshot, ctx.settings, ctx.evaluated_at, ctx.areas)
     stamped(changes, ctx.definition).write_csv(folder / "tables" / "changes.csv")
     return (f"<section><h2>{escape(text('change_title', ctx.lang))}</h2>" + "".join(f"<p>{escape(line)}</p>" for line in lines)
-            + table_html(text("change_table", ctx.lang), changes) + "</section>")
+            + table_html(text("change_table", ctx.lang), shown_changes(changes, ctx.lang)) + "</section>")
 
 
 def _method_html(ctx: _Context) -> str:
@@ -459,5 +460,7 @@ def _method_html(ctx: _Context) -> str:
     files = " · ".join(f"<a href='{p}'>{p}</a>" for p in (
         "tables/areas.csv", "tables/cells.csv", "tables/scorecards.csv", "tables/changes.csv", "gis/areas.geojson", "gis/flagged_cells.geojson",
         "gis/areas.parquet", "gis/flagged_cells.parquet"))
-    return (f"<section><h2>{escape(text('method', lang))}</h2><p>{escape(text('method_text', lang, min_count=ctx.min_count, neighbourhood=ctx.settings.flags.neighbourhood))}</p>"
+    method = text("method_text", lang, min_count=ctx.min_count, tasks=counted("n_tasks", ctx.min_count, lang),
+                  neighbourhood=ctx.settings.flags.neighbourhood)
+    return (f"<section><h2>{escape(text('method', lang))}</h2><p>{escape(method)}</p>"
             f"<h2>{escape(text('files', lang))}</h2><p class='files'>{files}</p></section>")

@@ -41,7 +41,7 @@ import polars as pl
 from valmius.errors import ScenarioError
 from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_groups, judged_cells, label_areas, local_day
 from valmius.grid import grid_at
-from valmius.labels import count_text, mmss, text
+from valmius.labels import count_text, counted, mmss, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.settings import Settings
@@ -177,7 +177,7 @@ class ScenarioResult:
         unestimated = self.sources.get("unestimated", 0)
         if unestimated:
             where = (text("scenario_where_cell", language) if scenario.neighbour_rings == 0 else
-                     text("scenario_where_block", language, side=2 * scenario.neighbour_rings + 1))
+                     text("scenario_where_block", language, side=self.block_side))
             why = "; ".join(text(f"scenario_why_{reason}", language, where=where, min_obs=scenario.min_observations,
                                  count=count(n)) for reason, n in self.unestimated_why.items() if n)
             cells = self.cells.filter(pl.col("tasks_unestimated") > 0)["cell_id"].to_list()
@@ -188,10 +188,17 @@ class ScenarioResult:
             notes.append(text("scenario_note_nothing", language, station=station))
         if self.is_far_move:
             notes.append(text("scenario_note_far", language, station=station, distance=f"{self.new_place_m / 1000:.0f}",
-                              farthest=f"{self.farthest_arrival_m / 1000:.0f}", history=scenario.history_days,
+                              farthest=f"{self.farthest_arrival_m / 1000:.0f}",
+                              history=counted("n_last_days", scenario.history_days, language),
                               crs=self.settings.grid.crs)
                          + (text("scenario_note_far_closed", language) if "moved_station" not in self.sources else ""))
         return notes
+
+    @property
+    def block_side(self) -> int:
+        """Cells on a side of the block around a cell whose arrivals a station's time falls back on
+        (``scenario.neighbour_rings`` around it: 1 gives the 3 × 3 block)."""
+        return 2 * self.settings.scenario.neighbour_rings + 1
 
     @property
     def is_far_move(self) -> bool:

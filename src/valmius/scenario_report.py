@@ -26,7 +26,7 @@ import polars as pl
 
 from valmius import charts, gis
 from valmius.grid import grid_at
-from valmius.labels import count_text, day_text, mmss, municipality_name, percent, text
+from valmius.labels import count_text, counted, day_text, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot, write_atomically
 from valmius.names import numbered
 from valmius.definitions import current
@@ -113,8 +113,9 @@ def _lead(result: ScenarioResult, settings: Settings) -> str:
     classes = ", ".join(settings.flags.risk_classes)
     first = int((result.tasks["station_id"] == result.change.station_id).sum())
     changed = int((result.tasks["new_response_s"] != result.tasks["response_s"]).sum())
-    lines = [text("scenario_first", lang, tasks=count_text(result.tasks.height, n), classes=classes,
-                  station=result.change.station_id, first=count_text(first, n), changed=count_text(changed, n))]
+    lines = [text("scenario_first", lang, tasks=counted("n_measured_tasks_of", result.tasks.height, lang, n),
+                  classes=classes, station=result.change.station_id, first=count_text(first, n),
+                  changed=count_text(changed, n))]
     for row in result.classes.iter_rows(named=True):
         shown = row["count"] >= n
         lines.append(text("scenario_class", lang, risk_class=row["risk_class"],
@@ -140,7 +141,7 @@ def _lead(result: ScenarioResult, settings: Settings) -> str:
 
 def _bands(result: ScenarioResult, lang: str) -> tuple[list[str], list[str]]:
     labels = [text(f"status_{s}", lang) for s in STATUS_ORDER]
-    labels += [text("band_few", lang, min_count=result.min_count), text("other_classes", lang)]
+    labels += [text("band_few", lang, tasks=counted("n_tasks", result.min_count, lang)), text("other_classes", lang)]
     return labels, [*STATUS_COLOURS.values(), _FEW_COLOUR, _OTHER_COLOUR]
 
 
@@ -304,10 +305,11 @@ def _method(result: ScenarioResult, settings: Settings) -> str:
         text("scenario_m_window", lang, classes=", ".join(settings.flags.risk_classes), days=result.window_days, end=end,
              level=percent(settings.windows.ci_level, lang), rule=text(f"scenario_rule_{settings.flags.rule}", lang)),
         text("scenario_m_close", lang, station=result.change.station_id),
-        text("scenario_m_estimate", lang, history=scenario.history_days, min_obs=scenario.min_observations,
-             around=text("scenario_m_around", lang, side=2 * scenario.neighbour_rings + 1)
+        text("scenario_m_estimate", lang, history=counted("n_last_days", scenario.history_days, lang),
+             min_obs=scenario.min_observations,
+             around=text("scenario_m_around", lang, side=result.block_side)
              if scenario.neighbour_rings else ""),
-        (text("scenario_m_model", lang, n=count_text(result.model_observations, result.min_count),
+        (text("scenario_m_model", lang, trips=counted("n_trips", result.model_observations, lang, result.min_count),
               error=_signed(result.model_error_s).lstrip("+") if result.model_error_s is not None else "–")
          if result.model_observations else text("scenario_m_no_model", lang)),
     ]
@@ -315,6 +317,7 @@ def _method(result: ScenarioResult, settings: Settings) -> str:
         items.append(text("scenario_m_move", lang))
     limits = [text(key, lang) for key in ("scenario_l_free", "scenario_l_dispatch", "scenario_l_next",
                                           "scenario_l_straight", "scenario_l_erc", "scenario_l_demand")]
-    limits.append(text("scenario_l_small", lang, min_count=result.min_count))
+    limits.append(text("scenario_l_small", lang, min_count=result.min_count,
+                       tasks=counted("n_tasks", result.min_count, lang)))
     listed = "".join(f"<li>{escape(item)}</li>" for item in items + limits)
     return f"<section><h2>{escape(text('scenario_method', lang))}</h2><ul>{listed}</ul></section>"

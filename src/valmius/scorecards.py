@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from valmius.columns import QUARANTINE_REASONS, Column, Table
-from valmius.labels import axis_percent, count_text, percent, text
+from valmius.labels import axis_percent, count_text, counted, percent, text
 from valmius.lake import Snapshot
 from valmius.settings import Settings
 
@@ -242,27 +242,24 @@ def published(pooled: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     ``report.min_count_shown`` as ``< N`` and no shares of fewer stored rows than that."""
     lang, low = settings.report.language, settings.report.min_count_shown
 
-    def count(n: int) -> str:
-        return count_text(n, low)
-
     def share(value: float | None, n: int) -> str:
         return percent(value, lang) if n >= low else ""
 
     rows = []
     for row in pooled.iter_rows(named=True):
         shown = row["unit_rows"] >= low
-        reasons = ", ".join(f"{code} {count(row[f'quarantined_{code}_rows'])}" for code in DEFECT_REASONS
+        reasons = ", ".join(f"{code} {count_text(row[f'quarantined_{code}_rows'], low)}" for code in DEFECT_REASONS
                             if row[f"quarantined_{code}_rows"])
         rows.append({
             "station": row["station_id"] or text("scorecard_no_station", lang),
             "month": row["local_month"],
             "colour_share": row["share_missing_on_scene"] if shown else None,
-            "rows": count(row["source_rows"]),
+            "rows": count_text(row["source_rows"], low),
             "missing_en_route": share(row["share_missing_en_route"], row["unit_rows"]),
             "missing_on_scene": share(row["share_missing_on_scene"], row["unit_rows"]),
-            "zero_interval": count(row["zero_interval_rows"]),
+            "zero_interval": count_text(row["zero_interval_rows"], low),
             "no_arrival": share(row["share_no_arrival"], row["unit_rows"]),
-            "quarantined": (f"{count(row['quarantined_rows'])}"
+            "quarantined": (count_text(row["quarantined_rows"], low)
                             + (f" ({share(row['share_quarantined'], row['source_rows'])})"
                                if row["source_rows"] >= low and row["quarantined_rows"] else "")),
             "reasons": reasons or "–",
@@ -309,7 +306,8 @@ def report_parts(snapshot: Snapshot, settings: Settings, evaluated_at: datetime
     months = window_months(settings, evaluated_at)
     pooled, unknown = station_months(scorecards(snapshot, settings, months=months), months)
     cells = published(pooled, settings)
-    note = text("scorecard_note", lang, min_count=settings.report.min_count_shown, unknown=unknown)
+    note = text("scorecard_note", lang, rows=counted("n_stored_rows", settings.report.min_count_shown, lang),
+                unknown=unknown)
     chart = heatmap(cells, lang, text("scorecard_title", lang)) if cells.height else None
     table = cells.drop("colour_share").rename({c: text(f"scorecard_{c}", lang) for c in TOOLTIP})
     return chart, table, note
