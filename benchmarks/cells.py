@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=10_000_000)
     args = parser.parse_args()
     import duckdb
-    import pandas as pd
+    import pandas  # noqa: F401  (frame.to_pandas needs it; fail here, before any timing, without it)
     import polars as pl
 
     from valmius.cells import locate
