@@ -158,3 +158,13 @@ def test_thousands_are_split_by_a_space_in_both_languages():
     assert decimal_text(12345.678, "fi", ",.1f") == "12\u00a0345,7"
     assert decimal_text(12345.678, "en", ",.1f") == "12\u00a0345.7"
     assert whole_text(12_345) == "12\u00a0345" and whole_text(999) == "999" and whole_text(0) == "0"
+
+
+def test_the_terminal_writes_one_in_the_singular():
+    from valmius.labels import english_count
+
+    assert english_count(1, "cell") == "1 cell" and english_count(0, "cell") == "0 cells"
+    assert english_count(12_345, "row") == "12,345 rows" and english_count("< 5", "task") == "< 5 tasks"
+    assert english_count(1, "problem cell") == "1 problem cell" and english_count(2, "problem cell") == "2 problem cells"
+    assert english_count(1, "rule differs", "rules differ") == "1 rule differs"
+    assert english_count(3, "rule differs", "rules differ") == "3 rules differ"

@@ -5,6 +5,9 @@ small counts suppressed.
 smallest count shown as a number: fewer tasks (but at least one) read ``< N`` and their median,
 interval and share are not shown, so that no single incident can be picked out of a published
 report. Zero is shown as it is: it picks out no incident.
+
+A number and its noun are read right for every count: one in the singular (:func:`counted` with a
+pair of labels on the pages, :func:`english_count` in the terminal's English summaries).
 """
 
 from __future__ import annotations
@@ -315,6 +318,16 @@ def counted_expr(key: str, column: str, language: str, min_count: int) -> pl.Exp
     """Polars expression of :func:`counted` over a column of counts (null reads ``< N``)."""
     return pl.col(column).map_elements(lambda count: counted(key, count, language, min_count),
                                        return_dtype=pl.String, skip_nulls=False)
+
+
+def english_count(count: int | str, noun: str, plural: str | None = None) -> str:
+    """A count and its noun in the terminal's English (the terminal is English whatever
+    ``report.language``): ``noun`` after exactly one ("1 cell", "1 rule differs"), else ``plural``,
+    by default the noun and an "s" ("0 cells", "12,345 rows", "< 5 tasks"). ``count``: a number,
+    written with thousands split by commas as the terminal writes them, or a count already written
+    (:func:`count_text`'s "< 5")."""
+    written = f"{count:,}" if isinstance(count, int) else count
+    return f"{written} {noun if written == '1' else plural or noun + 's'}"
 
 
 def mmss(seconds: float | None) -> str:
