@@ -15,14 +15,14 @@ from click.testing import CliRunner
 import naive
 from conftest import write_fi
 from test_flags import X0, Y0, _cell_id, _month, _task
-from valmius.change import ChangeError, benjamini_hochberg, compare_periods, default_periods
+from valmius.change import ChangeError, benjamini_hochberg, compare_periods, default_periods, resolution_warning
 from valmius.cli import main
 from valmius.grid import import_risk_grid
 from valmius.ingest import ingest
 from valmius.measure import open_measured
 from valmius.mapping import load_mapping
 from valmius.measure import measure
-from valmius.settings import ChangeSettings
+from valmius.settings import ChangeSettings, Settings
 
 SLOWER = [(0, 0), (1, 0)]        # +150 s in 2025, 30 tasks a year each
 STEADY = [(2, 0), (3, 0), (4, 0)]  # the same distribution both years
@@ -282,3 +282,13 @@ def test_counts_of_one_read_in_the_singular(change_lake):
     assert counted("change_changes", 0, "en") == "0 changes unlikely to be noise"
     assert counted("change_untested", 1, "fi") == "1 ryhmä liian vähin tehtävin jätetty vertailematta"
     assert counted("change_untested", 1_234, "en") == "1\u00a0234 groups with too few tasks not compared"
+
+
+def test_the_resolution_warning_says_one_in_the_singular():
+    settings = dataclasses.replace(Settings(), change=ChangeSettings(permutations=1, fdr=0.05))
+    assert resolution_warning(1, settings) == (
+        "with 1 comparison a lone change needs p <= 5.0e-02, below the smallest p-value 1 permutation can give: "
+        "set change.permutations to at least 20")
+    assert resolution_warning(2, dataclasses.replace(settings, change=ChangeSettings(permutations=10, fdr=0.05))) == (
+        "with 2 comparisons a lone change needs p <= 2.5e-02, below the smallest p-value 10 permutations can give: "
+        "set change.permutations to at least 40")

@@ -128,7 +128,7 @@ def test_definitions_command_lists_shows_and_compares(sample_lake, tmp_path):
     assert definition_id(sample_lake) in listed.output
     diff = runner.invoke(main, ["--config", str(config), "definitions", "--diff", "default@v1", definition_id(share)[:6]])
     assert diff.exit_code == 0, diff.output
-    assert "2 rule(s) differ" in diff.output
+    assert "2 rules differ" in diff.output
     assert "flags.rule: 'median' → 'share'" in diff.output and "flags.min_tasks: 10 → 5" in diff.output
     unknown = runner.invoke(main, ["--config", str(config), "definitions", "--show", "nosuch"])
     assert unknown.exit_code != 0 and "'nosuch' is not a definition in the lake" in unknown.output

@@ -41,6 +41,8 @@ def test_demo_runs_night_by_night_and_again_quickly(tmp_path):
     first = run_demo(tmp_path / "demo", nights=3)
     assert len(first.nights) == 3 and first.table_rows["files"] == 3
     assert "SYNTHETIC" in first.to_text()
+    # The lake's tables with their rows; the one definition is one row.
+    assert first.table_rows["definitions"] == 1 and re.search(r"\n  definitions +1 row\n", first.to_text())
     again = run_demo(tmp_path / "demo", nights=3)
     assert all(n.run_id is None for n in again.nights)
     assert again.table_rows == first.table_rows

@@ -179,6 +179,9 @@ def test_cli_import_and_errors(tmp_path, settings):
     result = runner.invoke(main, [*config, "grid", "import", str(tmp_path / "g.csv"), "--year", "2025"])
     assert result.exit_code == 0, result.output
     assert "class I" in result.output and "3 cells" in result.output
+    # One cell of class I, none of III: the singular for one, the counts right-aligned either way.
+    assert "  class I             1 cell ( 33.3%)\n  class II            1 cell ( 33.3%)\n" \
+           "  class III          0 cells (  0.0%)\n" in result.output
     result = runner.invoke(main, [*config, "grid", "import", str(tmp_path / "bad.csv"), "--year", "2025"])
     assert result.exit_code == 1
     assert result.output.strip().startswith("Error:") and "given twice" in result.output

@@ -223,7 +223,7 @@ def test_cli_measure(tmp_path, settings):
     _lake(tmp_path, settings, [fi_row()])
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "valmius.toml"), "measure"])
     assert result.exit_code == 0, result.output
-    assert "Measured 1 incidents (full)" in result.output
+    assert "Measured 1 incident (full); 1 urgent task with a response enters the rolling medians" in result.output
 
 
 def test_nightly_run_reads_the_inbox_and_measures(tmp_path):
@@ -235,7 +235,7 @@ def test_nightly_run_reads_the_inbox_and_measures(tmp_path):
     args = ["--config", str(tmp_path / "valmius.toml"), "nightly", "--format", "fi-erc", "--quiet", "--no-report"]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "Measured 1 incidents" in result.output
+    assert "Measured 1 incident (" in result.output and "Moved to archive: 1 file\n" in result.output
     write_fi(inbox / "export-2.csv", [fi_row(incident="2025-000002")])
     result = runner.invoke(main, args)
     assert "Measured 2 incidents (incremental)" in result.output

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -24,10 +24,11 @@ from valmius.demo.run import EARLIER_DEMO_SETTINGS, run_demo
 from valmius.errors import LakeError
 from valmius.flags import FlagSummary, flag, net_changes
 from valmius.grid import import_risk_grid
-from valmius.ingest import ingest
+from valmius.ingest import FileReport, IngestSummary, ingest
 from valmius.mapping import load_mapping
-from valmius.measure import measure
-from valmius.pipeline import inbox_files, nightly, nightly_lock
+from valmius.measure import MeasureSummary, measure
+from valmius.pipeline import NightSummary, inbox_files, nightly, nightly_lock
+from valmius.report import ReportResult
 from valmius.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,3 +234,33 @@ def test_nights_with_a_killed_run_equal_one_full_rebuild(tmp_path):
         assert night_sums.equals(ingest_runs), command
     assert ingest_runs["rows_replaced"][0] > 0 and nights["quarantine"]["reason_code"].n_unique() >= 3
     assert nights["flags"].height > 0 and nights["responses"].height > 100
+
+
+def test_the_summaries_say_a_count_of_one_in_the_singular():
+    """The terminal's English: "1 partition", "1 area", "1 file", never "1 partitions"; other counts
+    in the plural as before."""
+    evening = datetime(2025, 6, 30, 20, 59, 59, tzinfo=timezone.utc)
+    reports = Path("reports") / "report-2025-06-30"
+    night = NightSummary(
+        ingest=IngestSummary(Path("lake"), 7, [FileReport("a.csv", "ingested", rows_read=1, rows_stored=1,
+                                                          message="new")], incidents_touched=1, partitions_written=1),
+        measure=MeasureSummary("incremental", incidents=1, measured=1),
+        flags=FlagSummary(evaluated_at=evening, last_day=date(2025, 6, 30), cells_evaluated=1,
+                          flagged={"certain": 1}, areas=1, problem_cells=1),
+        report=ReportResult(reports, reports / "report.html", evening, date(2025, 6, 30), flagged_cells=1, areas=1,
+                            files=[reports / "report.html"]),
+        moved={"archive": ["a.csv"]})
+    lines = night.to_text().splitlines()
+    assert "  a.csv: 1 row read, 1 stored, 0 quarantined (new)" in lines
+    assert "Incidents touched: 1 in 1 partition; 0.0 s" in lines
+    assert "Measured 1 incident (incremental); 1 urgent task with a response enters the rolling medians" in lines
+    assert ("Flags for the window ending with 2025-06-30: 1 cell judged, 1 over target (1 certain) in 1 area; "
+            "1 problem cell; since the last evaluation 0 appeared, 0 cleared") in lines
+    assert f"Report for the window ending with 2025-06-30: 1 flagged cell in 1 area; 1 file in {reports}" in lines
+    assert "Moved to archive: 1 file" in lines
+    many = NightSummary(ingest=night.ingest, measure=MeasureSummary("full", incidents=0, measured=12_345),
+                        flags=FlagSummary(evaluated_at=evening, last_day=date(2025, 6, 30), cells_evaluated=2,
+                                          areas=0, problem_cells=3))
+    text = many.to_text()
+    assert "Measured 0 incidents (full); 12,345 urgent tasks with a response enter the rolling medians" in text
+    assert ": 2 cells judged, 0 over target (none) in 0 areas; 3 problem cells;" in text

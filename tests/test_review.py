@@ -405,6 +405,24 @@ def test_small_counts_are_never_shown(lake_copy):
     assert "IV fewer than 5 tasks" in page
 
 
+def test_a_count_of_one_reads_in_the_singular(lake_copy):
+    """Class II's one cell missed its target in 2024 by the median rule but not by the share rule:
+    one problem cell, one area; the page says so in the singular in both languages."""
+    class_ii = dataclasses.replace(lake_copy, flags=dataclasses.replace(lake_copy.flags, risk_classes=["II"]))
+    english = dataclasses.replace(class_ii, report=ReportSettings(language="en", min_count_shown=1))
+    page = html.unescape(write_review(english, first_year=2024, last_year=2024, today=TODAY).html.read_text())
+    summary = _summary(page)
+    assert "class II cells over target: 1 (1 area); areas over for certain" in summary[2]
+    assert summary[3] == ("Class II problem cells (over target in every year 2024): 1. In 1 of them, at least one "
+                          "year rests on fewer than 10 tasks, so the result may be chance.")
+    assert "grey: fewer than 1 task (no figures shown) or fewer than 10 tasks (not coloured" in page
+    finnish = _summary(write_review(class_ii, first_year=2024, last_year=2024, today=TODAY).html.read_text())
+    assert "riskiluokan II ruutuja: 1 (1 alue); alueista varmasti" in finnish[2]
+    by_share = dataclasses.replace(english, flags=dataclasses.replace(english.flags, rule="share"))
+    summary = _summary(write_review(by_share, first_year=2024, last_year=2024, today=TODAY).html.read_text())
+    assert summary[-2].endswith(" By the other rule there would be 1 problem cell.")
+
+
 def test_finnish_by_default_english_on_request(lake_copy):
     finnish = write_review(lake_copy, first_year=2022, last_year=2025, today=TODAY)
     page = finnish.html.read_text()
@@ -1006,3 +1024,10 @@ def test_chart_tooltips_and_descriptions_write_counts_as_the_tables_do():
         assert sorted(row["tasks"] for row in values) == ["12\u00a0345", "< 5"]
         descriptions = " ".join(str(v) for row in values for k, v in row.items() if k.endswith("description"))
         assert "12\u00a0345" in descriptions and "12345" not in descriptions
+    # A count of one reads in the singular, as on the page.
+    one = yearly.head(1).with_columns(count=pl.lit(1, pl.Int64))
+    for chart, words in ((mean_by_year(one.with_columns(grouping=pl.lit("all")), 560, "en", "t", 1),
+                          "Mean in 2024: 8:50, 1 task."),
+                         (share_by_year(one, "fi", "t", 1), "Riskiluokka II vuonna 2024: 70 % tavoiteajassa, 1 tehtävä.")):
+        values = [row for data in chart.to_dict()["datasets"].values() for row in data if "tasks" in row]
+        assert [row[next(k for k in row if k.endswith("_description"))] for row in values] == [words]

@@ -37,7 +37,7 @@ from valmius.definitions import open_results
 from valmius.mapping import load_mapping
 from valmius.measure import measure
 from valmius.report import write_report
-from valmius.scenario import run_scenario
+from valmius.scenario import _cell_line, run_scenario
 from valmius.settings import ScenarioSettings
 
 X0, Y0 = 390_000, 6_710_000
@@ -396,6 +396,13 @@ def test_zero_is_shown_and_small_counts_are_suppressed_alike_on_the_terminal(two
     assert "first on scene from KU10: < 6; times changed: < 6 (< 6 by another station's unit at the same task, " \
            "< 6 by a station's median in the cells around)" in text
     assert "First on scene after the change: KU20 < 6" in text and f"{_cell_id(P)} (< 6 tasks)" in text
+
+
+def test_a_cell_of_one_task_reads_in_the_singular_on_the_terminal():
+    row = dict(cell_id="1kmN6710E390", count=1, tasks_changed=1, median_before_s=100.0, median_after_s=400.0)
+    assert _cell_line(row, 1) == "1kmN6710E390: median 1:40 -> 6:40 (1 task, 1 changed)"
+    assert _cell_line(row, 5) == "1kmN6710E390 (< 5 tasks)"
+    assert _cell_line(dict(row, count=2), 1) == "1kmN6710E390: median 1:40 -> 6:40 (2 tasks, 1 changed)"
 
 
 def test_cli(two_stations, tmp_path):

@@ -43,8 +43,8 @@ from valmius.errors import ValmiusError
 from valmius.flags import evaluate, evaluation_time, first_measured_day, last_measured_day, local_day
 from valmius.grid import grid_at
 from valmius.kernels.change import group_seeds, median_shift_tests
-from valmius.labels import (count_text, counted, day_text, decimal_text, mmss, municipality_name, percent, text,
-                            whole_text)
+from valmius.labels import (count_text, counted, day_text, decimal_text, english_count, mmss, municipality_name,
+                            percent, text, whole_text)
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.settings import Settings
@@ -318,8 +318,8 @@ def resolution_warning(comparisons: int, settings: Settings) -> str | None:
     fdr, drawn = settings.change.fdr, settings.change.permutations
     if not comparisons or 1 / (drawn + 1) <= fdr / comparisons:
         return None
-    return (f"with {comparisons} comparisons a lone change needs p <= {fdr / comparisons:.1e}, below the smallest "
-            f"p-value {drawn:,} permutations can give: set change.permutations to at least "
+    return (f"with {english_count(comparisons, 'comparison')} a lone change needs p <= {fdr / comparisons:.1e}, below "
+            f"the smallest p-value {english_count(drawn, 'permutation')} can give: set change.permutations to at least "
             f"{math.ceil(comparisons / fdr):,}")
 
 

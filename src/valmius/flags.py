@@ -44,6 +44,7 @@ import polars as pl
 from valmius.grid import grid_at
 from valmius.columns import AREAS, FLAGS, UTC_TIME, conform, empty_frame
 from valmius.kernels.components import connected_components
+from valmius.labels import english_count
 from valmius.definitions import definition_id, register, require_results
 from valmius.errors import InputError
 from valmius.lake import Snapshot, new_snapshot
@@ -94,8 +95,9 @@ class FlagSummary:
             return "Flags: no measured urgent tasks yet; nothing to judge"
         flagged = sum(self.flagged.values())
         by = ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in self.flagged.items()) or "none"
-        return (f"Flags for the window ending with {self.last_day}: {self.cells_evaluated:,} cells judged, "
-                f"{flagged:,} over target ({by}) in {self.areas:,} areas; {self.problem_cells:,} problem cells; "
+        return (f"Flags for the window ending with {self.last_day}: {english_count(self.cells_evaluated, 'cell')} "
+                f"judged, {flagged:,} over target ({by}) in {english_count(self.areas, 'area')}; "
+                f"{english_count(self.problem_cells, 'problem cell')}; "
                 f"since the last evaluation {len(self.appeared)} appeared, {len(self.cleared)} cleared")
 
 

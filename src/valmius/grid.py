@@ -39,6 +39,7 @@ import polars as pl
 from valmius.cells import cell_id, locate, parse_cell_ids, same_crs
 from valmius.columns import CELLS, UTC_TIME
 from valmius.errors import InputError, LakeError
+from valmius.labels import english_count
 from valmius.lake import Snapshot, new_snapshot, open_lake
 from valmius.runs import record_run
 from valmius.settings import RISK_CLASSES, Settings
@@ -67,11 +68,11 @@ class GridImport:
     run_id: int
 
     def to_text(self) -> str:
-        lines = [f"Risk grid {self.year} from {self.source_file}: {self.cells:,} cells"]
-        lines += [f"  class {c:<4}{self.by_class.get(c, 0):>10,} cells ({self.by_class.get(c, 0) / self.cells:6.1%})"
-                  for c in RISK_CLASSES]
+        lines = [f"Risk grid {self.year} from {self.source_file}: {english_count(self.cells, 'cell')}"]
+        lines += [f"  class {c:<4}{english_count(self.by_class.get(c, 0), 'cell'):>16} "
+                  f"({self.by_class.get(c, 0) / self.cells:6.1%})" for c in RISK_CLASSES]
         if self.replaced_cells:
-            lines.append(f"Replaced the earlier {self.year} grid ({self.replaced_cells:,} cells).")
+            lines.append(f"Replaced the earlier {self.year} grid ({english_count(self.replaced_cells, 'cell')}).")
         return "\n".join(lines)
 
 
@@ -89,9 +90,9 @@ class GridStatus:
         lines = ["Risk grids (cells per class):"]
         for year, counts in self.years.items():
             lines.append(f"  {year}: " + ", ".join(f"{c} {counts.get(c, 0):,}" for c in RISK_CLASSES)
-                         + f"; {sum(counts.values()):,} cells")
+                         + f"; {english_count(sum(counts.values()), 'cell')}")
         total = sum(self.incidents_by_class.values())
-        lines.append(f"Incidents by risk class ({total:,} incidents):")
+        lines.append(f"Incidents by risk class ({english_count(total, 'incident')}):")
         for name, count in self.incidents_by_class.items():
             lines.append(f"  {name:<14}{count:>10,} ({count / total:6.1%})" if total else f"  {name:<14}{count:>10,}")
         for reason, count in self.no_class_reasons.items():

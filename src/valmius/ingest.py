@@ -22,6 +22,7 @@ import polars as pl
 from valmius.columns import FILES, UTC_TIME
 from valmius.errors import InputError, ValmiusError
 from valmius.extract import BLOCK_BYTES, BatchRead, NeedsExactLines, SourceFile, file_sha256, open_source, prefetch, read_batches
+from valmius.labels import english_count
 from valmius.lake import Snapshot, SnapshotWriter, lake_lock, open_lake
 from valmius.mapping import Mapping
 from valmius.runs import record_run
@@ -108,7 +109,8 @@ class IngestSummary:
         skipped = [f for f in self.files if f.status == "skipped"]
         for f in self.files:
             if f.status == "ingested":
-                lines.append(f"  {f.name}: {f.rows_read:,} rows read, {f.rows_stored:,} stored, {f.rows_quarantined:,} quarantined ({f.message})")
+                lines.append(f"  {f.name}: {english_count(f.rows_read, 'row')} read, {f.rows_stored:,} stored, "
+                             f"{f.rows_quarantined:,} quarantined ({f.message})")
             elif f.status != "skipped" or len(skipped) <= SKIPPED_LISTED:
                 lines.append(f"  {f.name}: {f.status}: {f.message}")
         if len(skipped) > SKIPPED_LISTED:  # a folder of old exports: one line, so that failures stand out
@@ -120,7 +122,8 @@ class IngestSummary:
         for code, count in self.reasons.items():
             lines.append(f"  {code:<28}{count:>10,}")
         lines.append(f"Older rows replaced by newer exports: {self.rows_replaced:,} changed, {self.rows_duplicate:,} identical (kept in quarantine)")
-        lines.append(f"Incidents touched: {self.incidents_touched:,} in {self.partitions_written} partitions; {self.duration_s:.1f} s")
+        lines.append(f"Incidents touched: {self.incidents_touched:,} in {english_count(self.partitions_written, 'partition')}; "
+                     f"{self.duration_s:.1f} s")
         return "\n".join(lines)
 
 

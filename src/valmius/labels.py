@@ -5,11 +5,15 @@ small counts suppressed.
 smallest count shown as a number: fewer tasks (but at least one) read ``< N`` and their median,
 interval and share are not shown, so that no single incident can be picked out of a published
 report. Zero is shown as it is: it picks out no incident.
+
+A number and its noun are read right for every count: one in the singular (:func:`counted` with a
+pair of labels on the pages, :func:`english_count` in the terminal's English summaries).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date
 
 import polars as pl
@@ -299,12 +303,31 @@ def text(key: str, language: str, **values: object) -> str:
     return (finnish if language == "fi" else english).format(**values)
 
 
-def counted(key: str, count: int | None, language: str, min_count: int = 1) -> str:
+def counted(key: str, count: int | None, language: str, min_count: int = 1,
+            texts: Mapping[str, tuple[str, str]] = TEXTS) -> str:
     """The label for ``count`` things, the count written by :func:`count_text`: ``key + "_one"`` for
     one (singular in both languages: "1 vertailu tehty", "1 comparison made", "1 ruutu"), else ``key``
-    (Finnish partitive, English plural: "0 ruutua", "2 cells", "< 5 tehtävää")."""
+    (Finnish partitive, English plural: "0 ruutua", "2 cells", "< 5 tehtävää"). ``texts``: the table
+    the pair is in (the review's words are :data:`valmius.review.labels.WORDS`)."""
     shown = count_text(count, min_count)
-    return text(f"{key}_one" if shown == "1" else key, language, count=shown)
+    finnish, english = texts[f"{key}_one" if shown == "1" else key]
+    return (finnish if language == "fi" else english).format(count=shown)
+
+
+def counted_expr(key: str, column: str, language: str, min_count: int) -> pl.Expr:
+    """Polars expression of :func:`counted` over a column of counts (null reads ``< N``)."""
+    return pl.col(column).map_elements(lambda count: counted(key, count, language, min_count),
+                                       return_dtype=pl.String, skip_nulls=False)
+
+
+def english_count(count: int | str, noun: str, plural: str | None = None) -> str:
+    """A count and its noun in the terminal's English (the terminal is English whatever
+    ``report.language``): ``noun`` after exactly one ("1 cell", "1 rule differs"), else ``plural``,
+    by default the noun and an "s" ("0 cells", "12,345 rows", "< 5 tasks"). ``count``: a number,
+    written with thousands split by commas as the terminal writes them, or a count already written
+    (:func:`count_text`'s "< 5")."""
+    written = f"{count:,}" if isinstance(count, int) else count
+    return f"{written} {noun if written == '1' else plural or noun + 's'}"
 
 
 def mmss(seconds: float | None) -> str:

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from valmius.columns import RESPONSES, ROLLING_CALENDAR, ROLLING_EVENTS, UTC_TIME, Table
 from valmius.definitions import definition_id, measured_twin, open_results, register, require_results
+from valmius.labels import english_count
 from valmius.lake import Snapshot, SnapshotWriter, new_snapshot, utc_months
 from valmius.responses import measure_responses
 from valmius.rolling import calendar, rolling_stats_at, rolling_stats_both
@@ -85,8 +86,9 @@ class MeasureSummary:
         return dict(self.__dict__)
 
     def to_text(self) -> str:
-        lines = [f"Measured {self.incidents:,} incidents ({self.mode}); {self.measured:,} urgent tasks with a response "
-                 "enter the rolling medians"]
+        entering = english_count(self.measured, "urgent task with a response enters",
+                                 "urgent tasks with a response enter")
+        lines = [f"Measured {english_count(self.incidents, 'incident')} ({self.mode}); {entering} the rolling medians"]
         if self.measured_like:
             lines.append(f"  a new definition with the measure rules of {self.measured_like}: started from its tables")
         for reason, count in self.no_response.items():

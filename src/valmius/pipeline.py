@@ -42,6 +42,7 @@ from valmius.definitions import definition_id
 from valmius.errors import InputError, LakeError
 from valmius.flags import FlagSummary, flag, net_changes
 from valmius.ingest import IngestSummary, ProgressCallback, ingest
+from valmius.labels import english_count
 from valmius.lake import new_snapshot, open_lake
 from valmius.mapping import Mapping
 from valmius.measure import MeasureSummary, measure
@@ -122,7 +123,7 @@ class NightSummary:
         if self.report is not None:
             parts.append(self.report.to_text())
         for where, names in self.moved.items():
-            parts.append(f"Moved to {where}: {len(names)} file(s)")
+            parts.append(f"Moved to {where}: {english_count(len(names), 'file')}")
         stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.stage_s.items())
         parts.append(f"Nightly run {self.run_id if self.run_id is not None else '-'}: {stages}")
         return "\n".join(parts)

@@ -34,7 +34,7 @@ from valmius import charts, gis, notes, scorecards
 from valmius.definitions import Definition, current
 from valmius.flags import evaluation_time, judge_groups, local_day, stored_or_evaluated, targets_frame
 from valmius.grid import grid_at
-from valmius.labels import count_text, counted, day_text, mmss, municipality_name, percent, text
+from valmius.labels import count_text, counted, day_text, english_count, mmss, municipality_name, percent, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.pages import chart_div, chart_specs, escape, html_page, save_images, stamped, swap_in, table_html
@@ -57,8 +57,9 @@ class ReportResult:
     def to_text(self) -> str:
         if self.evaluated_at is None:
             return f"Report (no measured urgent tasks yet): {self.html}"
-        return (f"Report for the window ending with {self.last_day}: {self.flagged_cells} flagged "
-                f"cells in {self.areas} areas; {len(self.files)} files in {self.folder}\n{self.html}")
+        return (f"Report for the window ending with {self.last_day}: {english_count(self.flagged_cells, 'flagged cell')} "
+                f"in {english_count(self.areas, 'area')}; {english_count(len(self.files), 'file')} in {self.folder}"
+                f"\n{self.html}")
 
 
 def write_report(settings: Settings, *, at: date | None = None, today: date | None = None) -> ReportResult:

@@ -41,7 +41,7 @@ import polars as pl
 from valmius.errors import ScenarioError
 from valmius.flags import CONFIDENCE_ORDER, evaluation_time, judge_groups, judged_cells, label_areas, local_day
 from valmius.grid import grid_at
-from valmius.labels import count_text, counted, mmss, text
+from valmius.labels import count_text, counted, english_count, mmss, text
 from valmius.lake import Snapshot
 from valmius.measure import open_measured
 from valmius.settings import Settings
@@ -150,7 +150,7 @@ class ScenarioResult:
                 f"{station} {count(n)}" for station, n in self.takeover.items()))
         for row in self.classes.iter_rows(named=True):
             if row["count"] < self.min_count:
-                lines.append(f"Class {row['risk_class']}: {count(row['count'])} tasks")
+                lines.append(f"Class {row['risk_class']}: {english_count(count(row['count']), 'task')}")
                 continue
             lines.append(f"Class {row['risk_class']}: median {mmss(row['median_before_s'])} -> "
                          f"{mmss(row['median_after_s'])} (target {mmss(row['target_s'])}), within target "
@@ -214,9 +214,10 @@ def _xy(point: tuple[float, float] | None) -> str:
 
 def _cell_line(row: dict, min_count: int) -> str:
     if row["count"] < min_count:
-        return f"{row['cell_id']} ({count_text(row['count'], min_count)} tasks)"
+        return f"{row['cell_id']} ({english_count(count_text(row['count'], min_count), 'task')})"
     return (f"{row['cell_id']}: median {mmss(row['median_before_s'])} -> {mmss(row['median_after_s'])} "
-            f"({count_text(row['count'], min_count)} tasks, {count_text(row['tasks_changed'], min_count)} changed)")
+            f"({english_count(count_text(row['count'], min_count), 'task')}, "
+            f"{count_text(row['tasks_changed'], min_count)} changed)")
 
 
 def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[str, float, float] | None = None,

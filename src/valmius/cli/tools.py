@@ -10,6 +10,7 @@ import click
 
 from valmius.cli.base import command_settings, main
 from valmius.errors import ValmiusError
+from valmius.labels import english_count
 
 
 @main.command(name="annotate")
@@ -99,7 +100,7 @@ def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, s
     elif diff is not None:
         a, b = (definitions.find(snapshot, ref) for ref in diff)
         rows = definitions.differences(a, b)
-        click.echo(f"{a.label}  →  {b.label}: {len(rows)} rule(s) differ")
+        click.echo(f"{a.label}  →  {b.label}: {english_count(len(rows), 'rule differs', 'rules differ')}")
         for key, before, after in rows:
             click.echo(f"  {key}: {before!r} → {after!r}")
     else:
@@ -109,7 +110,8 @@ def definitions_command(ctx: click.Context, show: str | None, diff: tuple[str, s
         for row in definitions.listing(snapshot, settings).iter_rows(named=True):
             last = f"{row['last_run_at']:%Y-%m-%d %H:%M} UTC" if row["last_run_at"] else "never"
             click.echo(f"{row['active']:1} {row['definition_id']}  {row['name']} v{row['version']}  "
-                       f"created {row['created_at']:%Y-%m-%d %H:%M} UTC  {row['responses']:,} responses  last run {last}")
+                       f"created {row['created_at']:%Y-%m-%d %H:%M} UTC  {english_count(row['responses'], 'response')}  "
+                       f"last run {last}")
 
 
 @main.command(name="sql")
@@ -169,7 +171,7 @@ def sql_command(ctx: click.Context, query_file: Path | None, sql_text: str | Non
     if text is not None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
-        click.echo(f"Wrote {frame.height:,} rows to {out}", err=True)
+        click.echo(f"Wrote {english_count(frame.height, 'row')} to {out}", err=True)
 
 
 @main.group()

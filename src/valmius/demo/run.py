@@ -22,6 +22,7 @@ from valmius.columns import TABLES
 from valmius.demo.generate import write_nightly_exports
 from valmius.demo.world import build_world, write_world
 from valmius.flags import FlagSummary, flag, last_flag_summary
+from valmius.labels import english_count
 from valmius.report import ReportResult, write_report
 from valmius.review import ReviewResult, write_review
 from valmius.grid import GridStatus, grid_status, grid_years, import_risk_grid
@@ -99,7 +100,7 @@ class DemoSummary:
         if self.reports_folder is not None:
             lines.append(f"No new exports: the report and the review written before are in {self.reports_folder}")
         lines.append(f"Lake {self.folder / 'lake'}:")
-        lines += [f"  {name:<18}{rows:>10,} rows" for name, rows in self.table_rows.items()]
+        lines += [f"  {name:<18}{english_count(rows, 'row'):>15}" for name, rows in self.table_rows.items()]
         config = self.folder / "valmius.toml"
         if self.inbox is not None:
             lines.append(f"Nightly: valmius --config {config} nightly --format fi-erc (reads new exports from "

@@ -38,7 +38,7 @@ import polars as pl
 
 from valmius.definitions import Definition, current, find
 from valmius.errors import ReviewError
-from valmius.labels import mmss, percent
+from valmius.labels import english_count, mmss, percent
 from valmius.pages import chart_specs, is_synthetic, save_images, stamped
 from valmius.review import charts, columns
 from valmius.review.changes import (MANIFEST, CellChange, Changes, compare, find_previous, manifest_settings,
@@ -68,7 +68,7 @@ class ReviewResult:
     def to_text(self) -> str:
         compared = f"compared with {self.previous.name}" if self.previous else "no earlier review to compare with"
         lines = [f"Review {year_span(self.first_year, self.last_year)} written to {self.folder} "
-                 f"({len(self.files)} files; {compared})",
+                 f"({english_count(len(self.files), 'file')}; {compared})",
                  *(f"  {line}" for line in self.summary), str(self.html)]
         return "\n".join(lines)
 

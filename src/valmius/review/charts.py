@@ -20,7 +20,7 @@ import altair as alt
 import polars as pl
 
 from valmius.charts import CLASS_COLOURS, with_minutes
-from valmius.labels import AXIS_MMSS, axis_percent, count_text_expr, mmss, mmss_expr, percent
+from valmius.labels import AXIS_MMSS, axis_percent, count_text_expr, counted_expr, mmss, mmss_expr, percent
 from valmius.review.labels import text, year_span
 
 _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
@@ -69,7 +69,7 @@ def median_by_year(yearly: pl.DataFrame, language: str, title: str, level: str, 
     data = data.with_columns(median=mmss_expr("median_s"), ci=ci, target=mmss_expr("target_s"),
                              tasks=count_text_expr("count", min_count), is_target_row=pl.col("year") == pl.col("year").min().over("risk_class"))
     data = _texts(data, "median_description", language, risk_class="risk_class", year="year", median="median",
-                  ci="ci", count="tasks")
+                  ci="ci", tasks=counted_expr("n_tasks", "count", language, min_count))
     data = _texts(data, "interval_description", language, risk_class="risk_class", year="year", ci="ci")
     data = _texts(data, "target_description", language, risk_class="risk_class", target="target")
     colour = alt.Color("risk_class:N", title=text("risk_class", language), legend=None, scale=_CLASS_SCALE)
@@ -103,7 +103,7 @@ def share_by_year(yearly: pl.DataFrame, language: str, title: str, min_count: in
         share=pl.col("share_within_target").map_elements(lambda s: percent(s, language), return_dtype=pl.String),
         tasks=count_text_expr("count", min_count))
     data = _texts(data, "share_description", language, risk_class="risk_class", year="year", share="share",
-                  count="tasks")
+                  tasks=counted_expr("n_tasks", "count", language, min_count))
     share_title = text("share", language)
     colour = alt.Color("risk_class:N", title=text("risk_class", language), scale=_CLASS_SCALE)
     y = alt.Y("share_within_target:Q", title=share_title, scale=alt.Scale(domain=[0, 1]),
@@ -131,7 +131,8 @@ def mean_by_year(yearly: pl.DataFrame, national_target_s: int, language: str, ti
     data = with_minutes(yearly.drop_nulls("mean_s").with_columns(
         year=pl.col("year").cast(pl.String), mean=mmss_expr("mean_s"), tasks=count_text_expr("count", min_count)),
         "mean_s")
-    data = _texts(data, "mean_description", language, year="year", mean="mean", count="tasks")
+    data = _texts(data, "mean_description", language, year="year", mean="mean",
+                  tasks=counted_expr("n_tasks", "count", language, min_count))
     mean_title = text("mean_axis", language)
     bars = alt.Chart(data).mark_bar(color="#4f6d8f", size=38).encode(
         x=_year_axis(language),

@@ -15,7 +15,7 @@ import polars as pl
 from valmius.definitions import Definition
 from valmius.labels import day_text, mmss, percent
 from valmius.review.changes import Changes
-from valmius.review.labels import text
+from valmius.review.labels import counted, text
 from valmius.review.tables import REFERENCE_CLASSES, ReviewTables
 from valmius.settings import RISK_CLASSES, Settings
 
@@ -53,6 +53,16 @@ class PageInput:
 
     def t(self, key: str, **values: object) -> str:
         return text(key, self.lang, **values)
+
+    def counted(self, key: str, count: int | None, min_count: int = 1) -> str:
+        """A count and its noun, the pair ``key`` (:func:`valmius.review.labels.counted`)."""
+        return counted(key, count, self.lang, min_count)
+
+    def tasks_under(self) -> dict[str, str]:
+        """The page's two thresholds in words, for its notes: ``shown_tasks`` (``report.min_count_shown``:
+        fewer are not shown) and ``judged_tasks`` (``flags.min_tasks``: fewer are mostly chance)."""
+        return dict(shown_tasks=self.counted("n_tasks", self.min_count),
+                    judged_tasks=self.counted("n_tasks", self.min_tasks))
 
     def few(self, count: int | None) -> bool:
         """Whether a count is under ``flags.min_tasks`` (suppressed counts are)."""

@@ -8,38 +8,53 @@ as 12:49 differ by 0:05 on the page whatever their unrounded difference (the CSV
 from __future__ import annotations
 
 import math
+from collections import ChainMap
 
+from valmius import labels
 from valmius.labels import TEXTS as REPORT_TEXTS
 from valmius.labels import mmss
 
 TEXTS: dict[str, tuple[str, str]] = {
     # key: (Finnish, English)
+    # A number and its noun, a pair written by counted() as valmius.labels.TEXTS's are: the "_one" label
+    # for one, the other for any other number, 0 and "< N" too. The report's pairs (n_tasks,
+    # n_problem_cells, ...) serve here as well.
+    "n_measured_urgent_tasks": ("{count} mitattua kiireellistä tehtävää", "{count} measured urgent tasks"),
+    "n_measured_urgent_tasks_one": ("{count} mitattu kiireellinen tehtävä", "{count} measured urgent task"),
+    "n_all_measured_urgent_tasks": ("Kaikkien {count} mitatun kiireellisen tehtävän", "All {count} measured urgent tasks"),
+    "n_all_measured_urgent_tasks_one": ("{count} mitatun kiireellisen tehtävän", "The {count} measured urgent task"),
+    "n_areas": ("{count} aluetta", "{count} areas"),
+    "n_areas_one": ("{count} alue", "{count} area"),
+    "n_days": ("{count} vrk", "{count} days"),
+    "n_days_one": ("{count} vrk", "{count} day"),
+    "n_years": ("{count} vuotta", "{count} years"),
+    "n_years_one": ("{count} vuosi", "{count} year"),
+
     "title": ("Palvelutasopäätöksen seuranta {years}", "Service-level decision review {years}"),
     "subtitle": ("Kiireelliset pelastustehtävät {start}–{end}{partial}. Laadittu {made}.",
                  "Urgent rescue tasks {start}–{end}{partial}. Made {made}."),
     "subtitle_partial": (" (mitattua aineistoa {first}–{last})", " (measured data {first}–{last})"),
     "summary": ("Tiivistelmä", "Summary"),
     "class_sentence": (
-        "Vuonna {year} riskiluokassa {risk_class} oli {count} mitattua kiireellistä tehtävää; toimintavalmiusajan "
+        "Vuonna {year} riskiluokassa {risk_class} oli {tasks}; toimintavalmiusajan "
         "mediaani oli {median} ({level}:n luottamusväli {ci}) ja {share} tehtävistä oli tavoiteajassa {target}. "
         "{verdict}",
-        "In {year}, class {risk_class} had {count} measured urgent tasks, reached in a median of {median} "
+        "In {year}, class {risk_class} had {tasks}, reached in a median of {median} "
         "({level} confidence interval {ci}); {share} were within the target of {target}. {verdict}"),
     "class_sentence_no_ci": (
-        "Vuonna {year} riskiluokassa {risk_class} oli {count} mitattua kiireellistä tehtävää; toimintavalmiusajan "
+        "Vuonna {year} riskiluokassa {risk_class} oli {tasks}; toimintavalmiusajan "
         "mediaani oli {median} (tehtäviä liian vähän luottamusväliin) ja {share} tehtävistä oli tavoiteajassa "
         "{target}. {verdict}",
-        "In {year}, class {risk_class} had {count} measured urgent tasks, reached in a median of {median} (too few "
+        "In {year}, class {risk_class} had {tasks}, reached in a median of {median} (too few "
         "tasks for a confidence interval); {share} were within the target of {target}. {verdict}"),
     "others_sentence": ("Muut riskiluokat vuonna {year}: {items}.", "Other risk classes in {year}: {items}."),
     "other_item": ("{risk_class} mediaani {median} (tavoite {target}) {verdict}",
                    "{risk_class} median {median} (target {target}) {verdict}"),
     "other_item_reference": ("{risk_class} mediaani {median} (viiteraja {target}, ei sitova tavoite) {verdict}",
                              "{risk_class} median {median} (reference limit {target}, not a firm target) {verdict}"),
-    "other_item_few": ("{risk_class} alle {min_count} tehtävää", "{risk_class} fewer than {min_count} tasks"),
-    "class_few": ("Vuonna {year} riskiluokassa {risk_class} oli alle {min_count} mitattua kiireellistä tehtävää; "
-                  "lukuja ei esitetä.",
-                  "In {year}, class {risk_class} had fewer than {min_count} measured urgent tasks; no figures are shown."),
+    "other_item_few": ("{risk_class} alle {tasks}", "{risk_class} fewer than {tasks}"),
+    "class_few": ("Vuonna {year} riskiluokassa {risk_class} oli alle {tasks}; lukuja ei esitetä.",
+                  "In {year}, class {risk_class} had fewer than {tasks}; no figures are shown."),
     "verdict_met_median": ("Tavoite (mediaani enintään {target}) saavutettiin.", "Target (median at most {target}) met."),
     "verdict_missed_median": ("Tavoite (mediaani enintään {target}) jäi saavuttamatta; ylitys {over}.",
                               "Target (median at most {target}) missed, by {over}."),
@@ -50,7 +65,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "uncertain": ("Luottamusväli ulottuu tavoiteajan molemmin puolin, joten tulos ei ole varma.",
                   "The interval reaches both sides of the target, so the result is not certain."),
     "few_tasks_verdict": ("Tehtäviä on alle {min_tasks}, joten tulos on lähinnä satunnaista vaihtelua.",
-                          "There are fewer than {min_tasks} tasks, so the result is mostly chance."),
+                          "There are fewer than {tasks}, so the result is mostly chance."),
     "partial_year": ("Vuoden {year} aineisto on vajaa: {span}.", "The data of {year} is incomplete: {span}."),
     "partial_year_short": ("{year} ({span})", "{year} ({span})"),
     "partial_start": ("mitattu aineisto alkaa vasta {first}", "the lake's measured data starts only on {first}"),
@@ -60,7 +75,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rule_changed": ("Sääntöä on muutettu edellisen seurannan jälkeen: {changes}.",
                      "The rule has changed since the previous review: {changes}."),
     "years_met": ("Riskiluokan {risk_class} tavoite saavutettiin {met}/{judged} vuotena {years}.",
-                  "The class {risk_class} target was met in {met} of {judged} years {years}."),
+                  "The class {risk_class} target was met in {met} of {judged_years} {years}."),
     "years_few": (" Vuosia, joina tehtäviä oli liian vähän arvioitavaksi: {few}.",
                   " Years with too few tasks to judge: {few}."),
     "years_partial": (" Vajaat vuodet: {partial}.", " Incomplete years: {partial}."),
@@ -78,27 +93,26 @@ TEXTS: dict[str, tuple[str, str]] = {
     "point": ("{delta} prosenttiyksikkö", "{delta} percentage point"),
     "points": ("{delta} prosenttiyksikköä", "{delta} percentage points"),
     "national_sentence": (
-        "Kaikkien {count} mitatun kiireellisen tehtävän toimintavalmiusajan keskiarvo vuonna {year} oli {mean}; "
+        "{tasks} toimintavalmiusajan keskiarvo vuonna {year} oli {mean}; "
         "valtakunnallinen tavoite (keskiarvo enintään {target}) {verdict}.",
-        "All {count} measured urgent tasks in {year} averaged {mean}; the national target (a mean of at most "
+        "{tasks} in {year} averaged {mean}; the national target (a mean of at most "
         "{target}) was {verdict}."),
     "national_met": ("saavutettiin", "met"),
     "national_missed": ("jäi saavuttamatta, ylitys {over}", "missed by {over}"),
     "areas_sentence": (
-        "Kauden lopussa ({days} vrk, päättyen {end}) tavoiteajan ylittäneitä riskiluokan {classes} ruutuja: {cells} "
-        "({areas} aluetta); alueista varmasti yli tavoitteen (koko luottamusväli yli): {certain}.",
-        "At the end of the period (the {days} days to {end}), class {classes} cells over target: {cells} ({areas} "
-        "areas); areas over for certain (the whole interval above the target): {certain}."),
-    "no_areas": ("Kauden lopussa ({days} vrk, päättyen {end}) yksikään riskiluokan {classes} ruutu ei ylittänyt "
+        "Kauden lopussa ({window}, päättyen {end}) tavoiteajan ylittäneitä riskiluokan {classes} ruutuja: {cells} "
+        "({areas}); alueista varmasti yli tavoitteen (koko luottamusväli yli): {certain}.",
+        "At the end of the period (the {window} to {end}), class {classes} cells over target: {cells} ({areas}); "
+        "areas over for certain (the whole interval above the target): {certain}."),
+    "no_areas": ("Kauden lopussa ({window}, päättyen {end}) yksikään riskiluokan {classes} ruutu ei ylittänyt "
                  "tavoiteaikaa.",
-                 "At the end of the period (the {days} days to {end}), no class {classes} cell was over target."),
+                 "At the end of the period (the {window} to {end}), no class {classes} cell was over target."),
     "problem_sentence": (
         "Riskiluokan {classes} ongelmaruutuja (yli tavoiteajan jokaisena vuonna {years}): {count}.",
         "Class {classes} problem cells (over target in every year {years}): {count}."),
     "problem_few": (" Niistä {few} perustuu ainakin yhtenä vuonna alle {min_tasks} tehtävään, joten tulos voi olla "
                     "satunnaista vaihtelua.",
-                    " Of these, {few} rest on fewer than {min_tasks} tasks in at least one year, so the result may be "
-                    "chance."),
+                    " In {few} of them, at least one year rests on fewer than {tasks}, so the result may be chance."),
     "no_problem": ("Yksikään riskiluokan {classes} ruutu ei ylittänyt tavoiteaikaa jokaisena vuonna {years}.",
                    "No class {classes} cell missed the target in every year {years}."),
     "rule_median": ("Tavoitteen saavuttaminen ratkaistaan mediaanisäännöllä (mediaani enintään tavoiteaika, "
@@ -119,7 +133,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "other_rule_differs_share": ("Mediaanisääntö (mediaani enintään tavoiteaika) antaisi eri tuloksen: {where}.",
                                  "The median rule (median at most the target) would differ in: {where}."),
     "other_rule_problems": ("Toisella säännöllä ongelmaruutuja olisi {count}.",
-                            "By the other rule there would be {count} problem cells."),
+                            "By the other rule there would be {cells}."),
     "previous_sentence": (
         "Edellinen seuranta ({years}, laadittu {made}): riskiluokan {risk_class} mediaani vuonna {year_before} "
         "oli {before}, nyt vuonna {year} {after}. Ongelmaruudut: uusia {new}, poistuneita {cleared}.",
@@ -139,12 +153,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rule_name_median": ("mediaanisääntö", "median rule"),
     "rule_name_share": ("osuussääntö", "share rule"),
     "classes_title": ("Riskiluokat vuosittain", "Risk classes year by year"),
-    "classes_note": ("Vihreä: tavoite saavutettu; punainen: jäi saavuttamatta; harmaa: alle {min_count} tehtävää "
-                     "(lukuja ei esitetä) tai alle {min_tasks} tehtävää (tulosta ei väritetä: se on lähinnä "
+    "classes_note": ("Vihreä: tavoite saavutettu; punainen: jäi saavuttamatta; harmaa: alle {shown_tasks} "
+                     "(lukuja ei esitetä) tai alle {judged_tasks} (tulosta ei väritetä: se on lähinnä "
                      "satunnaista vaihtelua). Riskiluokan IV {reference} on viiteraja, jonka jälkeen asukkaiden oma "
                      "varautuminen korostuu, ei sitova tavoite. Muutokset ovat näytettyjen lukujen erotuksia. {rule}",
-                     "Green: target met; red: missed; grey: fewer than {min_count} tasks (no figures shown) or fewer "
-                     "than {min_tasks} tasks (not coloured: mostly chance). Class IV's {reference} is a reference limit "
+                     "Green: target met; red: missed; grey: fewer than {shown_tasks} (no figures shown) or fewer "
+                     "than {judged_tasks} (not coloured: mostly chance). Class IV's {reference} is a reference limit "
                      "after which residents' own preparedness matters, not a firm target. Changes are differences of "
                      "the figures as shown. {rule}"),
     "national_title": ("Kaikki kiireelliset tehtävät ja valtakunnallinen keskiarvotavoite",
@@ -158,15 +172,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "areas_title": ("Riskiluokan {classes} alueet yli tavoiteajan kauden lopussa",
                     "Class {classes} areas over target at the end of the period"),
     "areas_note": ("{days} vrk:n jakso, joka päättyy {end}. Alue = toisiaan koskettavat tavoiteajan ylittävät ruudut.",
-                   "The {days} days to {end}. An area is a group of touching cells over target."),
+                   "The {window} to {end}. An area is a group of touching cells over target."),
     "problem_title": ("Ongelmaruudut: yli tavoiteajan jokaisena vuonna {years}",
                       "Problem cells: over target in every year {years}"),
     "problem_note": ("Riskiluokan {classes} ruudut vuoden {last} riskiruudukossa. Kunkin vuoden tehtäviä verrataan "
                      "sen vuoden riskiluokan tavoiteaikaan. Solussa: mediaani (tehtäviä). \"Vähän tehtäviä\": alle "
-                     "{min_tasks} tehtävää, joten vuoden tulos on lähinnä satunnaista vaihtelua; ruutu on silti "
+                     "{judged_tasks}, joten vuoden tulos on lähinnä satunnaista vaihtelua; ruutu on silti "
                      "ongelmaruutu, kuten valtakunnallisessa arvioinnissa.",
                      "Class {classes} cells of the {last} risk grid. Each year's tasks are judged against the target "
-                     "of that year's class. In each cell: median (tasks). \"Few tasks\": fewer than {min_tasks} tasks, "
+                     "of that year's class. In each cell: median (tasks). \"Few tasks\": fewer than {judged_tasks}, "
                      "so that year's result is mostly chance; the cell is still a problem cell, as in the national "
                      "review."),
     "few_mark": ("vähän tehtäviä", "few tasks"),
@@ -175,16 +189,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "station_note": ("Asema = ensimmäisenä kohteeseen saapuneen yksikön asema.",
                      "Station = the station of the first unit on scene."),
     "wide_class_note": ("Riskiluokka {risk_class}: mediaani (osuus tavoiteajassa; tehtäviä). Vihreä: tavoite "
-                        "saavutettu; punainen: jäi saavuttamatta; harmaa: alle {min_tasks} tehtävää, tulosta ei "
+                        "saavutettu; punainen: jäi saavuttamatta; harmaa: alle {judged_tasks}, tulosta ei "
                         "väritetä.",
                         "Class {risk_class}: median (share within target; tasks). Green: target met; red: missed; "
-                        "grey: fewer than {min_tasks} tasks, not coloured."),
+                        "grey: fewer than {judged_tasks}, not coloured."),
     "wide_all_note": ("Kaikki kiireelliset tehtävät: keskiarvo (tehtäviä). Lihavoitu: yli valtakunnallisen "
                       "keskiarvotavoitteen {target}, joka koskee koko aluetta, ei yksittäistä kuntaa tai asemaa; "
-                      "harmaa: alle {min_tasks} tehtävää.",
+                      "harmaa: alle {judged_tasks}.",
                       "All urgent tasks: mean (tasks). Bold: over the national average target of {target}, which "
                       "applies to the whole department, not to one municipality or station; grey: fewer than "
-                      "{min_tasks} tasks."),
+                      "{judged_tasks}."),
     "changes_title": ("Mikä muuttui", "What changed"),
     "changes_note": ("Muutokset ovat näytettyjen (pyöristettyjen) lukujen erotuksia; changes.csv sisältää tarkat "
                      "erotukset.",
@@ -209,7 +223,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "problem_change_none": ("julkaistut vuositulokset ovat samat", "the published verdicts of its years are the same"),
     "verdict_missed": ("ei saavutettu", "missed"),
     "verdict_met": ("saavutettu", "met"),
-    "verdict_few": ("alle {min_count} tehtävää", "fewer than {min_count} tasks"),
+    "verdict_few": ("alle {tasks}", "fewer than {tasks}"),
     "verdict_none": ("ei tehtäviä", "no tasks"),
     "verdict_outside": ("ei seurantakaudella", "not in the period"),
     "verdict_unknown": ("ei tallennettu", "not stored"),
@@ -245,8 +259,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The risk class is that of the task's cell in the risk grid of the task's year. The median of an even "
         "count is the mean of the two middle values; a task exactly on target is within it. The median's {level} "
         "confidence interval is distribution-free (order statistics); two years' medians are called different only "
-        "when their intervals do not overlap. A result of fewer than {min_tasks} tasks is mostly chance. Figures "
-        "of fewer than {min_count} tasks are not shown, so that no single task can be picked out. The areas at the "
+        "when their intervals do not overlap. A result of fewer than {judged_tasks} is mostly chance. Figures "
+        "of fewer than {shown_tasks} are not shown, so that no single task can be picked out. The areas at the "
         "end of the period are judged on the trailing {days}-day window, as in the nightly report."),
     "counted_text": (
         "Kiireellisiksi luettiin hätäkeskuksen kiireellisyysluokat {urgent} ({source}){others}. Toimintavalmiusaikaan "
@@ -270,20 +284,19 @@ TEXTS: dict[str, tuple[str, str]] = {
                      "(IV: viiteraja); asteikot alkavat nollasta",
                      "Median by risk class and year ({level} confidence interval); dashed = target "
                      "(IV: reference limit); scales start at zero"),
-    "median_description": ("Riskiluokan {risk_class} mediaani vuonna {year}: {median}, luottamusväli {ci}, {count} "
-                           "tehtävää.",
-                           "Class {risk_class} median in {year}: {median}, confidence interval {ci}, {count} tasks."),
+    "median_description": ("Riskiluokan {risk_class} mediaani vuonna {year}: {median}, luottamusväli {ci}, {tasks}.",
+                           "Class {risk_class} median in {year}: {median}, confidence interval {ci}, {tasks}."),
     "interval_description": ("Riskiluokan {risk_class} luottamusväli vuonna {year}: {ci}.",
                              "Class {risk_class} confidence interval in {year}: {ci}."),
     "target_description": ("Riskiluokan {risk_class} tavoite: {target}.", "Class {risk_class} target: {target}."),
     "share_title": ("Osuus tehtävistä tavoiteajassa riskiluokittain; katkoviiva = 50 %",
                     "Share of tasks within target by risk class; dashed = 50%"),
-    "share_description": ("Riskiluokka {risk_class} vuonna {year}: {share} tavoiteajassa, {count} tehtävää.",
-                          "Class {risk_class} in {year}: {share} within target, {count} tasks."),
+    "share_description": ("Riskiluokka {risk_class} vuonna {year}: {share} tavoiteajassa, {tasks}.",
+                          "Class {risk_class} in {year}: {share} within target, {tasks}."),
     "half_description": ("50 %:n raja (osuussääntö).", "The 50% line (share rule)."),
     "mean_title": ("Kaikkien kiireellisten tehtävien keskiarvo ja valtakunnallinen tavoite {target}",
                    "Mean of all urgent tasks against the national target of {target}"),
-    "mean_description": ("Keskiarvo vuonna {year}: {mean}, {count} tehtävää.", "Mean in {year}: {mean}, {count} tasks."),
+    "mean_description": ("Keskiarvo vuonna {year}: {mean}, {tasks}.", "Mean in {year}: {mean}, {tasks}."),
     "national_target_description": ("Valtakunnallinen tavoite: {target}.", "National target: {target}."),
     "chart_axes": ("Vaaka-akselilla {x}; pystyakselilla {y}.", "Horizontal axis: {x}; vertical axis: {y}."),
     "median_axis_description": ("toimintavalmiusaika minuutteina ja sekunteina nollasta alkaen, kunkin riskiluokan "
@@ -345,11 +358,20 @@ QUARANTINE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+WORDS = ChainMap(TEXTS, REPORT_TEXTS)
+"""The labels the review reads: its own words first, then the report's (:data:`valmius.labels.TEXTS`)."""
+
+
 def text(key: str, language: str, **values: object) -> str:
-    """The label ``key`` in ``language`` ("fi" or "en") with ``values`` filled in: the review's own
-    words first, then the report's (:data:`valmius.labels.TEXTS`)."""
-    finnish, english = TEXTS[key] if key in TEXTS else REPORT_TEXTS[key]
+    """The label ``key`` of :data:`WORDS` in ``language`` ("fi" or "en") with ``values`` filled in."""
+    finnish, english = WORDS[key]
     return (finnish if language == "fi" else english).format(**values)
+
+
+def counted(key: str, count: int | None, language: str, min_count: int = 1) -> str:
+    """:func:`valmius.labels.counted` of the pair ``key`` in :data:`WORDS`: "1 alue", "2 aluetta",
+    "1 measured urgent task", "< 5 tasks"."""
+    return labels.counted(key, count, language, min_count, WORDS)
 
 
 def year_span(first: int, last: int) -> str:

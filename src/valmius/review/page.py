@@ -101,7 +101,7 @@ def _classes_table(p: PageInput) -> str:
                          _verdict(p, figures["is_over_share"], risk_class, figures["count"]),
                          signed_s(change_s(previous["median_s"], figures["median_s"])) if follows else ""])
             previous = figures
-    note = p.t("classes_note", min_count=p.min_count, min_tasks=p.min_tasks,
+    note = p.t("classes_note", **p.tasks_under(),
                reference=mmss(p.settings.targets_s.get("IV")), rule=p.t(f"rule_{rule}"))
     return _table(headers, rows, note=note)
 
@@ -132,8 +132,8 @@ def _wide_tables(p: PageInput, grouping: str) -> str:
         keys = sorted(part["group_key"].unique().to_list(), key=lambda k: _group_name(grouping, k))
         rows = [[_group_name(grouping, key), *(_wide_cell(p, row(part, group_key=key, year=year), risk_class)
                                                for year in p.tables.years)] for key in keys]
-        note = (p.t("wide_all_note", target=mmss(p.settings.review.national_mean_target_s), min_tasks=p.min_tasks)
-                if risk_class is None else p.t("wide_class_note", risk_class=risk_class, min_tasks=p.min_tasks))
+        note = (p.t("wide_all_note", target=mmss(p.settings.review.national_mean_target_s), **p.tasks_under())
+                if risk_class is None else p.t("wide_class_note", risk_class=risk_class, **p.tasks_under()))
         parts.append(_table([label, *map(str, p.tables.years)], rows, note=note))
     return "".join(parts)
 
@@ -166,7 +166,8 @@ def _areas_table(p: PageInput) -> str:
                      p.t(area["main_delay"]) if area["main_delay"] else ""])
     end = day_text(date(p.tables.last_year, 12, 31))
     return _table(headers, rows, p.t("areas_title", classes=judged_classes(p)),
-                  p.t("areas_note", days=p.settings.windows.trailing_days, end=end), level="h2")
+                  p.t("areas_note", days=p.settings.windows.trailing_days,
+                      window=p.counted("n_days", p.settings.windows.trailing_days), end=end), level="h2")
 
 
 def _problem_table(p: PageInput) -> str:
@@ -189,7 +190,7 @@ def _problem_table(p: PageInput) -> str:
                 cells.append((_few(p, words) if p.few(figures["count"]) else words, css))
         rows.append(cells)
     title = p.t("problem_title", years=year_span(p.tables.first_year, p.tables.last_year))
-    note = p.t("problem_note", classes=judged_classes(p), last=p.tables.last_year, min_tasks=p.min_tasks)
+    note = p.t("problem_note", classes=judged_classes(p), last=p.tables.last_year, **p.tasks_under())
     table = _table(headers, rows, title, f"{problem_sentence(p)} {note}", level="h2")
     return table or f"<h2>{_e(title)}</h2><p>{_e(problem_sentence(p))}</p>"
 
@@ -221,7 +222,7 @@ def _then_now(p: PageInput, figures: dict, what: tuple[str, ...]) -> list[str]:
 
 def _cell_change(p: PageInput, change: CellChange, key: str) -> str:
     def verdict(value: str) -> str:
-        return p.t(f"verdict_{value}", min_count=p.min_count)
+        return p.t(f"verdict_{value}", tasks=p.counted("n_tasks", p.min_count))
 
     years = "; ".join(p.t("problem_change_year", year=year, then=verdict(then), now=verdict(now))
                       for year, then, now in change.years)
@@ -320,7 +321,7 @@ def _method(p: PageInput) -> str:
         not_units=(p.t("counted_not_units", types=", ".join(counted["unit_types_not_counted"]))
                    if counted["unit_types_not_counted"] else ""),
         tasks=listed(counted["task_types"]) if counted["task_types"] else p.t("counted_all_tasks"))
-    method = p.t("method_text", level=level(p), min_count=p.min_count, min_tasks=p.min_tasks,
+    method = p.t("method_text", level=level(p), min_count=p.min_count, min_tasks=p.min_tasks, **p.tasks_under(),
                  days=p.settings.windows.trailing_days)
     measured_as = p.t("measured_as", label=p.measured_as.label) if p.measured_as else ""
     files = " · ".join(f"<a href='tables/{name}'>{name}</a>" for name in TABLE_FILES)

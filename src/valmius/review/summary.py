@@ -10,7 +10,7 @@ from datetime import date
 
 import polars as pl
 
-from valmius.labels import count_text, day_text, mmss, percent
+from valmius.labels import day_text, mmss, percent
 from valmius.review.content import (RULES_OF_CLASS, RULES_OF_NATIONAL, RULES_OF_PROBLEM_CELLS, PageInput, ci_text,
                                     classes_present, is_reference, judged_classes, level, previous_made, row,
                                     rule_changes)
@@ -41,18 +41,20 @@ def _class_sentence(p: PageInput, risk_class: str, year: int) -> str:
     figures = row(p.yearly, grouping="risk_class", group_key=risk_class, year=year)
     changed = _rule_changed(p, (f"targets_s.{risk_class}", *RULES_OF_CLASS))
     if figures is None or figures["count"] is None:
-        return _joined(p.t("class_few", year=year, risk_class=risk_class, min_count=p.min_count), _partial(p, year),
-                       changed)
+        return _joined(p.t("class_few", year=year, risk_class=risk_class,
+                           tasks=p.counted("n_measured_urgent_tasks", p.min_count)), _partial(p, year), changed)
     target, rule = figures["target_s"], p.settings.flags.rule
     verdict = p.t(f"verdict_{'missed' if figures['is_over_target'] else 'met'}_{rule}", target=mmss(target),
                   over=mmss(figures["median_s"] - target))
     uncertain = (figures["ci_low_s"] is not None and figures["ci_low_s"] <= target < figures["ci_high_s"])
     key = "class_sentence" if figures["ci_low_s"] is not None else "class_sentence_no_ci"
-    sentence = p.t(key, year=year, risk_class=risk_class, count=count_text(figures["count"], p.min_count),
+    sentence = p.t(key, year=year, risk_class=risk_class,
+                   tasks=p.counted("n_measured_urgent_tasks", figures["count"], p.min_count),
                    median=mmss(figures["median_s"]), level=level(p), ci=ci_text(figures),
                    share=percent(figures["share_within_target"], p.lang), target=mmss(target), verdict=verdict)
     return _joined(sentence, p.t("uncertain") if uncertain else "",
-                   p.t("few_tasks_verdict", min_tasks=p.min_tasks) if p.few(figures["count"]) else "",
+                   p.t("few_tasks_verdict", min_tasks=p.min_tasks, tasks=p.counted("n_tasks", p.min_tasks))
+                   if p.few(figures["count"]) else "",
                    _partial(p, year), changed)
 
 
@@ -62,7 +64,7 @@ def _others_sentence(p: PageInput, classes: list[str], year: int) -> str:
     for risk_class in classes:
         figures = row(p.yearly, grouping="risk_class", group_key=risk_class, year=year)
         if figures is None or figures["count"] is None:
-            items.append(p.t("other_item_few", risk_class=risk_class, min_count=p.min_count))
+            items.append(p.t("other_item_few", risk_class=risk_class, tasks=p.counted("n_tasks", p.min_count)))
         elif is_reference(risk_class):
             items.append(p.t("other_item_reference", risk_class=risk_class, median=mmss(figures["median_s"]),
                              target=mmss(figures["target_s"]),
@@ -79,7 +81,8 @@ def _years_met(p: PageInput, risk_class: str) -> str:
     judged = rows.drop_nulls("is_over_target")
     few = [y for y in p.tables.years if y not in judged["year"].to_list()]
     sentence = p.t("years_met", risk_class=risk_class, met=int((~judged["is_over_target"]).sum()),
-                   judged=judged.height, years=year_span(p.tables.first_year, p.tables.last_year))
+                   judged=judged.height, judged_years=p.counted("n_years", judged.height),
+                   years=year_span(p.tables.first_year, p.tables.last_year))
     partial = [_partial(p, year, "partial_year_short") for year in p.tables.partial_years]
     return (sentence + (p.t("years_few", few=", ".join(map(str, few))) if few else "")
             + (p.t("years_partial", partial="; ".join(partial)) if partial else ""))
@@ -114,20 +117,21 @@ def _national_sentence(p: PageInput, year: int) -> str | None:
     target = figures["national_target_s"]
     verdict = (p.t("national_missed", over=mmss(figures["mean_s"] - target)) if figures["is_over_national_target"]
                else p.t("national_met"))
-    sentence = p.t("national_sentence", count=count_text(figures["count"], p.min_count), year=year,
-                   mean=mmss(figures["mean_s"]), target=mmss(target), verdict=verdict)
+    sentence = p.t("national_sentence", tasks=p.counted("n_all_measured_urgent_tasks", figures["count"], p.min_count),
+                   year=year, mean=mmss(figures["mean_s"]), target=mmss(target), verdict=verdict)
     return _joined(sentence, _partial(p, year), _rule_changed(p, RULES_OF_NATIONAL))
 
 
 def _areas_sentence(p: PageInput) -> str:
     tables, settings = p.tables, p.settings
-    values = dict(days=settings.windows.trailing_days, end=day_text(date(tables.last_year, 12, 31)),
-                  classes=judged_classes(p))
+    values = dict(window=p.counted("n_days", settings.windows.trailing_days),
+                  end=day_text(date(tables.last_year, 12, 31)), classes=judged_classes(p))
     cells = int(tables.flags["is_flagged"].sum()) if tables.flags.height else 0
     if not cells:
         return p.t("no_areas", **values)
     certain = int((tables.areas["confidence"] == "certain").sum())
-    return p.t("areas_sentence", cells=cells, areas=tables.areas.height, certain=certain, **values)
+    return p.t("areas_sentence", cells=cells, areas=p.counted("n_areas", tables.areas.height), certain=certain,
+               **values)
 
 
 def problem_sentence(p: PageInput) -> str:
@@ -140,7 +144,7 @@ def problem_sentence(p: PageInput) -> str:
     few = (tables.cell_years.filter(pl.col("cell_id").is_in(cells), pl.col("count") < p.min_tasks)
            ["cell_id"].n_unique())
     sentence = p.t("problem_sentence", count=len(cells), **values) + (
-        p.t("problem_few", few=few, min_tasks=p.min_tasks) if few else "")
+        p.t("problem_few", few=few, min_tasks=p.min_tasks, tasks=p.counted("n_tasks", p.min_tasks)) if few else "")
     return _joined(sentence, _rule_changed(p, RULES_OF_PROBLEM_CELLS))
 
 
@@ -158,7 +162,8 @@ def _rule_sentence(p: PageInput) -> str:
         sentence += p.t(f"other_rule_same_{rule}")
     other_rule = "share" if rule == "median" else "median"
     if p.tables.problem_cells[other_rule] != p.tables.problem_cells[rule]:
-        sentence += " " + p.t("other_rule_problems", count=len(p.tables.problem_cells[other_rule]))
+        problems = len(p.tables.problem_cells[other_rule])
+        sentence += " " + p.t("other_rule_problems", count=problems, cells=p.counted("n_problem_cells", problems))
     return sentence
 
 
