@@ -634,3 +634,8 @@ def test_markdown_examples_escape_a_pipe_in_names_and_cells():
     columns = [re.split(r"(?<!\\)\|", line)[1:-1] for line in (header, *rows)]
     assert [[cell.strip() for cell in line] for line in columns] == [["a\\|b", "c"], ["x\\|y", "1"], ["z", "2"]]
     assert rule == "|---|---|"
+
+
+@pytest.mark.parametrize(("height", "last"), [(9, "(1 more row)"), (10, "(2 more rows)"), (8, "| 8 |")])
+def test_markdown_examples_count_the_rows_left_out(height, last):
+    assert markdown_table(pl.DataFrame({"n": range(1, height + 1)}), rows=8)[-1] == last

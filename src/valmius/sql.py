@@ -64,6 +64,7 @@ from duckdb.sqltypes import DuckDBPyType
 
 from valmius.catalog import connect_catalog
 from valmius.errors import ValmiusError
+from valmius.labels import english_count
 from valmius.settings import Settings
 
 
@@ -479,7 +480,7 @@ def markdown_table(frame: pl.DataFrame, rows: int = EXAMPLE_ROWS) -> list[str]:
     lines = [cells(frame.columns), "|" + "---|" * len(frame.columns)]
     lines += [cells(cell_text(v) for v in row) for row in frame.head(rows).iter_rows()]
     if frame.height > rows:
-        lines.append(f"({frame.height - rows} more rows)")
+        lines.append(f"({english_count(frame.height - rows, 'more row')})")
     elif frame.height == 0:
         lines.append("(no rows)")
     return lines
