@@ -306,6 +306,9 @@ def test_errors_say_what_and_what_to_try(two_stations, tmp_path):
         run_scenario(two_stations, close="ku10 ", at=AT, write=False)
     with pytest.raises(ScenarioError, match=r"unknown station 'KU2' \(did you mean KU20\?\)"):
         run_scenario(two_stations, close="KU2", at=AT, write=False)
+    one_day = dataclasses.replace(two_stations, scenario=ScenarioSettings(history_days=1))
+    with pytest.raises(ScenarioError, match=r"arrivals of the last 1 day \(scenario\.history_days\)"):
+        run_scenario(one_day, close="KU99", at=AT, write=False)
     with pytest.raises(ScenarioError, match=r"--move needs station locations: no stations file at .*set paths\.stations"):
         run_scenario(two_stations, move=(WEST, X0, Y0), at=AT, write=False)
     with pytest.raises(ScenarioError, match="give one change"):

@@ -243,7 +243,7 @@ def run_scenario(settings: Settings, *, close: str | None = None, move: tuple[st
     known = known_stations(arrivals, stations)
     if change.station_id not in known:
         raise ScenarioError(f"unknown station {change.station_id!r}{_did_you_mean(change.station_id, known)}: the lake's "
-                            f"arrivals of the last {settings.scenario.history_days} days (scenario.history_days) and "
+                            f"arrivals of the last {english_count(settings.scenario.history_days, 'day')} (scenario.history_days) and "
                             f"the stations file know {', '.join(known) or 'no station'}")
     times = StationTimes.learn(arrivals.filter(pl.col("call_at") > history_start), stations, settings)
     tasks = _window_tasks(snapshot, settings, evaluated_at, window_start)
@@ -291,7 +291,7 @@ def _check_movable(times: StationTimes, station_id: str, settings: Settings) -> 
         located = times.arrivals.drop_nulls("travel_s").height
         raise ScenarioError(f"too few observed travel times to fit the distance model for --move: need "
                             f"{MIN_CURVE_OBSERVATIONS} arrivals of stations listed in {settings.paths.stations} "
-                            f"with an en-route time (of {located} arrivals with one); add the missing stations")
+                            f"with an en-route time (of {english_count(located, 'arrival')} with one); add the missing stations")
     if station_id not in times.models:
         raise ScenarioError(f"station {station_id} cannot be moved: it has no location in {settings.paths.stations} "
                             f"(paths.stations) or no arrival with a recorded turnout in the last "
