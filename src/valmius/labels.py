@@ -297,9 +297,9 @@ MUNICIPALITIES = {"092": "Vantaa", "106": "Hyvinkää", "186": "Järvenpää", "
 """Names of the municipalities the department serves; other codes are shown as they are."""
 
 
-def text(key: str, language: str, **values: object) -> str:
-    """The label ``key`` in ``language`` ("fi" or "en"), with ``values`` filled in."""
-    finnish, english = TEXTS[key]
+def text(key: str, language: str, *, texts: Mapping[str, tuple[str, str]] = TEXTS, **values: object) -> str:
+    """The label ``key`` of ``texts`` in ``language`` ("fi" or "en"), with ``values`` filled in."""
+    finnish, english = texts[key]
     return (finnish if language == "fi" else english).format(**values)
 
 
@@ -310,8 +310,7 @@ def counted(key: str, count: int | None, language: str, min_count: int = 1,
     (Finnish partitive, English plural: "0 ruutua", "2 cells", "< 5 tehtävää"). ``texts``: the table
     the pair is in (the review's words are :data:`valmius.review.labels.WORDS`)."""
     shown = count_text(count, min_count)
-    finnish, english = texts[f"{key}_one" if shown == "1" else key]
-    return (finnish if language == "fi" else english).format(count=shown)
+    return text(f"{key}_one" if shown == "1" else key, language, texts=texts, count=shown)
 
 
 def counted_expr(key: str, column: str, language: str, min_count: int) -> pl.Expr:

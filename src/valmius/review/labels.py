@@ -364,8 +364,7 @@ WORDS = ChainMap(TEXTS, REPORT_TEXTS)
 
 def text(key: str, language: str, **values: object) -> str:
     """The label ``key`` of :data:`WORDS` in ``language`` ("fi" or "en") with ``values`` filled in."""
-    finnish, english = WORDS[key]
-    return (finnish if language == "fi" else english).format(**values)
+    return labels.text(key, language, texts=WORDS, **values)
 
 
 def counted(key: str, count: int | None, language: str, min_count: int = 1) -> str:
